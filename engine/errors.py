@@ -1,0 +1,42 @@
+"""The errors a user can cause. Each carries a message a person can act on."""
+from __future__ import annotations
+
+
+class LayerwiseError(Exception):
+    """Base of every error Layerwise reports to a user (CLI and GUI show the message, no traceback)."""
+
+
+class SpecError(LayerwiseError):
+    """A network description is wrong: an unknown kind, a bad parameter, a broken graph.
+
+    `node_id` names the node at fault when there is one; `problems` lists every problem found,
+    as (node_id or None, sentence) pairs, when several were collected at once.
+    """
+
+    def __init__(self, message: str, node_id: str | None = None,
+                 problems: list[tuple[str | None, str]] | None = None):
+        super().__init__(message)
+        self.node_id = node_id
+        self.problems = list(problems) if problems else [(node_id, message)]
+
+
+class FileFormatError(LayerwiseError):
+    """A file cannot be read. `problems` lists every problem found in it, not only the first."""
+
+    def __init__(self, path, problems: list[str]):
+        self.path = str(path)
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            message = f"Cannot open '{self.path}': {self.problems[0]}"
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"Cannot open '{self.path}' ({len(self.problems)} problems):\n{lines}"
+        super().__init__(message)
+
+
+class DatasetError(LayerwiseError):
+    """A data set cannot be found, read or used with this network."""
+
+
+class TrainingError(LayerwiseError):
+    """Training cannot start or cannot go on (NaN loss, out of memory, a device that is not there)."""

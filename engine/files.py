@@ -1,0 +1,199 @@
+"""The .lwnet file: a zip of JSON and safetensors members, safe to open from strangers.
+
+Members: manifest.json (format, version, app and torch versions, date), network.json (the spec),
+training.json (config and data set), weights.safetensors and history.json (both optional).
+Never pickle. Reading checks member names, count and sizes before decompressing, then the
+version, JSON structure, kinds and parameters, and weight shapes against the spec, and reports
+every problem in one FileFormatError. Writing goes to a temporary file that is renamed over the
+target only when complete, so a failed save leaves the previous file intact.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .errors import FileFormatError, LayerwiseError, SpecError
+from .files_check import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
+                          parse_history, parse_json, read_members, state_dict_problems)
+from .model import Model, build
+from .spec import NetworkSpec
+
+__all__ = ["FORMAT_VERSION", "Saved", "save", "load"]
+
+
+@dataclass
+class Saved:
+    """What a file holds. `model` is None when it has no weights."""
+    spec: NetworkSpec
+    model: Model | None = None
+    history: dict | None = None
+    config: dict | None = None
+    manifest: dict = field(default_factory=dict)
+    path: str = ""
+
+
+# ----------------------------------------------------------------------------- writing
+
+def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | None = None,
+         config: Any = None) -> Path:
+    """Write a .lwnet file atomically. Nothing is written unless everything is valid."""
+    path = Path(path)
+    if not isinstance(spec, NetworkSpec):
+        raise SpecError(f"save() needs a NetworkSpec, got {type(spec).__name__}")
+    members = {"manifest.json": dumps(_manifest()),
+               "network.json": dumps(network_json(spec))}
+    if config is not None:
+        cfg = config.to_dict() if hasattr(config, "to_dict") else config
+        if not isinstance(cfg, dict):
+            raise LayerwiseError(f"the training config must be a dict, not {type(cfg).__name__}")
+        members["training.json"] = dumps({"config": cfg})
+    if history is not None:
+        members["history.json"] = dumps(history)
+    if model is not None:
+        members["weights.safetensors"] = _weights_bytes(spec, model)
+    _write_atomically(path, members)
+    return path
+
+
+def network_json(spec: NetworkSpec) -> dict:
+    """The spec as stored in network.json (also valid on its own as a bare network file)."""
+    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **spec.to_dict()}
+
+
+def _manifest() -> dict:
+    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "app": "layerwise", "app_version": __version__,
+            "torch_version": torch.__version__.split("+")[0],
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _weights_bytes(spec: NetworkSpec, model: torch.nn.Module) -> bytes:
+    from safetensors.torch import save as st_save
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    problems = state_dict_problems(_expected_state(spec), state)
+    if problems:
+        raise SpecError("the trained weights do not fit this network, so nothing was saved: "
+                        + "; ".join(problems))
+    return st_save(state)
+
+
+def _expected_state(spec: NetworkSpec) -> dict[str, torch.Tensor]:
+    """The state dict the spec's model has, on the meta device (no memory, no init cost)."""
+    with torch.device("meta"):
+        return build(spec).state_dict()
+
+
+def _write_atomically(path: Path, members: dict[str, bytes]) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise LayerwiseError(f"Cannot save '{path}': the folder '{parent}' does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w") as zf:
+                for name, data in members.items():
+                    method = zipfile.ZIP_STORED if name.endswith(".safetensors") \
+                        else zipfile.ZIP_DEFLATED
+                    zf.writestr(name, data, compress_type=method)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}; the previous "
+                                 f"file, if any, is unchanged.") from None
+        raise
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+# ----------------------------------------------------------------------------- reading
+
+def load(path) -> Saved:
+    """Read a .lwnet file or a bare network.json; every problem in one FileFormatError."""
+    path = Path(path)
+    problems: list[str] = []
+    members = read_members(path, problems)
+    if members is None:
+        raise FileFormatError(path, problems)
+    saved = _parse(members, problems)
+    if problems:
+        raise FileFormatError(path, problems)
+    saved.path = str(path)
+    return saved
+
+
+JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json")
+
+
+def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
+    parsed = {name: parse_json(members, name, problems, required=(name == "network.json"))
+              for name in JSON_MEMBERS}
+    version = check_version(parsed["manifest.json"], parsed["network.json"], members, problems)
+    if version is None:
+        return Saved(NetworkSpec())
+    parsed = migrate(parsed, version)
+    spec = _parse_spec(parsed["network.json"], problems)
+    config = _parse_config(parsed["training.json"], problems)
+    history = parse_history(parsed["history.json"], problems)
+    model = None
+    if "weights.safetensors" in members and spec is not None:
+        model = _parse_weights(spec, members["weights.safetensors"], problems)
+    manifest = parsed["manifest.json"] if isinstance(parsed["manifest.json"], dict) else {}
+    return Saved(spec or NetworkSpec(), model, history, config, manifest)
+
+
+def _parse_spec(network: Any, problems: list[str]) -> NetworkSpec | None:
+    if network is None:
+        return None
+    try:
+        return NetworkSpec.from_dict(network)
+    except SpecError as exc:
+        problems.extend(f"network.json: {m}" for _, m in exc.problems)
+        return None
+
+
+def _parse_config(training: Any, problems: list[str]) -> dict | None:
+    if training is None:
+        return None
+    if not isinstance(training, dict) or not isinstance(training.get("config", {}), dict):
+        problems.append("training.json must be an object whose 'config' is an object")
+        return None
+    return training.get("config")
+
+
+def _parse_weights(spec: NetworkSpec, data: bytes, problems: list[str]) -> Model | None:
+    from safetensors.torch import load as st_load
+    try:
+        state = st_load(data)
+    except Exception as exc:  # safetensors raises its own error types for any malformed file
+        problems.append(f"weights.safetensors is not a valid safetensors file ({exc})")
+        return None
+    try:
+        model = build(spec)
+    except SpecError as exc:
+        problems.append(f"the file has weights but its network is invalid: {exc}")
+        return None
+    found = state_dict_problems(model.state_dict(), state)
+    if found:
+        problems.extend(f"weights.safetensors: {m}" for m in found)
+        return None
+    model.load_state_dict(state)
+    return model
