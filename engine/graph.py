@@ -158,7 +158,11 @@ def _find_ends(g: _Graph, a: Analysis, cyclic: set[str]) -> None:
         return
     depth = _depths(g, a.order)
     reachable = g.reach([a.input_id]) if a.input_id else set()
-    main = max(sinks, key=lambda n: (n in reachable, depth.get(n, 0), a.order.index(n)))
+    position = {n: i for i, n in enumerate(g.spec.nodes)}
+    main = max(sinks, key=lambda n: (n in reachable, depth.get(n, 0),
+                                     LAYERS[g.spec.nodes[n].kind].weighted
+                                     if g.spec.nodes[n].kind in LAYERS else False,
+                                     -position[n]))
     a.output_id = main
     if main == a.input_id:
         a.add(main, f"{g.label(main)} is all there is: add layers after the Input.")

@@ -156,11 +156,11 @@ class NetworkSpec:
         have = len(self.inputs_of(dst))
         if kind.max_inputs == 0:
             return f"{b} is the network's input and takes no incoming connection"
+        if self.reaches(dst, src):
+            return f"connecting {a} to {b} would make a cycle ({b} already leads to {a})"
         if kind.max_inputs is not None and have >= kind.max_inputs:
             return (f"{b} already has its input ({self.label(self.inputs_of(dst)[0])}); "
                     f"a {kind.name} takes one input: use Add or Concat to merge branches")
-        if self.reaches(dst, src):
-            return f"connecting {a} to {b} would make a cycle ({b} already leads to {a})"
         return None
 
     # ------------------------------------------------------------------ edits

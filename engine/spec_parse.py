@@ -34,8 +34,9 @@ def parse_spec(cls, data: Any):
         problems.add(f"the network has {len(raw_nodes)} nodes; at most {MAX_NODES} are allowed")
         raw_nodes = []
     named = {raw.get("id") for raw in raw_nodes if isinstance(raw, dict)}
+    seen: set[str] = set()
     for i, raw in enumerate(raw_nodes):
-        node = _parse_node(i, raw, spec, problems)
+        node = _parse_node(i, raw, seen, problems)
         if node is not None:
             spec.nodes[node.id] = node
     if not isinstance(raw_edges, list):
@@ -59,7 +60,7 @@ def _text(data: dict, key: str, problems: _Problems) -> str:
     return value[:MAX_TEXT]
 
 
-def _parse_node(i: int, raw: Any, spec, problems: _Problems) -> Node | None:
+def _parse_node(i: int, raw: Any, seen: set, problems: _Problems) -> Node | None:
     where = f"node {i + 1}"
     if not isinstance(raw, dict):
         problems.add(f"{where} must be an object with 'id', 'kind' and 'params'")
@@ -69,9 +70,10 @@ def _parse_node(i: int, raw: Any, spec, problems: _Problems) -> Node | None:
         problems.add(f"{where} has id {node_id!r}; an id starts with a letter and uses only "
                      f"letters, digits, '_' and '-' (at most 64)")
         return None
-    if node_id in spec.nodes:
+    if node_id in seen:
         problems.add(f"{where}: the id {node_id!r} is used twice", node_id)
         return None
+    seen.add(node_id)
     try:
         kind = kind_of(kind_name)
     except SpecError as exc:
