@@ -1,0 +1,163 @@
+"""Dataset: tensors ready for training, with their task, shapes, normalisation and a seeded split."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from ..errors import DatasetError
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass
+class Dataset:
+    """`x` is float32 (N, *input_shape), already normalised; `y` holds class indices (int64, (N,))
+    for classification or float32 targets (N, *target_shape) for regression.
+
+    `normalisation` says what was applied to the raw inputs: {"kind": "none"}, or
+    {"kind": "standardise", "scale": s, "mean": m, "std": d} meaning x = (raw * s - m) / d
+    (m and d are numbers, or per-feature lists). `source` and `options` recreate the data set
+    with `engine.load_dataset(source, **options)`.
+    """
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    task: str
+    n_classes: int | None = None
+    classes: list[str] | None = None
+    normalisation: dict = field(default_factory=lambda: {"kind": "none"})
+    source: str = ""
+    options: dict = field(default_factory=dict)
+    description: str = ""
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        return () if self.task == CLASSIFICATION else tuple(self.y.shape[1:])
+
+    def split(self, val_fraction: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(train indices, validation indices): a seeded permutation, the first part validates."""
+        if not 0.0 <= val_fraction < 1.0:
+            raise DatasetError(f"the validation fraction must be at least 0 and below 1, "
+                               f"not {val_fraction}")
+        n = len(self)
+        n_val = int(round(n * val_fraction))
+        if val_fraction > 0 and n_val == 0 and n > 1:
+            n_val = 1
+        if n - n_val < 1:
+            raise DatasetError(f"data set '{self.name}' has {n} samples: too few to keep "
+                               f"{val_fraction:.0%} for validation; lower the validation "
+                               f"fraction or use more data")
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+        return order[n_val:], order[:n_val]
+
+    def fit_input(self, shape: tuple[int, ...]) -> "Dataset":
+        """This data shaped for a network whose Input is `shape` (a reshape when only the layout
+        differs, as 784 CSV columns for a 1x28x28 Input); DatasetError when the sizes differ."""
+        shape = tuple(int(d) for d in shape)
+        if shape == self.input_shape:
+            return self
+        if math.prod(shape) == math.prod(self.input_shape):
+            return replace(self, x=self.x.reshape(len(self), *shape))
+        raise DatasetError(
+            f"the network's Input has shape {list(shape)} but data set '{self.name}' gives "
+            f"samples of shape {list(self.input_shape)} ({math.prod(self.input_shape)} values): "
+            f"set the Input node's shape to {list(self.input_shape)} or choose a data set "
+            f"that fits")
+
+    def reference(self) -> dict:
+        """What to store in a file to load this data set again."""
+        return {"name": self.source or self.name, "options": dict(self.options)}
+
+    def describe(self) -> dict:
+        """A JSON-ready summary (for `datasets`, the GUI and reports)."""
+        return {"name": self.name, "samples": len(self), "input_shape": list(self.input_shape),
+                "task": self.task, "classes": self.n_classes, "class_names": self.classes,
+                "target_shape": list(self.target_shape), "normalisation": self.normalisation,
+                "description": self.description}
+
+
+# ----------------------------------------------------------------------------- building
+
+def make_dataset(name: str, x: np.ndarray, y: np.ndarray, task: str, *, source: str = "",
+                 options: dict | None = None, description: str = "", normalise: str = "none",
+                 scale: float = 1.0, classes: list[str] | None = None,
+                 n_classes: int | None = None) -> Dataset:
+    """Check, normalise and wrap numpy arrays. `normalise`: "none", "global" (one mean and std
+    for all values, for images) or "features" (per feature, for tables)."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    where = source or name
+    if len(x) == 0:
+        raise DatasetError(f"data set '{where}' is empty: it has no samples")
+    if len(x) != len(y):
+        raise DatasetError(f"data set '{where}' has {len(x)} inputs but {len(y)} labels; "
+                           f"they must be the same number")
+    xf, norm = _normalise(x.astype(np.float64) * scale, normalise, scale)
+    if not np.all(np.isfinite(xf)):
+        raise DatasetError(f"data set '{where}' has values that are not finite numbers "
+                           f"(NaN or infinity) in its inputs")
+    if task == CLASSIFICATION:
+        yt, n_classes = _class_labels(y, where, n_classes)
+    else:
+        yt = torch.from_numpy(_regression_targets(y, where))
+    return Dataset(name, torch.from_numpy(xf.astype(np.float32)), yt, task, n_classes,
+                   classes, norm, source or name, dict(options or {}), description)
+
+
+def _normalise(x: np.ndarray, how: str, scale: float) -> tuple[np.ndarray, dict]:
+    if how == "none":
+        return x, {"kind": "none"} if scale == 1.0 else {"kind": "scale", "scale": scale}
+    if how == "global":
+        mean, std = float(x.mean()), float(x.std())
+        std = std if std > 0 else 1.0
+        return (x - mean) / std, {"kind": "standardise", "scale": scale, "mean": mean,
+                                  "std": std}
+    flat = x.reshape(len(x), -1)
+    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    out = ((flat - mean) / std).reshape(x.shape)
+    return out, {"kind": "standardise", "scale": scale, "mean": mean.tolist(),
+                 "std": std.tolist()}
+
+
+def _class_labels(y: np.ndarray, where: str, n_classes: int | None):
+    if y.ndim != 1:
+        raise DatasetError(f"data set '{where}': class labels must be one number per sample, "
+                           f"but they have shape {list(y.shape)}")
+    if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)) \
+            or not np.all(y == np.round(y)):
+        raise DatasetError(f"data set '{where}': class labels must be whole numbers 0, 1, 2, "
+                           f"...; for real-valued targets use the regression task")
+    yi = y.astype(np.int64)
+    low, high = int(yi.min()), int(yi.max())
+    if low < 0:
+        raise DatasetError(f"data set '{where}': label {low} (sample {int(np.argmin(yi))}) is "
+                           f"out of range: class labels count from 0")
+    n = n_classes if n_classes is not None else high + 1
+    if high >= n:
+        raise DatasetError(f"data set '{where}': label {high} (sample {int(np.argmax(yi))}) is "
+                           f"out of range for {n} classes (labels 0 to {n - 1})")
+    if n > 10_000:
+        raise DatasetError(f"data set '{where}': labels go up to {high}, which would make "
+                           f"{n} classes; for real-valued targets use the regression task")
+    return torch.from_numpy(yi), max(n, 2)
+
+
+def _regression_targets(y: np.ndarray, where: str) -> np.ndarray:
+    if not np.issubdtype(y.dtype, np.number):
+        raise DatasetError(f"data set '{where}': regression targets must be numbers")
+    y = y.astype(np.float32)
+    if not np.all(np.isfinite(y)):
+        raise DatasetError(f"data set '{where}' has targets that are not finite numbers")
+    return y.reshape(len(y), 1) if y.ndim == 1 else y
