@@ -1,0 +1,1 @@
+"""Layerwise's Qt window. Talks to `engine` through its public API; no training maths here."""

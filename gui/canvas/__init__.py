@@ -1,0 +1,1 @@
+"""The canvas: a QGraphicsScene that draws the document's NetworkSpec, and its view."""

@@ -1,0 +1,220 @@
+"""Graphics items: a node box with its ports, and a curved edge with an arrow head.
+
+Items only draw; what they show comes from the scene (which reads the document). A node's scene
+position is its centre, the same point as the spec's `position`.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath,
+                           QPainterPathStroker, QPen, QPolygonF)
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem
+
+from .. import theme
+
+NODE_W, NODE_H = 176.0, 62.0
+PORT_R = 5.0
+SLOT_GAP = 16.0          # horizontal spacing of edge ends on a multi-input node
+
+
+class PortItem(QGraphicsEllipseItem):
+    """An input (top) or output (bottom) port: drag from one to another node to connect."""
+
+    def __init__(self, node: "NodeItem", output: bool):
+        super().__init__(-PORT_R, -PORT_R, 2 * PORT_R, 2 * PORT_R, node)
+        self.node, self.output = node, output
+        self.setPos(0, NODE_H / 2 if output else -NODE_H / 2)
+        self.setPen(QPen(QColor("#ffffff"), 1.5))
+        self.setBrush(QBrush(theme.EDGE.darker(130)))
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CrossCursor)
+        self.setZValue(2)
+        self.setToolTip("Output: drag to another layer to connect" if output
+                        else "Input: drag to the layer that should feed this one")
+
+    def hoverEnterEvent(self, event):
+        self.setBrush(QBrush(theme.SELECTION))
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event):
+        self.setBrush(QBrush(theme.EDGE.darker(130)))
+        super().hoverLeaveEvent(event)
+
+    def boundingRect(self) -> QRectF:      # a larger hit area than the dot
+        return QRectF(-PORT_R - 4, -PORT_R - 4, 2 * PORT_R + 8, 2 * PORT_R + 8)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(self.boundingRect())
+        return path
+
+
+class NodeItem(QGraphicsItem):
+    """A layer: title, key parameters, output shape and parameter count."""
+
+    def __init__(self, node_id: str, category: str, has_input: bool):
+        super().__init__()
+        self.node_id = node_id
+        self.color = theme.category_color(category)
+        self.edges_in: list[EdgeItem] = []
+        self.edges_out: list[EdgeItem] = []
+        self.texts = ("", "", "", "", "")        # title, summary, shape, params, error
+        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self.in_port = PortItem(self, False) if has_input else None
+        self.out_port = PortItem(self, True)
+
+    # ------------------------------------------------------------------ content
+    def set_texts(self, title: str, summary: str, shape: str, params: str, error: str,
+                  tooltip: str) -> None:
+        texts = (title, summary, shape, params, error)
+        if texts != self.texts:
+            self.texts = texts
+            self.update()
+        if tooltip != self.toolTip():
+            self.setToolTip(tooltip)
+
+    @property
+    def has_error(self) -> bool:
+        return bool(self.texts[4])
+
+    # ------------------------------------------------------------------ geometry
+    def boundingRect(self) -> QRectF:
+        return QRectF(-NODE_W / 2 - 2, -NODE_H / 2 - 2, NODE_W + 4, NODE_H + 4)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H), 7, 7)
+        return path
+
+    def output_point(self) -> QPointF:
+        return self.scenePos() + QPointF(0, NODE_H / 2)
+
+    def input_point(self, slot: int = 0, slots: int = 1) -> QPointF:
+        return self.scenePos() + QPointF((slot - (slots - 1) / 2) * SLOT_GAP, -NODE_H / 2)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            for edge in self.edges_in + self.edges_out:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    # ------------------------------------------------------------------ drawing
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        title, summary, shape, params, error = self.texts
+        rect = QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H)
+        painter.setRenderHint(QPainter.Antialiasing)
+        selected = self.isSelected()
+        border = theme.SELECTION if selected else theme.ERROR if error else QColor("#cbd5e1")
+        painter.setPen(QPen(border, 2.4 if selected or error else 1.2))
+        painter.setBrush(theme.ERROR_FILL if error else QColor("#ffffff"))
+        painter.drawRoundedRect(rect, 7, 7)
+        stripe = QPainterPath()
+        stripe.addRoundedRect(QRectF(rect.left() + 1, rect.top() + 1, 7, NODE_H - 2), 5, 5)
+        painter.fillPath(stripe, error and theme.ERROR or self.color)
+        left, width = rect.left() + 15, NODE_W - 24
+        bold = QFont(painter.font())
+        bold.setPointSizeF(9.5)
+        bold.setBold(True)
+        small = QFont(painter.font())
+        small.setPointSizeF(8.5)
+        self._text(painter, bold, theme.TEXT, QRectF(left, rect.top() + 5, width, 18), title)
+        self._text(painter, small, theme.MUTED, QRectF(left, rect.top() + 23, width, 16),
+                   summary)
+        bottom = QRectF(left, rect.top() + 40, width, 16)
+        if error:
+            self._text(painter, small, theme.ERROR, bottom, "⚠ " + error)
+            return
+        room = QFontMetrics(small).horizontalAdvance(params) + 8 if params else 0
+        painter.setPen(theme.MUTED)
+        painter.setFont(small)
+        painter.drawText(bottom, Qt.AlignRight | Qt.AlignVCenter, params)
+        self._text(painter, small, theme.TEXT, bottom.adjusted(0, 0, -room, 0), shape)
+
+    @staticmethod
+    def _text(painter: QPainter, font: QFont, color: QColor, rect: QRectF, text: str) -> None:
+        if not text:
+            return
+        painter.setFont(font)
+        painter.setPen(color)
+        elided = QFontMetrics(font).elidedText(text, Qt.ElideRight, int(rect.width()))
+        painter.drawText(rect, Qt.AlignLeft | Qt.AlignVCenter, elided)
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A curved connection from one node's output to another's input, with an arrow head."""
+
+    def __init__(self, src: NodeItem, dst: NodeItem):
+        super().__init__()
+        self.src, self.dst = src, dst
+        self.slot, self.slots = 0, 1
+        self.highlighted = False
+        self.hovered = False
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        src.edges_out.append(self)
+        dst.edges_in.append(self)
+        self.update_path()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.src.node_id, self.dst.node_id)
+
+    def detach(self) -> None:
+        self.src.edges_out.remove(self)
+        self.dst.edges_in.remove(self)
+
+    def set_slot(self, slot: int, slots: int) -> None:
+        if (slot, slots) != (self.slot, self.slots):
+            self.slot, self.slots = slot, slots
+            self.update_path()
+
+    def set_highlighted(self, on: bool) -> None:
+        if on != self.highlighted:
+            self.highlighted = on
+            self.update()
+
+    def update_path(self) -> None:
+        self.setPath(curve(self.src.output_point(),
+                           self.dst.input_point(self.slot, self.slots)))
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        return stroker.createStroke(self.path())
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().adjusted(-8, -8, 8, 8)
+
+    def hoverEnterEvent(self, event):
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event):
+        self.hovered = False
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        color = (QColor("#f97316") if self.highlighted else theme.SELECTION if self.isSelected()
+                 else theme.EDGE.darker(140) if self.hovered else theme.EDGE)
+        width = 3.2 if self.highlighted or self.isSelected() else 2.0
+        painter.setPen(QPen(color, width, Qt.SolidLine, Qt.RoundCap))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())
+        tip = self.dst.input_point(self.slot, self.slots)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(color)
+        painter.drawPolygon(QPolygonF([tip, tip + QPointF(-5, -8), tip + QPointF(5, -8)]))
+
+
+def curve(a: QPointF, b: QPointF) -> QPainterPath:
+    """A vertical S-curve from a (going down) to b (arriving from above)."""
+    bend = max(40.0, abs(b.y() - a.y()) / 2, abs(b.x() - a.x()) / 3 if b.y() < a.y() else 0)
+    path = QPainterPath(a)
+    path.cubicTo(a + QPointF(0, bend), b - QPointF(0, bend), b)
+    return path

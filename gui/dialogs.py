@@ -1,0 +1,74 @@
+"""The few modal questions the window asks, in one place (tests replace these functions)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+FILTERS = "Layerwise networks (*.lwnet *.json);;Layerwise file (*.lwnet);;Network JSON (*.json)"
+
+
+def ask_save_changes(parent: QWidget, name: str, action: str) -> str:
+    """'save', 'discard' or 'cancel'."""
+    box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
+                      f"Save the changes to “{name}” before {action}?", parent=parent)
+    box.setInformativeText("Your changes will be lost if you don't save them.")
+    box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
+    box.setDefaultButton(QMessageBox.Save)
+    box.setObjectName("unsaved_prompt")
+    answer = box.exec()
+    return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+
+def show_problems(parent: QWidget, path: str, problems: list[str]) -> None:
+    """A file could not be opened: say why, every problem."""
+    box = QMessageBox(QMessageBox.Critical, "Cannot open file",
+                      f"“{Path(path).name}” cannot be opened. The current network is unchanged.",
+                      parent=parent)
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    box.setInformativeText(f"<p>{count} in {html.escape(str(path))}:</p><ul>{items}</ul>")
+    box.setObjectName("open_problems")
+    box.exec()
+
+
+def show_error(parent: QWidget, title: str, message: str) -> None:
+    box = QMessageBox(QMessageBox.Critical, title, message, parent=parent)
+    box.setObjectName("error_box")
+    box.exec()
+
+
+def confirm(parent: QWidget, title: str, text: str, yes: str) -> bool:
+    box = QMessageBox(QMessageBox.Question, title, text, parent=parent)
+    ok = box.addButton(yes, QMessageBox.AcceptRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(ok)
+    box.setObjectName("confirm_box")
+    box.exec()
+    return box.clickedButton() is ok
+
+
+def ask_recover(parent: QWidget, name: str, when: str) -> bool:
+    box = QMessageBox(QMessageBox.Question, "Recover unsaved changes",
+                      "Layerwise did not close properly last time.", parent=parent)
+    box.setInformativeText(f"Unsaved changes to “{name}” were saved automatically at {when}. "
+                           f"Recover them?")
+    recover = box.addButton("Recover", QMessageBox.AcceptRole)
+    box.addButton("Discard", QMessageBox.DestructiveRole)
+    box.setDefaultButton(recover)
+    box.setObjectName("recover_prompt")
+    box.exec()
+    return box.clickedButton() is recover
+
+
+def open_file_name(parent: QWidget, folder: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open network", folder, FILTERS)
+    return path
+
+
+def save_file_name(parent: QWidget, suggested: str) -> str:
+    path, chosen = QFileDialog.getSaveFileName(parent, "Save network as", suggested, FILTERS)
+    if path and not Path(path).suffix:
+        path += ".json" if "Network JSON" in chosen else ".lwnet"
+    return path

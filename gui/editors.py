@@ -1,0 +1,184 @@
+"""One editor widget per schema parameter type, made from an `engine.Param`.
+
+Editors do not validate: they hand the value a person entered to the inspector (signal
+`edited`), which lets the schema judge it and shows the schema's message when it is refused.
+Spin boxes step only within the schema's range, but accept any typed number, so that an
+out-of-range entry is refused with a message rather than silently clamped.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLineEdit,
+                               QSpinBox, QWidget)
+
+import engine
+
+INT_LIMIT = 2_000_000_000
+
+
+class IntSpin(QSpinBox):
+    def __init__(self, param: engine.Param):
+        super().__init__()
+        self.param = param
+        self.setRange(-INT_LIMIT, INT_LIMIT)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+
+    def _bounds(self) -> tuple[float, float]:
+        lo = self.param.min if self.param.min is not None else -INT_LIMIT
+        hi = self.param.max if self.param.max is not None else INT_LIMIT
+        return lo, hi
+
+    def stepBy(self, steps: int) -> None:
+        lo, hi = self._bounds()
+        self.setValue(int(max(lo, min(hi, self.value() + steps))))
+
+    def stepEnabled(self):
+        lo, hi = self._bounds()
+        flags = QSpinBox.StepNone
+        if self.value() > lo:
+            flags |= QSpinBox.StepDownEnabled
+        if self.value() < hi:
+            flags |= QSpinBox.StepUpEnabled
+        return flags
+
+
+class FloatSpin(QDoubleSpinBox):
+    def __init__(self, param: engine.Param):
+        super().__init__()
+        self.param = param
+        self.setDecimals(12)
+        self.setRange(-1e12, 1e12)
+        self.setKeyboardTracking(False)
+        span = (param.max - param.min) if param.min is not None and param.max is not None else 10
+        self.setSingleStep(0.05 if span <= 1 else 0.1 if span <= 10 else 1.0)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        try:
+            float(text)
+            return QValidator.Acceptable, text, pos
+        except ValueError:
+            return QValidator.Intermediate, text, pos
+
+    def stepBy(self, steps: int) -> None:
+        lo = self.param.min if self.param.min is not None else -1e12
+        hi = self.param.max if self.param.max is not None else 1e12
+        self.setValue(max(lo, min(hi, round(self.value() + steps * self.singleStep(), 10))))
+
+
+def parse_numbers(text: str, kind: str) -> Any:
+    """'5' -> 5, '5, 3' or '5x3' -> (5, 3) for size2; '1, 28, 28' -> [1, 28, 28] for shapes.
+    Text that is not whole numbers is returned as typed, for the schema to refuse."""
+    parts = [p for p in re.split(r"[\s,x×()\[\]]+", text.strip()) if p]
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return text.strip()
+    if kind == "size2":
+        return numbers[0] if len(numbers) == 1 else tuple(numbers) if numbers else text
+    return numbers if numbers else text
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+class ParamEditor(QObject):
+    """Wraps the widget for one parameter; `edited(value)` carries what the person entered."""
+    edited = Signal(object)
+
+    def __init__(self, param: engine.Param, parent: QObject | None = None):
+        super().__init__(parent)
+        self.param = param
+        self.null_box: QCheckBox | None = None
+        self.field = self._make_field(param)
+        tip = f"{param.help}. Accepts {param.expected()}."
+        self.field.setToolTip(tip)
+        if param.nullable:
+            self.widget = QWidget()
+            row = QHBoxLayout(self.widget)
+            row.setContentsMargins(0, 0, 0, 0)
+            self.null_box = QCheckBox(param.null_help or "automatic")
+            self.null_box.setToolTip(f"Leave unset: {param.null_help}")
+            self.null_box.toggled.connect(self._null_toggled)
+            row.addWidget(self.field, 1)
+            row.addWidget(self.null_box)
+        else:
+            self.widget = self.field
+        self.widget.setObjectName(f"param_{param.name}")
+
+    def _make_field(self, p: engine.Param) -> QWidget:
+        if p.type == "int":
+            w = IntSpin(p)
+            w.valueChanged.connect(lambda v: self.edited.emit(int(v)))
+        elif p.type == "float":
+            w = FloatSpin(p)
+            w.valueChanged.connect(lambda v: self.edited.emit(float(v)))
+        elif p.type == "bool":
+            w = QCheckBox()
+            w.toggled.connect(lambda v: self.edited.emit(bool(v)))
+        elif p.type == "choice":
+            w = QComboBox()
+            w.addItems(list(p.choices))
+            w.currentTextChanged.connect(lambda v: self.edited.emit(v))
+        else:
+            w = QLineEdit()
+            w.setPlaceholderText("e.g. 5 or 5, 3" if p.type == "size2" else "e.g. 1, 28, 28")
+            w.editingFinished.connect(self._text_finished)
+        return w
+
+    def _text_finished(self) -> None:
+        text = self.field.text()
+        if text.strip() == "" and self.null_box is not None:
+            self.null_box.setChecked(True)
+            return
+        value = parse_numbers(text, self.param.type)
+        if value != self._shown:
+            self.edited.emit(value)
+
+    def _null_toggled(self, checked: bool) -> None:
+        self.field.setEnabled(not checked)
+        if checked:
+            self.edited.emit(None)
+        else:
+            self.field.setFocus(Qt.OtherFocusReason)
+
+    def set_value(self, value: Any) -> None:
+        """Show `value` without emitting `edited`."""
+        self._shown = value
+        blockers = [self.field] + ([self.null_box] if self.null_box else [])
+        for w in blockers:
+            w.blockSignals(True)
+        try:
+            if self.null_box is not None:
+                self.null_box.setChecked(value is None)
+                self.field.setEnabled(value is not None)
+            f = self.field
+            if isinstance(f, (IntSpin, FloatSpin)):
+                f.setValue(value)
+            elif isinstance(f, QCheckBox):
+                f.setChecked(bool(value))
+            elif isinstance(f, QComboBox):
+                f.setCurrentText(str(value))
+            else:
+                f.setText(format_value(value))
+        finally:
+            for w in blockers:
+                w.blockSignals(False)
+
+    _shown: Any = None

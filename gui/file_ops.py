@@ -1,0 +1,196 @@
+"""New, Open, Open Recent, Examples, Save, Save As, Revert, and the unsaved-changes question.
+
+A file is read completely (`engine.load`) before the document is touched, so a file that fails
+to load leaves the current network as it was. Saving keeps the trained weights, history and
+training configuration that came with an opened .lwnet file; if the edits made the weights no
+longer fit the network, the file is saved without them and the status bar says so.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QWidget
+
+import engine
+
+from . import dialogs, paths
+from .document import Document
+from .recovery import write_atomically
+
+MAX_RECENT = 10
+
+
+class FileOps(QObject):
+    recent_changed = Signal()
+    message = Signal(str)
+
+    def __init__(self, window: QWidget, doc: Document):
+        super().__init__(window)
+        self.window, self.doc = window, doc
+
+    # ------------------------------------------------------------------ asking first
+    def maybe_save(self, action: str) -> bool:
+        """True if it is fine to throw the current document away (saved or discarded)."""
+        if not self.doc.is_modified():
+            return True
+        answer = dialogs.ask_save_changes(self.window, self.doc.display_name(), action)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # ------------------------------------------------------------------ opening
+    def new(self) -> bool:
+        if not self.maybe_save("starting a new network"):
+            return False
+        self.doc.replace(engine.NetworkSpec())
+        self.message.emit("New network: drag an Input and some layers from the palette.")
+        return True
+
+    def open_dialog(self) -> bool:
+        if not self.maybe_save("opening another network"):
+            return False
+        folder = str(Path(self.doc.path).parent) if self.doc.path else str(Path.home())
+        path = dialogs.open_file_name(self.window, folder)
+        return self.open_path(path, ask=False) if path else False
+
+    def open_path(self, path: str, ask: bool = True, example: bool = False) -> bool:
+        """Open `path`; on failure show every problem and keep the current document."""
+        if ask and not self.maybe_save("opening another network"):
+            return False
+        saved = self._load(path)
+        if saved is None:
+            if not example and not Path(path).exists():
+                self._forget(path)
+            return False
+        if example:
+            self.doc.replace(saved.spec, None, saved.spec.name or Path(path).stem)
+            self.message.emit(f"Opened the example “{self.doc.title}”; Save asks where to "
+                              f"keep your copy.")
+        else:
+            self.doc.replace(saved.spec, str(Path(path).resolve()), "", saved.model,
+                             saved.history, saved.config)
+            self.remember(self.doc.path)
+            extra = " with trained weights" if saved.model is not None else ""
+            self.message.emit(f"Opened {Path(path).name}{extra}.")
+        return True
+
+    def _load(self, path: str):
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            return engine.load(path)
+        except engine.FileFormatError as exc:
+            problems = exc.problems
+        except engine.LayerwiseError as exc:
+            problems = [str(exc)]
+        except OSError as exc:
+            problems = [exc.strerror or str(exc)]
+        finally:
+            QApplication.restoreOverrideCursor()
+        dialogs.show_problems(self.window, path, problems)
+        return None
+
+    def revert(self) -> bool:
+        if not self.doc.path or not self.doc.is_modified():
+            return False
+        if not dialogs.confirm(self.window, "Revert to saved",
+                               f"Discard all changes to “{self.doc.display_name()}” and go "
+                               f"back to the saved file?", "Revert"):
+            return False
+        return self.open_path(self.doc.path, ask=False)
+
+    # ------------------------------------------------------------------ saving
+    def save(self) -> bool:
+        if not self.doc.path:
+            return self.save_as()
+        return self.save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        current = self.doc.path or str(Path.home() / _file_stem(self.doc.title))
+        suggested = str(Path(current).with_suffix(".lwnet")) if not self.doc.path else current
+        path = dialogs.save_file_name(self.window, suggested)
+        return self.save_to(path) if path else False
+
+    def save_to(self, path: str) -> bool:
+        path = str(Path(path).resolve())
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            note = self._write(path)
+        except (engine.LayerwiseError, OSError) as exc:
+            QApplication.restoreOverrideCursor()
+            dialogs.show_error(self.window, "Cannot save", f"{exc}\nNothing was lost: the "
+                               f"network is still open, with its changes.")
+            return False
+        QApplication.restoreOverrideCursor()
+        self.doc.path = path
+        self.doc.undo_stack.setClean()
+        self.remember(path)
+        self.message.emit(f"Saved {Path(path).name}." + (f" {note}" if note else ""))
+        return True
+
+    def _write(self, path: str) -> str:
+        """Write the file; returns a note for the status bar ('' if nothing to say)."""
+        doc = self.doc
+        if path.lower().endswith(".json"):
+            from engine.files import network_json
+            data = json.dumps(network_json(doc.spec), indent=1).encode("utf-8")
+            write_atomically(Path(path), data)
+            if doc.model is not None or doc.history is not None:
+                return ("A .json file holds the network only; the trained weights and "
+                        "history are kept in memory: use Save As .lwnet to keep them.")
+            return ""
+        if doc.model is not None:
+            try:
+                engine.save(path, doc.spec, doc.model, doc.history, doc.config)
+                return "Trained weights kept."
+            except engine.SpecError:
+                engine.save(path, doc.spec, None, doc.history, doc.config)
+                doc.model = None
+                return ("The trained weights no longer fit the edited network, so the file "
+                        "was saved without them.")
+        engine.save(path, doc.spec, None, doc.history, doc.config)
+        return ""
+
+    # ------------------------------------------------------------------ recent files
+    def recent(self) -> list[str]:
+        value = paths.settings().value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def remember(self, path: str) -> None:
+        items = [path] + [p for p in self.recent() if p != path]
+        self._set_recent(items[:MAX_RECENT])
+
+    def _forget(self, path: str) -> None:
+        items = self.recent()
+        if path in items:
+            items.remove(path)
+            self._set_recent(items)
+
+    def clear_recent(self) -> None:
+        self._set_recent([])
+
+    def _set_recent(self, items: list[str]) -> None:
+        settings = paths.settings()
+        settings.setValue("recent", items)
+        settings.sync()
+        self.recent_changed.emit()
+
+
+def examples() -> list[tuple[str, Path]]:
+    """(name, path) of the bundled example networks, read without building anything."""
+    out = []
+    for path in sorted(paths.EXAMPLES.glob("*.json")):
+        try:
+            name = json.loads(path.read_text("utf-8")).get("name") or path.stem
+        except (OSError, ValueError, AttributeError):
+            continue
+        out.append((str(name), path))
+    return out
+
+
+def _file_stem(title: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in title).strip()
+    return (stem or "network").replace(" ", "_")
