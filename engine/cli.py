@@ -13,7 +13,7 @@ import sys
 from .errors import LayerwiseError
 
 PROG = "layerwise"
-COMMAND_MODULES = ("engine.cli_info",)
+COMMAND_MODULES = ("engine.cli_info", "engine.cli_export")
 
 
 class _Parser(argparse.ArgumentParser):

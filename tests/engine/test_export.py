@@ -1,0 +1,105 @@
+"""Export to PyTorch source, TorchScript and ONNX reproduces the network's outputs."""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import engine
+from engine.cli import main
+from engine.export import export
+
+EXAMPLES = sorted(p.stem for p in Path("resources/examples").glob("*.json"))
+HAVE_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
+
+
+def trained(name):
+    """An example network with non-default weights (as if trained), in eval mode."""
+    spec = engine.load(f"resources/examples/{name}.json").spec
+    torch.manual_seed(3)
+    model = engine.build(spec)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+        model(torch.randn(8, *model.input_shape))   # move any batch-norm running statistics
+    return model.eval()
+
+
+def batch(model, n=4):
+    return torch.randn(n, *model.input_shape, generator=torch.Generator().manual_seed(9))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_python_source_reproduces_exactly_without_layerwise(tmp_path, name):
+    model = trained(name)
+    result = export(model, tmp_path / "exported.py", format="python")
+    assert result.max_difference == 0.0
+    source = (tmp_path / "exported.py").read_text()
+    assert "engine" not in source and "layerwise" not in source.lower().replace(
+        "exported from layerwise", "")
+    x = batch(model)
+    torch.save(x, tmp_path / "x.pt")
+    torch.save(model(x).detach(), tmp_path / "y.pt")
+    code = ("import torch, exported\nm = exported.load()\n"
+            "x = torch.load('x.pt'); y = torch.load('y.pt')\n"
+            "assert torch.equal(m(x), y), (m(x) - y).abs().max()\nprint('same')")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ""})
+    assert r.stdout.strip() == "same", r.stderr
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_torchscript_loads_with_plain_torch(tmp_path, name):
+    model = trained(name)
+    export(model, tmp_path / "m.pt", format="torchscript")
+    loaded = torch.jit.load(str(tmp_path / "m.pt"))
+    x = batch(model, 7)            # another batch size than the one traced
+    assert torch.allclose(loaded(x), model(x), atol=1e-6)
+
+
+@pytest.mark.skipif(not HAVE_ONNX, reason="the 'onnx' extra is not installed "
+                                          "(pip install -e '.[onnx]')")
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_onnx_passes_the_checker_and_matches_in_onnx_runtime(tmp_path, name):
+    import onnx
+    import onnxruntime
+    model = trained(name)
+    export(model, tmp_path / "m.onnx", format="onnx")
+    onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")))
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    for n in (1, 6):               # dynamic batch size
+        x = batch(model, n)
+        got = torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
+        assert torch.allclose(got, model(x), atol=1e-5)
+
+
+def test_onnx_without_the_extra_says_what_to_install(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxscript" else real(name, *a))
+    with pytest.raises(engine.LayerwiseError, match=r"onnxscript.*pip install -e '\.\[onnx\]'"):
+        export(trained("toy_2d"), tmp_path / "m.onnx", format="onnx")
+
+
+def test_export_of_a_trained_file_uses_its_weights(tmp_path, capsys):
+    model = trained("toy_2d")
+    path = engine.save(tmp_path / "t.lwnet", model.spec, model=model)
+    assert main(["export", str(path), "--format", "python", "-o", str(tmp_path / "t.py")]) == 0
+    out = capsys.readouterr().out
+    assert "largest difference 0" in out and "freshly initialised" not in out
+    from engine.export import load_python_module
+    exported = load_python_module(tmp_path / "t.py").load()
+    x = batch(model)
+    assert torch.equal(exported(x), model(x))
+
+
+def test_export_errors_are_clear(tmp_path, capsys):
+    assert main(["export", "resources/examples/mlp.json", "--format", "python",
+                 "-o", str(tmp_path / "missing" / "m.py")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["export", "resources/examples/mlp.json", "--format", "keras", "-o", "x"])
+    assert info.value.code == 2
