@@ -18,6 +18,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "build": "model", "Model": "model",
     "save": "files", "load": "files", "Saved": "files", "FORMAT_VERSION": "files",
+    "load_dataset": "data", "datasets": "data", "Dataset": "data", "DatasetInfo": "data",
+    "train": "training", "Run": "training", "TrainConfig": "train_config",
+    "Control": "events", "Callback": "events", "EventQueue": "events",
+    "StepEvent": "events", "EpochEvent": "events", "ProbeEvent": "events",
+    "StageEvent": "events", "FinishedEvent": "events", "FailedEvent": "events",
+    "probe": "probes",
 }
 
 __all__ = [

@@ -1,7 +1,9 @@
 """The .lwnet file: a zip of JSON and safetensors members, safe to open from strangers.
 
 Members: manifest.json (format, version, app and torch versions, date), network.json (the spec),
-training.json (config and data set), weights.safetensors and history.json (both optional).
+training.json (config and data set), weights.safetensors and history.json (both optional), and
+optimizer.json + optimizer.safetensors (optional, together: the optimizer's state, so that
+training can continue where it stopped).
 Never pickle. Reading checks member names, count and sizes before decompressing, then the
 version, JSON structure, kinds and parameters, and weight shapes against the spec, and reports
 every problem in one FileFormatError. Writing goes to a temporary file that is renamed over the
@@ -22,7 +24,8 @@ import torch
 from . import __version__
 from .errors import FileFormatError, LayerwiseError, SpecError
 from .files_check import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
-                          parse_history, parse_json, read_members, state_dict_problems)
+                          optimizer_problems, parse_history, parse_json, read_members,
+                          state_dict_problems)
 from .model import Model, build
 from .spec import NetworkSpec
 
@@ -38,13 +41,15 @@ class Saved:
     config: dict | None = None
     manifest: dict = field(default_factory=dict)
     path: str = ""
+    optimizer_state: Any = None     # engine.optim.OptimizerState, or None
 
 
 # ----------------------------------------------------------------------------- writing
 
 def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | None = None,
-         config: Any = None) -> Path:
-    """Write a .lwnet file atomically. Nothing is written unless everything is valid."""
+         config: Any = None, optimizer: Any = None) -> Path:
+    """Write a .lwnet file atomically. Nothing is written unless everything is valid.
+    `optimizer` (an engine.optim.OptimizerState, e.g. run.optimizer_state()) needs `model`."""
     path = Path(path)
     if not isinstance(spec, NetworkSpec):
         raise SpecError(f"save() needs a NetworkSpec, got {type(spec).__name__}")
@@ -59,6 +64,8 @@ def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | No
         members["history.json"] = dumps(history)
     if model is not None:
         members["weights.safetensors"] = _weights_bytes(spec, model)
+    if optimizer is not None:
+        members.update(_optimizer_members(spec, model, optimizer))
     _write_atomically(path, members)
     return path
 
@@ -83,6 +90,19 @@ def _weights_bytes(spec: NetworkSpec, model: torch.nn.Module) -> bytes:
         raise SpecError("the trained weights do not fit this network, so nothing was saved: "
                         + "; ".join(problems))
     return st_save(state)
+
+
+def _optimizer_members(spec: NetworkSpec, model, optimizer) -> dict[str, bytes]:
+    from safetensors.torch import save as st_save
+    if model is None:
+        raise LayerwiseError("an optimizer state can only be saved with the model's weights")
+    shapes = {k: tuple(v.shape) for k, v in _expected_state(spec).items()}
+    problems = optimizer_problems(optimizer.meta, optimizer.tensors, shapes)
+    if problems:
+        raise SpecError("the optimizer state does not fit this network, so nothing was saved: "
+                        + "; ".join(problems))
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in optimizer.tensors.items()}
+    return {"optimizer.json": dumps(optimizer.meta), "optimizer.safetensors": st_save(tensors)}
 
 
 def _expected_state(spec: NetworkSpec) -> dict[str, torch.Tensor]:
@@ -140,7 +160,8 @@ def load(path) -> Saved:
     return saved
 
 
-JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json")
+JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json",
+                "optimizer.json")
 
 
 def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
@@ -157,7 +178,9 @@ def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
     if "weights.safetensors" in members and spec is not None:
         model = _parse_weights(spec, members["weights.safetensors"], problems)
     manifest = parsed["manifest.json"] if isinstance(parsed["manifest.json"], dict) else {}
-    return Saved(spec or NetworkSpec(), model, history, config, manifest)
+    state = _parse_optimizer(parsed["optimizer.json"], members, model, problems)
+    return Saved(spec or NetworkSpec(), model, history, config, manifest,
+                 optimizer_state=state)
 
 
 def _parse_spec(network: Any, problems: list[str]) -> NetworkSpec | None:
@@ -197,3 +220,29 @@ def _parse_weights(spec: NetworkSpec, data: bytes, problems: list[str]) -> Model
         return None
     model.load_state_dict(state)
     return model
+
+
+def _parse_optimizer(meta: Any, members: dict[str, bytes], model: Model | None,
+                     problems: list[str]):
+    has_json, has_tensors = "optimizer.json" in members, "optimizer.safetensors" in members
+    if not has_json and not has_tensors:
+        return None
+    if has_json != has_tensors or "weights.safetensors" not in members:
+        problems.append("an optimizer state needs optimizer.json, optimizer.safetensors and "
+                        "weights.safetensors together")
+        return None
+    from safetensors.torch import load as st_load
+    try:
+        tensors = st_load(members["optimizer.safetensors"])
+    except Exception as exc:  # safetensors raises its own error types for any malformed file
+        problems.append(f"optimizer.safetensors is not a valid safetensors file ({exc})")
+        return None
+    if model is None or meta is None:
+        return None      # the weights or optimizer.json already have a problem reported
+    shapes = {k: tuple(v.shape) for k, v in model.named_parameters()}
+    found = optimizer_problems(meta, tensors, shapes)
+    if found:
+        problems.extend(found)
+        return None
+    from .optim import OptimizerState
+    return OptimizerState(tensors, meta)

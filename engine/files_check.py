@@ -18,6 +18,8 @@ MEMBER_LIMITS = {
     "training.json": 8 * MiB,
     "history.json": 256 * MiB,
     "weights.safetensors": 4096 * MiB,
+    "optimizer.json": 64 * MiB,
+    "optimizer.safetensors": 8192 * MiB,
 }
 MAX_MEMBERS = 16
 BARE_JSON_LIMIT = 32 * MiB
@@ -240,3 +242,39 @@ def state_dict_problems(expected: dict, found: dict) -> list[str]:
                             f"{expected[key].dtype}")
     return problems
 
+
+
+# ----------------------------------------------------------------------------- optimizer state
+
+def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
+    """Problems of a stored optimizer state: optimizer.json must be {"format", "optimizer",
+    "params": [parameter names], "scalars": {name: {key: number}}}, and every tensor of
+    optimizer.safetensors is named 'parameter/key' after one of the network's `parameters`
+    ({name: shape}), with that parameter's shape or no dimensions."""
+    if not isinstance(meta, dict):
+        return ["optimizer.json must be an object"]
+    problems = []
+    if not isinstance(meta.get("optimizer"), str):
+        problems.append("optimizer.json: 'optimizer' must name the optimizer")
+    names = meta.get("params")
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        return problems + ["optimizer.json: 'params' must be a list of parameter names"]
+    unknown = [n for n in names if n not in parameters]
+    if unknown:
+        problems.append(f"optimizer.json: the state is for parameter {unknown[0]!r}, which the "
+                        f"network does not have")
+    scalars = meta.get("scalars", {})
+    if not isinstance(scalars, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, (int, float, bool)) or x is None
+                                        for x in v.values()) for v in scalars.values()):
+        problems.append("optimizer.json: 'scalars' must map parameter names to objects of "
+                        "numbers")
+    for key, tensor in tensors.items():
+        name = key.rpartition("/")[0]
+        if name not in names:
+            problems.append(f"optimizer.safetensors: {key!r} is not the state of a listed "
+                            f"parameter")
+        elif tensor.dim() and name in parameters and tuple(tensor.shape) != parameters[name]:
+            problems.append(f"optimizer.safetensors: {key!r} has shape {tuple(tensor.shape)} "
+                            f"but {name} is {parameters[name]}")
+    return problems

@@ -1,0 +1,67 @@
+"""The training history: plain JSON-ready data, as DESIGN.md "History" describes.
+
+{"epochs": [{epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds}],
+ "steps": [{step, epoch, loss}],
+ "probes": {"step": [...], "layers": {node_id: {stat: [values aligned with step]}}},
+ "stages": [...], "runs": [{start_step, start_epoch, status, device, ...}],
+ "status": "finished" | "stopped" | "failed", "message": "..."}
+Epoch numbers are 1-based; steps count optimizer updates from 1 over the whole history, across
+resumed runs. Timing fields (seconds) are the only values that differ between identical runs.
+"""
+from __future__ import annotations
+
+import copy
+
+TIMING_KEYS = ("seconds",)
+
+
+def new_history() -> dict:
+    return {"epochs": [], "steps": [], "probes": {"step": [], "layers": {}}, "stages": [],
+            "runs": [], "status": "new", "message": ""}
+
+
+def continue_history(previous: dict | None) -> dict:
+    """A copy of `previous` with every key present (so a resumed run appends to it)."""
+    history = new_history()
+    if previous:
+        history.update(copy.deepcopy(previous))
+        probes = history.get("probes") or {}
+        history["probes"] = {"step": list(probes.get("step", [])),
+                             "layers": dict(probes.get("layers", {}))}
+    return history
+
+
+def add_probe(history: dict, step: int, layers: dict[str, dict[str, float]]) -> None:
+    """Append one probe snapshot; every stat list stays aligned with probes['step'] (a stat that
+    appears late is padded with None for the earlier steps)."""
+    probes = history["probes"]
+    n = len(probes["step"])
+    probes["step"].append(step)
+    for node, stats in layers.items():
+        table = probes["layers"].setdefault(node, {})
+        for stat, value in stats.items():
+            table.setdefault(stat, [None] * n).append(value)
+    for table in probes["layers"].values():
+        for values in table.values():
+            if len(values) == n:
+                values.append(None)
+
+
+def last_step(history: dict) -> int:
+    steps = history.get("steps") or []
+    return int(steps[-1]["step"]) if steps else 0
+
+
+def finished_epochs(history: dict) -> int:
+    return len(history.get("epochs") or [])
+
+
+def without_timing(history: dict) -> dict:
+    """The history with timing fields removed (to compare two runs)."""
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in TIMING_KEYS}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+    return strip(history)
