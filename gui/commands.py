@@ -26,6 +26,9 @@ class EditCommand(QUndoCommand):
     def __init__(self, doc: Document, text: str = "", parent: QUndoCommand | None = None):
         super().__init__(text, parent)
         self.doc = doc
+        self.kids: list[QUndoCommand] = []     # PySide does not keep child wrappers alive
+        if isinstance(parent, EditCommand):
+            parent.kids.append(self)
 
     def redo(self) -> None:
         with self.doc.batch():
@@ -107,13 +110,14 @@ class DisconnectNodesCommand(EditCommand):
         super().__init__(doc, f"Disconnect {doc.spec.label(src)} from {doc.spec.label(dst)}",
                          parent)
         self.src, self.dst = src, dst
-        self.index = 0
+        self.position = 0
 
     def apply(self) -> None:
-        self.index = self.doc.disconnect(self.src, self.dst)
+        self.position = self.doc.spec.edges.index((self.src, self.dst))
+        self.doc.disconnect(self.src, self.dst)
 
     def revert(self) -> None:
-        self.doc.connect(self.src, self.dst, self.index)
+        self.doc.restore_edge(self.src, self.dst, self.position)
 
 
 class RemoveItemsCommand(EditCommand):

@@ -106,6 +106,12 @@ class Document(QObject):
         self._changed()
         return index
 
+    def restore_edge(self, src: str, dst: str, position: int) -> None:
+        """Undo a disconnect: put the edge back at its exact place in the edge list."""
+        self.spec.edges.insert(position, (src, dst))
+        self.edge_added.emit(src, dst)
+        self._changed()
+
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         node = self.spec.node(node_id)
         old = node.params.get(name)

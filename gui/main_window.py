@@ -371,4 +371,5 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.autosave.close()
+        self.statusBar().clearMessage()      # stops the message timer
         event.accept()

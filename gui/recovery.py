@@ -58,7 +58,11 @@ class Autosave(QObject):
         doc.spec_replaced.connect(self._changed)
 
     def _changed(self, *_) -> None:
-        if self.doc.is_modified():
+        try:
+            modified = self.doc.is_modified()
+        except RuntimeError:       # the stack is being destroyed with the window
+            return
+        if modified:
             if not self.timer.isActive():
                 self.timer.start()
         else:

@@ -1,0 +1,51 @@
+"""Shared test setup: Qt runs off-screen, settings go to a temporary folder, and any test that
+leaves a thread, a thread-pool task or an active QTimer running fails."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("LAYERWISE_HOME", str(tmp_path_factory.mktemp("layerwise-home")))
+
+
+def _active_qt_timers() -> list[str]:
+    if "PySide6.QtWidgets" not in sys.modules:
+        return []
+    from PySide6.QtCore import QThreadPool, QTimer
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        return []
+    found = []
+    owners = [app, *app.topLevelWidgets()]
+    for owner in owners:
+        for timer in owner.findChildren(QTimer):
+            if timer.isActive():
+                found.append(f"QTimer {timer.objectName() or ''} of {type(owner).__name__}")
+    pool = QThreadPool.globalInstance()
+    if not pool.waitForDone(2000):
+        found.append(f"{pool.activeThreadCount()} QThreadPool task(s)")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads_or_timers():
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    leaked = [t for t in threading.enumerate() if t not in before]
+    for t in leaked:
+        t.join(max(0.0, deadline - time.monotonic()))
+    alive = [t.name for t in leaked if t.is_alive()]
+    timers = _active_qt_timers()
+    if alive or timers:
+        pytest.fail(f"test left running: threads {alive}, timers {timers}", pytrace=False)
