@@ -13,7 +13,7 @@ import sys
 from .errors import LayerwiseError
 
 PROG = "layerwise"
-COMMAND_MODULES = ("engine.cli_info", "engine.cli_export")
+COMMAND_MODULES = ("engine.cli_info", "engine.cli_export", "engine.cli_train", "engine.cli_datasets")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,232 @@
+"""`train FILE ...`: train a network headless, with a progress bar, a final table, a .lwnet
+with weights, config, history and optimizer state (-o), and metrics as JSON or CSV.
+
+A file that already holds weights continues where it stopped (history appended, optimizer state
+restored) unless --fresh. Ctrl+C stops at the end of the batch and still writes the outputs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .cli_progress import ProgressBar, duration, is_terminal, table
+from .errors import LayerwiseError, TrainingError
+from .train_config import LOSSES, OPTIMIZERS, SCHEDULES
+
+INTERRUPTED = 130
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a network on a data set",
+                       description="Train the network in FILE (.lwnet or network.json). A "
+                                   "file with weights continues where it stopped unless "
+                                   "--fresh. Ctrl+C stops cleanly and still writes -o and "
+                                   "--metrics.")
+    p.add_argument("file", metavar="FILE", help="a .lwnet file or a network.json")
+    p.add_argument("--dataset", metavar="D", help="a data set name (see `datasets`) or a path "
+                   "to a .csv, .npz, IDX file or image folder; default: the one in FILE")
+    p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
+                   help="a data set option, e.g. noise=0.2 or label=species (repeatable)")
+    p.add_argument("--epochs", type=int, help="epochs to train (default 5, or as in FILE)")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--lr", type=float, metavar="X", help="learning rate (default: the "
+                   "optimizer's usual one)")
+    p.add_argument("--momentum", type=float, metavar="X")
+    p.add_argument("--weight-decay", type=float, metavar="X", help="L2 penalty")
+    p.add_argument("--l1-activation", type=float, metavar="X",
+                   help="L1 penalty on hidden activations (sparsity)")
+    p.add_argument("--schedule", dest="lr_schedule", choices=SCHEDULES)
+    p.add_argument("--loss", choices=LOSSES)
+    p.add_argument("--grad-clip", type=float, metavar="X", help="clip the gradient norm")
+    p.add_argument("--device", metavar="auto|cpu|cuda|mps")
+    p.add_argument("--seed", type=int, metavar="N")
+    p.add_argument("--probe-every", type=int, metavar="N",
+                   help="probe every N steps (0: never; default 20)")
+    p.add_argument("--val-fraction", type=float, metavar="X")
+    p.add_argument("--fresh", action="store_true",
+                   help="start from new weights even if FILE has some")
+    p.add_argument("-o", "--output", metavar="OUT.lwnet", help="write the trained network here")
+    p.add_argument("--metrics", metavar="OUT.json|.csv", help="write the history here")
+    p.set_defaults(run=run)
+
+
+CONFIG_FLAGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+                "l1_activation", "lr_schedule", "loss", "grad_clip", "device", "seed",
+                "probe_every", "val_fraction")
+
+
+def run(args) -> int:
+    import engine
+    from .train_config import TrainConfig
+    _check_outputs(args)
+    saved = engine.load(args.file)
+    recorded = dict(saved.config or {})
+    resume = saved.model is not None and not args.fresh
+    data_ref = recorded.pop("dataset", None) or {}
+    base = recorded if (resume or not args.fresh) else {}
+    config = TrainConfig.from_dict(base, **{k: getattr(args, k) for k in CONFIG_FLAGS})
+    dataset = _dataset(args, data_ref)
+    network = saved if resume else saved.spec
+    print(_header(saved, dataset, config, resume), flush=True)
+    return _train(engine, args, network, saved.spec, dataset, config, resume)
+
+
+def _check_outputs(args) -> None:
+    if args.metrics and Path(args.metrics).suffix.lower() not in (".json", ".csv"):
+        raise LayerwiseError(f"--metrics {args.metrics}: the file name must end in .json or "
+                             f".csv")
+    for out in (args.output, args.metrics):
+        if out and not Path(out).resolve().parent.is_dir():
+            raise LayerwiseError(f"cannot write '{out}': the folder "
+                                 f"'{Path(out).resolve().parent}' does not exist")
+
+
+def _dataset(args, recorded: dict):
+    from .data import load_dataset
+    if args.dataset:
+        name, options = args.dataset, _options(args.data_option)
+    elif recorded.get("name"):
+        name, options = recorded["name"], {**recorded.get("options", {}),
+                                           **_options(args.data_option)}
+    else:
+        raise LayerwiseError("no data set given and none recorded in the file: pass --dataset "
+                             "NAME (`datasets` lists them) or a path to your own data")
+    progress = _download_progress if is_terminal() else None
+    return load_dataset(name, progress=progress, **options)
+
+
+def _options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LayerwiseError(f"--data-option {pair!r} must look like KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _download_progress(name: str, done: int, total: int) -> None:
+    size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+    sys.stderr.write(f"\rdownloading {name}: {size}\033[K")
+    if total and done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _header(saved, dataset, config, resume: bool) -> str:
+    from .history import finished_epochs
+    from .train_setup import resolve_device
+    n_val = int(round(len(dataset) * config.val_fraction))
+    name = saved.spec.name or Path(saved.path).name
+    text = (f"Training {name} on {dataset.name} ({len(dataset) - n_val:,} training / {n_val:,} "
+            f"validation samples): {config.epochs} epochs, {config.optimizer} lr "
+            f"{config.learning_rate:g}, batch {config.batch_size}, on "
+            f"{resolve_device(config.device)}")
+    if resume:
+        text += f"; continuing after epoch {finished_epochs(saved.history or {})}"
+    return text
+
+
+# ----------------------------------------------------------------------------- the run
+
+def _train(engine, args, network, spec, dataset, config, resume: bool) -> int:
+    from .history import finished_epochs
+    control = engine.Control()
+    callbacks = []
+    if is_terminal():
+        first = finished_epochs(network.history or {}) if resume else 0
+        callbacks.append(ProgressBar(config.epochs, first))
+    restore = _stop_on_ctrl_c(control)
+    try:
+        run = engine.train(network, dataset, config, callbacks=callbacks, control=control)
+        error = None
+    except TrainingError as exc:
+        if getattr(exc, "run", None) is None:
+            raise
+        run, error = exc.run, exc
+    finally:
+        restore()
+    print("\n".join(summary(run)))
+    _write_outputs(args, run, spec)
+    if error is not None:
+        raise error
+    return INTERRUPTED if run.stopped else 0
+
+
+def _stop_on_ctrl_c(control):
+    """First Ctrl+C: stop at the end of the batch. Second: abort. Returns the undo function."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_interrupt(signum, frame):
+        sys.stderr.write("\nstopping after this batch (Ctrl+C again to abort)\n")
+        control.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def summary(run) -> list[str]:
+    rows = [("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time")]
+    for e in run.history["epochs"]:
+        rows.append((str(e["epoch"]), _num(e["train_loss"]), _pct(e["train_acc"]),
+                     _num(e["val_loss"]), _pct(e["val_acc"]), f"{e['lr']:.3g}",
+                     f"{e['seconds']:.1f}s"))
+    lines = [""] + table(rows, right=tuple(range(7)))
+    steps = run.history["steps"][-1]["step"] if run.history["steps"] else 0
+    seconds = sum(r.get("seconds", 0) for r in run.history["runs"][-1:])
+    status = {"finished": "Finished", "stopped": "Stopped (Ctrl+C)",
+              "failed": "Failed"}.get(run.status, run.status)
+    lines.append(f"{status}: {steps:,} steps in {duration(seconds)} on {run.device}.")
+    return lines
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.2%}"
+
+
+def _write_outputs(args, run, spec) -> None:
+    if args.output:
+        run.save(args.output)
+        print(f"Saved {args.output} (weights, config, history and optimizer state).")
+    if args.metrics:
+        path = Path(args.metrics)
+        text = _csv(run) if path.suffix.lower() == ".csv" else json.dumps(
+            metrics(run, spec), indent=1, allow_nan=False, default=str)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise LayerwiseError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        print(f"Wrote metrics to {path}.")
+
+
+def metrics(run, spec) -> dict:
+    from .files_check import _finite
+    last = run.history["epochs"][-1] if run.history["epochs"] else {}
+    return _finite({"network": spec.name, "dataset": run.dataset, "device": run.device,
+                    "status": run.status, "message": run.message,
+                    "config": run.config.to_dict(), "final": last, "history": run.history})
+
+
+def _csv(run) -> str:
+    out = io.StringIO()
+    fields = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+    writer = csv.DictWriter(out, fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for e in run.history["epochs"]:
+        writer.writerow({k: "" if e.get(k) is None else e[k] for k in fields})
+    return out.getvalue()
