@@ -119,7 +119,8 @@ def _copy(url: str, out, name: str, progress, timeout, remote: Remote) -> str:
                 if progress:
                     progress(name, done, total)
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or exc
+        reason = f"the server answered HTTP {exc.code} {exc.reason}" \
+            if isinstance(exc, urllib.error.HTTPError) else getattr(exc, "reason", None) or exc
         raise DatasetError(
             f"cannot download data set '{remote.name}' from {url} ({reason}). Check the "
             f"internet connection, set {remote.env} to a mirror, or use the bundled "
