@@ -24,6 +24,8 @@ _LAZY = {
     "StepEvent": "events", "EpochEvent": "events", "ProbeEvent": "events",
     "StageEvent": "events", "FinishedEvent": "events", "FailedEvent": "events",
     "probe": "probes",
+    "pretrain": "pretrain", "Pretrained": "pretrain", "export": "export",
+    "compare_pretraining": "compare", "Comparison": "compare",
 }
 
 __all__ = [
