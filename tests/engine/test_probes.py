@@ -1,0 +1,166 @@
+"""Probes compared with a direct torch computation on the same batch."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import engine
+from engine.probes import Watch
+
+
+def deep(act="Tanh", init="auto", width=12, depth=3, classes=3, inputs=2):
+    layers = []
+    for _ in range(depth):
+        layers += [("Linear", {"out_features": width, "init": init}), (act, {})]
+    return engine.NetworkSpec.sequential((inputs,), layers + [
+        ("Linear", {"out_features": classes})])
+
+
+def direct(model, x, y):
+    """Every statistic computed by hand: outputs kept with retain_grad, one backward."""
+    outs = {model.input_id: x}
+    for n in model.order:
+        outs[n] = model.layers[n](*(outs[p] for p in model.inputs[n]))
+        outs[n].retain_grad()
+    model.zero_grad()
+    F.cross_entropy(outs[model.output_id], y).backward()
+    stats = {}
+    for n in model.order:
+        kind = engine.LAYERS[model.spec.nodes[n].kind]
+        a = outs[n].detach()
+        if kind.weighted:
+            w = model.layers[n].weight
+            stats[n] = {"grad_norm": w.grad.norm().item(), "weight_norm": w.norm().item(),
+                        "delta_norm": outs[n].grad.norm().item()}
+        elif kind.category == "Activation":
+            flat = a.reshape(len(a), -1)
+            stats[n] = {"sparsity": (a == 0).float().mean().item(),
+                        "dead": sum(bool((flat[:, j] == 0).all()) for j in range(flat.shape[1]))
+                        / flat.shape[1],
+                        "mean_activation": a.mean().item()}
+            if kind.bounds:
+                lo, hi = kind.bounds
+                m = 0.05 * (hi - lo)
+                stats[n]["saturation"] = ((a <= lo + m) | (a >= hi - m)).float().mean().item()
+    model.zero_grad(set_to_none=True)
+    return stats
+
+
+def assert_close(got, want):
+    assert set(got) == set(want)
+    for n in want:
+        assert set(got[n]) == set(want[n]), n
+        for stat, value in want[n].items():
+            assert got[n][stat] == pytest.approx(value, rel=1e-5, abs=1e-7), (n, stat)
+
+
+@pytest.mark.parametrize("act", ["Tanh", "ReLU", "Sigmoid", "Softsign", "LeakyReLU"])
+def test_probe_matches_a_direct_computation(act):
+    data = engine.load_dataset("spiral", samples=300)
+    torch.manual_seed(1)
+    model = engine.build(deep(act))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    got = engine.probe(model, data, samples=100, seed=5)
+    pick = torch.randperm(300, generator=torch.Generator().manual_seed(5))[:100]
+    assert_close(got, direct(model, data.x[pick], data.y[pick]))
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_probe_on_a_convolutional_network_with_batch_norm():
+    spec = engine.NetworkSpec.sequential((1, 8, 8), [
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3}), ("BatchNorm2d", {}), ("ReLU", {}),
+        ("MaxPool2d", {"kernel_size": 2}), ("Flatten", {}), ("Linear", {"out_features": 3})])
+    x = torch.randn(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    data = engine.data.dataset.make_dataset("blobs", x.numpy(), (torch.arange(40) % 3).numpy(),
+                                            "classification")
+    model = engine.build(spec)
+    buffers = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    got = engine.probe(model, data, samples=40)
+    for k, v in buffers.items():          # running statistics restored
+        assert torch.equal(model.state_dict()[k], v)
+    pick = torch.randperm(40, generator=torch.Generator().manual_seed(0))
+    want = direct(model.train(), data.x[pick], data.y[pick])
+    assert_close({k: v for k, v in got.items() if k != "batchnorm2d_1"},
+                 {k: v for k, v in want.items() if k != "batchnorm2d_1"})
+    assert set(got["batchnorm2d_1"]) == {"grad_norm", "delta_norm", "weight_norm"}
+
+
+def test_probe_of_a_spec_is_seeded():
+    spec, data = deep(), engine.load_dataset("spiral")
+    assert engine.probe(spec, data, seed=3) == engine.probe(spec, data, seed=3)
+    assert engine.probe(spec, data, seed=3) != engine.probe(spec, data, seed=4)
+
+
+def test_training_probe_at_step_one_matches_a_direct_computation():
+    data = engine.load_dataset("spiral", samples=200)
+    torch.manual_seed(0)
+    model = engine.build(deep("Tanh"))
+    start = engine.build(deep("Tanh"))
+    start.load_state_dict(model.state_dict())
+    train_idx, _ = data.split(0.1, seed=0)
+    run = engine.train(model, data, engine.TrainConfig(epochs=1, batch_size=len(train_idx),
+                                                       probe_every=1, optimizer="sgd"))
+    probes = run.history["probes"]
+    got = {n: {s: v[0] for s, v in t.items()} for n, t in probes["layers"].items()}
+    assert probes["step"] == [1]
+    assert_close(got, direct(start, data.x[train_idx], data.y[train_idx]))
+
+
+def test_vanishing_gradient_is_visible_in_a_deep_sigmoid_stack():
+    data = engine.load_dataset("mnist-5k")
+    stats = engine.probe(engine.load(
+        "resources/examples/deep_sigmoid.json").spec, data, samples=200)
+    delta = [stats[f"linear_{i}"]["delta_norm"] for i in range(1, 7)]
+    assert delta[0] < delta[-1] / 20          # ‖∂L/∂a‖ shrinks towards the input
+    relu = engine.probe(engine.load("resources/examples/deep_relu_he.json").spec, data,
+                        samples=200)
+    assert 0.3 < relu["relu_1"]["sparsity"] < 0.7   # about half the rectifiers are off
+
+
+def test_saturation_and_dead_units():
+    spec = engine.NetworkSpec.sequential((2,), [("Linear", {"out_features": 4}), ("Sigmoid", {}),
+                                                ("Linear", {"out_features": 4}), ("ReLU", {}),
+                                                ("Linear", {"out_features": 2})])
+    model = engine.build(spec)
+    with torch.no_grad():
+        model.layers["linear_1"].weight.fill_(100.0)      # sigmoid pinned at 0 or 1
+        model.layers["linear_2"].weight.zero_()
+        model.layers["linear_2"].bias.copy_(torch.tensor([-1.0, -1.0, 1.0, 1.0]))
+    stats = engine.probe(model, engine.load_dataset("moons"))
+    assert stats["sigmoid_1"]["saturation"] > 0.95
+    assert stats["relu_1"]["dead"] == 0.5 and stats["relu_1"]["sparsity"] == 0.5
+    assert stats["linear_1"]["grad_norm"] < 1e-3 * stats["linear_3"]["grad_norm"]
+
+
+def test_a_model_is_watched_by_one_run_at_a_time():
+    model = engine.build(deep())
+    watch = Watch(model)
+    try:
+        with pytest.raises(engine.TrainingError, match="already being probed"):
+            engine.train(model, "spiral", engine.TrainConfig(epochs=1))
+    finally:
+        watch.close()
+    engine.probe(model, "spiral")               # free again
+
+
+def test_probe_statistics_are_fetched_in_one_transfer(monkeypatch):
+    calls = []
+    real = torch.Tensor.tolist
+
+    def counting(self):
+        calls.append(self.numel())
+        return real(self)
+    monkeypatch.setattr(torch.Tensor, "tolist", counting)
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: pytest.fail("item() in a probe"))
+    engine.probe(engine.build(deep()), engine.load_dataset("spiral"), samples=64)
+    assert len(calls) == 1 and calls[0] == 3 * 4 + 3 * 4   # 4 Linear x 3 + 3 Tanh x 4 stats
+
+
+def test_probe_arguments_are_checked():
+    with pytest.raises(engine.TrainingError, match="samples"):
+        engine.probe(deep(), "spiral", samples=0)
+    with pytest.raises(engine.DatasetError, match="Input has shape"):
+        engine.probe(deep(inputs=3), "spiral")
