@@ -21,24 +21,30 @@ Pos = tuple[float, float]
 
 
 class EditCommand(QUndoCommand):
-    """Base: children first, then `apply`; undo runs `revert`, then the children in reverse."""
+    """Base: children first, then `apply`; undo runs `revert`, then the children in reverse.
 
-    def __init__(self, doc: Document, text: str = "", parent: QUndoCommand | None = None):
-        super().__init__(text, parent)
+    Children are kept by their parent in Python (`kids`) rather than as Qt child commands:
+    PySide would otherwise let Python and C++ each delete them.
+    """
+
+    def __init__(self, doc: Document, text: str = "", parent: "EditCommand | None" = None):
+        super().__init__(text)
         self.doc = doc
-        self.kids: list[QUndoCommand] = []     # PySide does not keep child wrappers alive
-        if isinstance(parent, EditCommand):
+        self.kids: list[EditCommand] = []
+        if parent is not None:
             parent.kids.append(self)
 
     def redo(self) -> None:
         with self.doc.batch():
-            super().redo()
+            for kid in self.kids:
+                kid.redo()
             self.apply()
 
     def undo(self) -> None:
         with self.doc.batch():
             self.revert()
-            super().undo()
+            for kid in reversed(self.kids):
+                kid.undo()
 
     def apply(self) -> None:
         pass
@@ -66,7 +72,7 @@ def _label(node_id: str, kind: str) -> str:
 
 class AddNodeCommand(EditCommand):
     def __init__(self, doc: Document, kind: str, params: dict | None, position: Pos,
-                 node_id: str | None = None, parent: QUndoCommand | None = None):
+                 node_id: str | None = None, parent: EditCommand | None = None):
         self.node_id = node_id or fresh_ids(doc.spec, [kind])[0]
         super().__init__(doc, f"Add {_label(self.node_id, kind)}", parent)
         self.kind, self.params, self.position = kind, dict(params or {}), tuple(position)
@@ -79,7 +85,7 @@ class AddNodeCommand(EditCommand):
 
 
 class RemoveNodeCommand(EditCommand):
-    def __init__(self, doc: Document, node_id: str, parent: QUndoCommand | None = None):
+    def __init__(self, doc: Document, node_id: str, parent: EditCommand | None = None):
         super().__init__(doc, f"Delete {doc.spec.label(node_id)}", parent)
         self.node_id = node_id
         self.removed = None
@@ -93,7 +99,7 @@ class RemoveNodeCommand(EditCommand):
 
 class ConnectNodesCommand(EditCommand):
     def __init__(self, doc: Document, src: str, dst: str, index: int | None = None,
-                 parent: QUndoCommand | None = None, labels: tuple[str, str] | None = None):
+                 parent: EditCommand | None = None, labels: tuple[str, str] | None = None):
         a, b = labels or (doc.spec.label(src), doc.spec.label(dst))
         super().__init__(doc, f"Connect {a} to {b}", parent)
         self.src, self.dst, self.index = src, dst, index
@@ -106,7 +112,7 @@ class ConnectNodesCommand(EditCommand):
 
 
 class DisconnectNodesCommand(EditCommand):
-    def __init__(self, doc: Document, src: str, dst: str, parent: QUndoCommand | None = None):
+    def __init__(self, doc: Document, src: str, dst: str, parent: EditCommand | None = None):
         super().__init__(doc, f"Disconnect {doc.spec.label(src)} from {doc.spec.label(dst)}",
                          parent)
         self.src, self.dst = src, dst
@@ -142,7 +148,7 @@ class MoveNodesCommand(EditCommand):
     """Move nodes: {id: (old position, new position)}; one step for a whole drag."""
 
     def __init__(self, doc: Document, moves: dict[str, tuple[Pos, Pos]], text: str = "",
-                 parent: QUndoCommand | None = None):
+                 parent: EditCommand | None = None):
         only = next(iter(moves)) if len(moves) == 1 else None
         super().__init__(doc, text or (f"Move {doc.spec.label(only)}" if only
                                        else f"Move {len(moves)} layers"), parent)

@@ -81,15 +81,21 @@ class Document(QObject):
 
     def remove_node(self, node_id: str):
         """Remove a node and its edges; returns what `restore_node` needs to undo it exactly."""
-        removed = self.spec.remove(node_id)
-        for _, (src, dst) in removed[1]:
+        order = list(self.spec.nodes).index(node_id)
+        node, edges = self.spec.remove(node_id)
+        for _, (src, dst) in edges:
             self.edge_removed.emit(src, dst)
         self.node_removed.emit(node_id)
         self._changed()
-        return removed
+        return node, edges, order
 
-    def restore_node(self, node: engine.Node, edges: list) -> None:
+    def restore_node(self, node: engine.Node, edges: list, order: int | None = None) -> None:
+        """Undo `remove_node`: the node back at its place in node order, its edges at theirs."""
         self.spec.restore(node, edges)
+        if order is not None and order < len(self.spec.nodes) - 1:
+            items = list(self.spec.nodes.items())
+            items.insert(order, items.pop())
+            self.spec.nodes = dict(items)
         self.node_added.emit(node.id)
         for _, (src, dst) in edges:
             self.edge_added.emit(src, dst)

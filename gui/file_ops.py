@@ -59,6 +59,7 @@ class FileOps(QObject):
         """Open `path`; on failure show every problem and keep the current document."""
         if ask and not self.maybe_save("opening another network"):
             return False
+        example = example or _inside(path, paths.EXAMPLES)   # bundled files stay pristine
         saved = self._load(path)
         if saved is None:
             if not example and not Path(path).exists():
@@ -189,6 +190,13 @@ def examples() -> list[tuple[str, Path]]:
             continue
         out.append((str(name), path))
     return out
+
+
+def _inside(path: str, folder: Path) -> bool:
+    try:
+        return Path(path).resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
 
 
 def _file_stem(title: str) -> str:
