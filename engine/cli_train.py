@@ -73,8 +73,13 @@ def run(args) -> int:
     config = TrainConfig.from_dict(base, **{k: getattr(args, k) for k in CONFIG_FLAGS})
     dataset = _dataset(args, data_ref)
     network = saved if resume else saved.spec
-    print(_header(saved, dataset, config, resume), flush=True)
-    return _train(engine, args, network, saved.spec, dataset, config, resume)
+    control = engine.Control()
+    restore = _stop_on_ctrl_c(control)
+    try:
+        print(_header(saved, dataset, config, resume), flush=True)
+        return _train(engine, args, network, saved.spec, dataset, config, resume, control)
+    finally:
+        restore()
 
 
 def _check_outputs(args) -> None:
@@ -138,14 +143,12 @@ def _header(saved, dataset, config, resume: bool) -> str:
 
 # ----------------------------------------------------------------------------- the run
 
-def _train(engine, args, network, spec, dataset, config, resume: bool) -> int:
+def _train(engine, args, network, spec, dataset, config, resume: bool, control) -> int:
     from .history import finished_epochs
-    control = engine.Control()
     callbacks = []
     if is_terminal():
         first = finished_epochs(network.history or {}) if resume else 0
         callbacks.append(ProgressBar(config.epochs, first))
-    restore = _stop_on_ctrl_c(control)
     try:
         run = engine.train(network, dataset, config, callbacks=callbacks, control=control)
         error = None
@@ -153,8 +156,6 @@ def _train(engine, args, network, spec, dataset, config, resume: bool) -> int:
         if getattr(exc, "run", None) is None:
             raise
         run, error = exc.run, exc
-    finally:
-        restore()
     print("\n".join(summary(run)))
     _write_outputs(args, run, spec)
     if error is not None:

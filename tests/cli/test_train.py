@@ -1,0 +1,110 @@
+"""`python main.py train FILE ...`: outputs, continuing, errors, Ctrl+C."""
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import engine
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TOY = str(ROOT / "resources/examples/toy_2d.json")
+
+
+def test_train_writes_a_network_and_metrics(tmp_path, capsys):
+    out, metrics = tmp_path / "out.lwnet", tmp_path / "m.json"
+    rc = main(["train", TOY, "--dataset", "moons", "--data-option", "samples=300",
+               "--epochs", "2", "--lr", "0.05", "--probe-every", "5", "-o", str(out),
+               "--metrics", str(metrics)])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert text.startswith("Training Two-moons classifier on moons (270 training / 30 "
+                           "validation samples): 2 epochs, adam lr 0.05")
+    assert "train loss" in text and "Finished" in text and "\r" not in text   # piped: no bar
+    saved = engine.load(out)
+    assert saved.model is not None and saved.optimizer_state is not None
+    assert saved.config["dataset"] == {"name": "moons", "options": {
+        "samples": 300, "noise": 0.1, "seed": 0}}
+    layers = saved.history["probes"]["layers"]
+    assert "grad_norm" in layers["linear_1"] and "saturation" in layers["tanh_1"]
+    report = json.loads(metrics.read_text())
+    assert report["status"] == "finished" and len(report["history"]["epochs"]) == 2
+    assert report["final"]["val_acc"] == saved.history["epochs"][-1]["val_acc"]
+
+
+def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
+    out = tmp_path / "out.lwnet"
+    assert main(["train", TOY, "--dataset", "xor", "--epochs", "1", "--batch-size", "50",
+                 "-o", str(out)]) == 0
+    assert main(["train", str(out), "--epochs", "2", "-o", str(out),
+                 "--metrics", str(tmp_path / "m.csv")]) == 0
+    assert "continuing after epoch 1" in capsys.readouterr().out
+    saved = engine.load(out)
+    assert [e["epoch"] for e in saved.history["epochs"]] == [1, 2, 3]
+    assert saved.config["batch_size"] == 50 and saved.config["dataset"]["name"] == "xor"
+    assert saved.history["runs"][-1]["optimizer_state"] == "restored"
+    rows = list(csv.DictReader((tmp_path / "m.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"] and float(rows[0]["train_loss"]) > 0
+    assert main(["train", str(out), "--fresh", "--epochs", "1", "-o", str(out)]) == 0
+    assert len(engine.load(out).history["epochs"]) == 1
+
+
+@pytest.mark.parametrize("args, words", [
+    ([], "no data set given"),
+    (["--dataset", "moon"], "did you mean 'moons'"),
+    (["--dataset", "mnist-5k"], r"Input has shape \[2\]"),
+    (["--dataset", "moons", "--metrics", "m.txt"], ".json or .csv"),
+    (["--dataset", "moons", "-o", "/no/such/dir/x.lwnet"], "does not exist"),
+    (["--dataset", "moons", "--data-option", "noise"], "KEY=VALUE"),
+    (["--dataset", "moons", "--epochs", "0"], "epochs must be"),
+])
+def test_errors_are_one_line(capsys, args, words):
+    assert main(["train", TOY, *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("layerwise: error:") and err.count("\n") == 1
+    assert __import__("re").search(words, err)
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", TOY, "--optimizer", "adamm"])
+    assert info.value.code == 2
+
+
+def test_nan_is_reported_and_the_last_finite_model_saved(tmp_path, capsys):
+    out = tmp_path / "nan.lwnet"
+    rc = main(["train", TOY, "--dataset", "moons", "--optimizer", "sgd", "--lr", "9",
+               "--loss", "mse", "--epochs", "40", "-o", str(out)])
+    err = capsys.readouterr().err
+    if rc == 0:
+        pytest.fail("lr 9 with plain SGD was expected to diverge")
+    assert rc == 1 and "at step" in err and "lower learning rate" in err
+    saved = engine.load(out)
+    assert saved.history["status"] == "failed"
+    assert all(bool(p.isfinite().all()) for p in saved.model.parameters())
+
+
+def test_ctrl_c_stops_cleanly_and_still_writes(tmp_path):
+    out = tmp_path / "stopped.lwnet"
+    proc = subprocess.Popen([sys.executable, "main.py", "train", TOY, "--dataset", "moons",
+                             "--epochs", "100000", "-o", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("Training")   # Ctrl+C is handled from here
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Stopped (Ctrl+C)" in stdout and "Traceback" not in stderr
+    saved = engine.load(out)
+    assert saved.history["status"] == "stopped" and saved.history["message"].startswith(
+        "stopped on request after step")
