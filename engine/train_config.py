@@ -57,12 +57,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict, **overrides) -> "TrainConfig":
-        """A config from a file's dict (unknown keys are refused), with `overrides` applied."""
+        """A config from a file's dict (unknown keys are refused; "dataset" and "pretrain" are
+        stored alongside and ignored here), with `overrides` applied."""
         if not isinstance(data, dict):
             raise TrainingError(f"a training config must be an object, not "
                                 f"{type(data).__name__}")
         names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names - {"dataset"})
+        unknown = sorted(set(data) - names - {"dataset", "pretrain"})   # stored alongside
         if unknown:
             raise TrainingError(f"unknown training setting {unknown[0]!r}; the settings are "
                                 f"{', '.join(sorted(names))}")
