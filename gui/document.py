@@ -26,6 +26,7 @@ class Document(QObject):
     edge_removed = Signal(str, str)
     spec_replaced = Signal()
     analysis_changed = Signal()
+    results_changed = Signal()            # trained weights, history or training settings
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -37,17 +38,21 @@ class Document(QObject):
         self.model = None                     # trained weights that came with the file, if any
         self.history: dict | None = None
         self.config: dict | None = None
+        self.optimizer_state = None           # engine OptimizerState of the trained weights
+        self.results_unsaved = False          # training results or settings not yet saved
         self._batch = 0
         self._dirty = False
 
     # ------------------------------------------------------------------ whole document
     def replace(self, spec: engine.NetworkSpec, path: str | None = None, title: str = "",
-                model=None, history: dict | None = None, config: dict | None = None) -> None:
+                model=None, history: dict | None = None, config: dict | None = None,
+                optimizer_state=None) -> None:
         """Start over with `spec` (New, Open, Revert): the undo history is cleared."""
         self.undo_stack.clear()
         place_unpositioned(spec)
         self.spec = spec
         self.path, self.model, self.history, self.config = path, model, history, config
+        self.optimizer_state, self.results_unsaved = optimizer_state, False
         self.title = title or spec.name or "Untitled"
         self.analysis = engine.analyze(spec)
         self.spec_replaced.emit()
@@ -137,7 +142,23 @@ class Document(QObject):
         return self.spec.nodes[node_id].position or (0.0, 0.0)
 
     def is_modified(self) -> bool:
-        return not self.undo_stack.isClean()
+        return not self.undo_stack.isClean() or self.results_unsaved
+
+    def set_results(self, model=None, history: dict | None = None, optimizer_state=None,
+                    config: dict | None = None) -> None:
+        """New training results (or settings, when `config` is given); unsaved until saved."""
+        if config is not None:
+            self.config = config
+        else:
+            self.model, self.history, self.optimizer_state = model, history, optimizer_state
+        self.results_unsaved = True
+        self.results_changed.emit()
+
+    def mark_saved(self) -> None:
+        self.undo_stack.setClean()
+        if self.results_unsaved:
+            self.results_unsaved = False
+            self.results_changed.emit()
 
     def display_name(self) -> str:
         if self.path:

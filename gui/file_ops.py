@@ -33,6 +33,9 @@ class FileOps(QObject):
     # ------------------------------------------------------------------ asking first
     def maybe_save(self, action: str) -> bool:
         """True if it is fine to throw the current document away (saved or discarded)."""
+        training = getattr(self.window, "training", None)      # a run is stopped first
+        if training is not None and not training.confirm_stop(action):
+            return False
         if not self.doc.is_modified():
             return True
         answer = dialogs.ask_save_changes(self.window, self.doc.display_name(), action)
@@ -71,7 +74,7 @@ class FileOps(QObject):
                               f"keep your copy.")
         else:
             self.doc.replace(saved.spec, str(Path(path).resolve()), "", saved.model,
-                             saved.history, saved.config)
+                             saved.history, saved.config, saved.optimizer_state)
             self.remember(self.doc.path)
             extra = " with trained weights" if saved.model is not None else ""
             self.message.emit(f"Opened {Path(path).name}{extra}.")
@@ -125,7 +128,7 @@ class FileOps(QObject):
             return False
         QApplication.restoreOverrideCursor()
         self.doc.path = path
-        self.doc.undo_stack.setClean()
+        self.doc.mark_saved()
         self.remember(path)
         self.message.emit(f"Saved {Path(path).name}." + (f" {note}" if note else ""))
         return True
@@ -143,11 +146,12 @@ class FileOps(QObject):
             return ""
         if doc.model is not None:
             try:
-                engine.save(path, doc.spec, doc.model, doc.history, doc.config)
+                engine.save(path, doc.spec, doc.model, doc.history, doc.config,
+                            doc.optimizer_state)
                 return "Trained weights kept."
             except engine.SpecError:
                 engine.save(path, doc.spec, None, doc.history, doc.config)
-                doc.model = None
+                doc.model = doc.optimizer_state = None
                 return ("The trained weights no longer fit the edited network, so the file "
                         "was saved without them.")
         engine.save(path, doc.spec, None, doc.history, doc.config)
