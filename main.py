@@ -24,6 +24,9 @@ def run(argv: list[str] | None = None) -> int:
                   f"still work: layerwise --help", file=sys.stderr)
             return 1
         return gui_main(files)
+    if argv[0] == "lab":
+        from gui.report_figures import install    # Lab figures are drawn with pyqtgraph
+        install()
     from engine.cli import main
     return main(argv)
 

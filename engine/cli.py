@@ -13,7 +13,8 @@ import sys
 from .errors import LayerwiseError
 
 PROG = "layerwise"
-COMMAND_MODULES = ("engine.cli_info", "engine.cli_export", "engine.cli_train", "engine.cli_datasets")
+COMMAND_MODULES = ("engine.cli_info", "engine.cli_export", "engine.cli_train", "engine.cli_datasets",
+                   "engine.cli_lab")
 
 
 class _Parser(argparse.ArgumentParser):

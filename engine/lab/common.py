@@ -1,0 +1,149 @@
+"""What every Lab experiment shares: its result record, budgets, data subsets, seeded runs."""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+import torch
+
+from ..data import load_dataset
+from ..data.dataset import Dataset
+from ..events import Control, Dispatcher, StageEvent
+from ..spec import NetworkSpec
+from ..train_config import TrainConfig
+
+
+@dataclass
+class Figure:
+    """A figure as data: the GUI draws it (pyqtgraph) and writes `<name>.png`."""
+    name: str
+    title: str
+    x_label: str
+    y_label: str
+    curves: list[dict] = field(default_factory=list)   # {"label", "x": [...], "y": [...]}
+    log_y: bool = False
+    log_x: bool = False
+    markers: bool = False
+
+    def add(self, label: str, x, y, reference: bool = False) -> None:
+        """A curve; `reference` draws it as the thing to compare with (a target, a baseline)."""
+        curve = {"label": label, "x": [float(v) for v in x],
+                 "y": [None if v is None else float(v) for v in y]}
+        if reference:
+            curve["reference"] = True
+        self.curves.append(curve)
+
+
+@dataclass
+class LabResult:
+    name: str
+    title: str
+    claim: str
+    setup: list[str]
+    columns: list[str]
+    rows: list[list]
+    look_for: list[str]
+    findings: list[str]
+    figures: list[Figure]
+    data: dict = field(default_factory=dict)
+    quick: bool = False
+    seed: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """How an experiment runs: its budget (quick or not), seed, and the caller's hooks."""
+    quick: bool = False
+    seed: int = 0
+    callbacks: tuple = ()
+    control: Control = field(default_factory=Control)
+    progress: Callable[[str], None] | None = None
+    stage: int = 0
+
+    def say(self, text: str) -> None:
+        self.stage += 1
+        if self.progress:
+            self.progress(text)
+        Dispatcher(list(self.callbacks), self).emit(StageEvent(self.stage, text, {}))
+
+    @property
+    def stopping(self) -> bool:
+        return self.control.stopping
+
+    def pick(self, full, quick):
+        return quick if self.quick else full
+
+
+@dataclass
+class Experiment:
+    name: str
+    title: str
+    summary: str
+    run: Callable[[Context], LabResult]
+
+
+def mnist(ctx: Context, full: int = 5000, quick: int = 1000) -> Dataset:
+    return subset(load_dataset("mnist-5k"), ctx.pick(full, quick), ctx.seed)
+
+
+def subset(data: Dataset, n: int, seed: int) -> Dataset:
+    """A seeded random subset of n samples (all of them if n >= len)."""
+    if n >= len(data):
+        return data
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+    return replace(data, x=data.x[idx], y=data.y[idx])
+
+
+def mlp(input_shape, hidden: list[int], act: str, init: str, outputs: int,
+        name: str = "") -> NetworkSpec:
+    layers = [("Flatten", {})] if len(input_shape) > 1 else []
+    for width in hidden:
+        layers += [("Linear", {"out_features": width, "init": init}), (act, {})]
+    layers.append(("Linear", {"out_features": outputs, "init": init}))
+    return NetworkSpec.sequential(input_shape, layers, name=name)
+
+
+def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context):
+    """engine.train with the context's hooks; returns (run, fingerprint of its data order)."""
+    from ..training import epoch_order, train
+    run = train(spec_or_model, data, cfg, callbacks=ctx.callbacks, control=ctx.control)
+    n_train = len(data) - int(round(len(data) * cfg.val_fraction))
+    order = epoch_order(n_train, cfg.seed, 0, "cpu")[:64].tolist()
+    return run, hashlib.sha1(str((cfg.seed, order)).encode()).hexdigest()[:12]
+
+
+def last(history: dict, key: str):
+    epochs = history.get("epochs") or []
+    return epochs[-1].get(key) if epochs else None
+
+
+def series(history: dict, node: str, stat: str) -> tuple[list, list]:
+    """(probe steps, values) of one statistic of one node, skipping missing values."""
+    probes = history.get("probes") or {}
+    values = (probes.get("layers", {}).get(node) or {}).get(stat, [])
+    pairs = [(s, v) for s, v in zip(probes.get("step", []), values) if v is not None]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def ratio_text(small: float, large: float) -> str:
+    """'1/3,000' for a ratio well below one, '2.5x' above."""
+    if not small or not large or not math.isfinite(small) or not math.isfinite(large):
+        return "n/a"
+    r = small / large
+    if r < 0.5:
+        return f"1/{1 / r:,.0f}" if 1 / r >= 10 else f"1/{1 / r:.1f}"
+    return f"{r:.2f}x"
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t

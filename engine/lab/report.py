@@ -1,0 +1,106 @@
+"""Writing a Lab result: results.json, report.md and one PNG per figure.
+
+Figures are drawn by whoever registered a renderer with `set_figure_renderer` (the GUI package
+does, with pyqtgraph's exporters off-screen); the engine itself never imports Qt. Without a
+renderer the report says how to get the figures, and results.json still holds their data.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from ..errors import LayerwiseError
+from ..files_check import dumps
+from .common import Figure, LabResult
+
+_renderer: Callable[[Figure, Path], None] | None = None
+
+
+def set_figure_renderer(renderer: Callable[[Figure, Path], None] | None) -> None:
+    """Register `renderer(figure, png_path)`; None removes it."""
+    global _renderer
+    _renderer = renderer
+
+
+def cell(value) -> str:
+    """How a table value is printed in report.md (the JSON keeps the raw value)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 0.01:
+            return f"{value:.3f}"
+        return f"{value:.3g}"
+    return str(value).replace("|", "/")
+
+
+def markdown(result: LabResult, figures: list[str]) -> str:
+    mode = "quick" if result.quick else "full"
+    lines = [f"# {result.title}", "", f"*Layerwise Lab experiment `{result.name}` ({mode} "
+             f"budget, seed {result.seed}, {result.seconds:.0f} s).*", "",
+             "## The claim", "", result.claim, "", "## Setup", ""]
+    lines += [f"- {s}" for s in result.setup]
+    lines += ["", "## Results", "", "| " + " | ".join(result.columns) + " |",
+              "|" + "---|" * len(result.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.rows]
+    if result.stopped:
+        lines += ["", "**The experiment was stopped before the end: the table is partial.**"]
+    lines += ["", "## What to look for", ""] + [f"- {s}" for s in result.look_for]
+    lines += ["", "## What the numbers show", ""] + [f"- {s}" for s in result.findings]
+    lines += ["", "## Figures", ""]
+    for fig in result.figures:
+        if fig.name in figures:
+            lines += [f"![{fig.title}]({fig.name}.png)", ""]
+        else:
+            lines += [f"- {fig.title}: data in results.json (figures need the desktop "
+                      f"packages, PySide6 and pyqtgraph)", ""]
+    return "\n".join(lines)
+
+
+def write_report(result: LabResult, out_dir) -> list[Path]:
+    """Write the report into `out_dir` (created if needed); returns the files written."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LayerwiseError(f"Cannot write the report to '{out}': {exc.strerror or exc}.") \
+            from None
+    written = []
+    drawn = []
+    if _renderer is not None:
+        for fig in result.figures:
+            path = out / f"{fig.name}.png"
+            _renderer(fig, path)
+            drawn.append(fig.name)
+            written.append(path)
+    _atomic(out / "results.json", dumps(result.to_dict()))
+    _atomic(out / "report.md", markdown(result, drawn).encode("utf-8"))
+    return [out / "report.md", out / "results.json", *written]
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_results(path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
