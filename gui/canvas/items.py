@@ -59,6 +59,9 @@ class NodeItem(QGraphicsItem):
         self.edges_in: list[EdgeItem] = []
         self.edges_out: list[EdgeItem] = []
         self.texts = ("", "", "", "", "")        # title, summary, shape, params, error
+        self.badge: tuple[str, QColor] | None = None   # training statistic: text, colour
+        self.tint: QColor | None = None                # fill coloured by a statistic
+        self.mark = ""                                 # "active" or "frozen" (pre-training)
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
@@ -80,6 +83,23 @@ class NodeItem(QGraphicsItem):
     @property
     def has_error(self) -> bool:
         return bool(self.texts[4])
+
+    def set_badge(self, text: str | None, color: QColor | None = None) -> None:
+        badge = (text, QColor(color or theme.MUTED)) if text else None
+        if badge != self.badge:
+            self.badge = badge
+            self.update()
+
+    def set_tint(self, color: QColor | None) -> None:
+        if color != self.tint:
+            self.tint = QColor(color) if color is not None else None
+            self.update()
+
+    def set_mark(self, mark: str) -> None:
+        """'active' (the block being trained), 'frozen' (blocks held fixed) or ''."""
+        if mark != self.mark:
+            self.mark = mark
+            self.update()
 
     # ------------------------------------------------------------------ geometry
     def boundingRect(self) -> QRectF:
@@ -109,8 +129,12 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.Antialiasing)
         selected = self.isSelected()
         border = theme.SELECTION if selected else theme.ERROR if error else QColor("#cbd5e1")
-        painter.setPen(QPen(border, 2.4 if selected or error else 1.2))
-        painter.setBrush(theme.ERROR_FILL if error else QColor("#ffffff"))
+        pen = QPen(border, 2.4 if selected or error else 1.2)
+        if self.mark and not selected:
+            pen = QPen(QColor("#f97316") if self.mark == "active" else theme.MUTED, 3.0,
+                       Qt.SolidLine if self.mark == "active" else Qt.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(theme.ERROR_FILL if error else self.tint or QColor("#ffffff"))
         painter.drawRoundedRect(rect, 7, 7)
         stripe = QPainterPath()
         stripe.addRoundedRect(QRectF(rect.left() + 1, rect.top() + 1, 7, NODE_H - 2), 5, 5)
@@ -121,7 +145,9 @@ class NodeItem(QGraphicsItem):
         bold.setBold(True)
         small = QFont(painter.font())
         small.setPointSizeF(8.5)
-        self._text(painter, bold, theme.TEXT, QRectF(left, rect.top() + 5, width, 18), title)
+        room = self._badge(painter, small_font(painter), rect) if self.badge or self.mark else 0
+        self._text(painter, bold, theme.TEXT, QRectF(left, rect.top() + 5, width - room, 18),
+                   title)
         self._text(painter, small, theme.MUTED, QRectF(left, rect.top() + 23, width, 16),
                    summary)
         bottom = QRectF(left, rect.top() + 40, width, 16)
@@ -133,6 +159,21 @@ class NodeItem(QGraphicsItem):
         painter.setFont(small)
         painter.drawText(bottom, Qt.AlignRight | Qt.AlignVCenter, params)
         self._text(painter, small, theme.TEXT, bottom.adjusted(0, 0, -room, 0), shape)
+
+    def _badge(self, painter: QPainter, font: QFont, rect: QRectF) -> float:
+        """The statistic badge (or the pre-training mark) at the top right; its width."""
+        text, color = self.badge or (("training" if self.mark == "active" else "frozen"),
+                                     QColor("#f97316") if self.mark == "active"
+                                     else theme.MUTED)
+        w = QFontMetrics(font).horizontalAdvance(text) + 10
+        pill = QRectF(rect.right() - w - 5, rect.top() + 6, w, 15)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(pill, 7, 7)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(pill, Qt.AlignCenter, text)
+        return w + 6
 
     @staticmethod
     def _text(painter: QPainter, font: QFont, color: QColor, rect: QRectF, text: str) -> None:
@@ -210,6 +251,13 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(Qt.NoPen)
         painter.setBrush(color)
         painter.drawPolygon(QPolygonF([tip, tip + QPointF(-5, -8), tip + QPointF(5, -8)]))
+
+
+def small_font(painter: QPainter) -> QFont:
+    font = QFont(painter.font())
+    font.setPointSizeF(7.5)
+    font.setBold(True)
+    return font
 
 
 def curve(a: QPointF, b: QPointF) -> QPainterPath:
