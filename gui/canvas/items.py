@@ -8,17 +8,20 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath,
                            QPainterPathStroker, QPen, QPolygonF)
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem
+from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem,
+                               QGraphicsPolygonItem, QGraphicsRectItem)
 
 from .. import theme
 
 NODE_W, NODE_H = 176.0, 62.0
+_NODE_BOUNDS = QRectF(-NODE_W / 2 - 2, -NODE_H / 2 - 2, NODE_W + 4, NODE_H + 4)
 PORT_R = 5.0
 SLOT_GAP = 16.0          # horizontal spacing of edge ends on a multi-input node
 
 
 class PortItem(QGraphicsEllipseItem):
-    """An input (top) or output (bottom) port: drag from one to another node to connect."""
+    """An input (top) or output (bottom) port: drag from one to another node to connect.
+    (The scene also starts a connection from a press near the port, so it is easy to hit.)"""
 
     def __init__(self, node: "NodeItem", output: bool):
         super().__init__(-PORT_R, -PORT_R, 2 * PORT_R, 2 * PORT_R, node)
@@ -40,25 +43,20 @@ class PortItem(QGraphicsEllipseItem):
         self.setBrush(QBrush(theme.EDGE.darker(130)))
         super().hoverLeaveEvent(event)
 
-    def boundingRect(self) -> QRectF:      # a larger hit area than the dot
-        return QRectF(-PORT_R - 4, -PORT_R - 4, 2 * PORT_R + 8, 2 * PORT_R + 8)
 
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addEllipse(self.boundingRect())
-        return path
-
-
-class NodeItem(QGraphicsItem):
-    """A layer: title, key parameters, output shape and parameter count."""
+class NodeItem(QGraphicsRectItem):
+    """A layer: title, key parameters, output shape and parameter count. Painted in Python
+    but cached per item, so only nodes whose text changed are painted again."""
 
     def __init__(self, node_id: str, category: str, has_input: bool):
-        super().__init__()
+        super().__init__(_NODE_BOUNDS)
+        self.setPen(QPen(Qt.NoPen))
         self.node_id = node_id
         self.color = theme.category_color(category)
         self.edges_in: list[EdgeItem] = []
         self.edges_out: list[EdgeItem] = []
         self.texts = ("", "", "", "", "")        # title, summary, shape, params, error
+        self.facts = None                         # (shape, params, error) the texts show
         self.badge: tuple[str, QColor] | None = None   # training statistic: text, colour
         self.tint: QColor | None = None                # fill coloured by a statistic
         self.mark = ""                                 # "active" or "frozen" (pre-training)
@@ -71,14 +69,11 @@ class NodeItem(QGraphicsItem):
         self.out_port = PortItem(self, True)
 
     # ------------------------------------------------------------------ content
-    def set_texts(self, title: str, summary: str, shape: str, params: str, error: str,
-                  tooltip: str) -> None:
+    def set_texts(self, title: str, summary: str, shape: str, params: str, error: str) -> None:
         texts = (title, summary, shape, params, error)
         if texts != self.texts:
             self.texts = texts
             self.update()
-        if tooltip != self.toolTip():
-            self.setToolTip(tooltip)
 
     @property
     def has_error(self) -> bool:
@@ -102,13 +97,14 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     # ------------------------------------------------------------------ geometry
-    def boundingRect(self) -> QRectF:
-        return QRectF(-NODE_W / 2 - 2, -NODE_H / 2 - 2, NODE_W + 4, NODE_H + 4)
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H), 7, 7)
-        return path
+    def port_near(self, scene_pos: QPointF, reach: float = 11.0) -> "PortItem | None":
+        """The port within `reach` of a scene position, if any (a generous hit area)."""
+        for port in (self.out_port, self.in_port):
+            if port is not None:
+                d = port.scenePos() - scene_pos
+                if d.x() * d.x() + d.y() * d.y() <= reach * reach:
+                    return port
+        return None
 
     def output_point(self) -> QPointF:
         return self.scenePos() + QPointF(0, NODE_H / 2)
@@ -139,12 +135,10 @@ class NodeItem(QGraphicsItem):
         stripe = QPainterPath()
         stripe.addRoundedRect(QRectF(rect.left() + 1, rect.top() + 1, 7, NODE_H - 2), 5, 5)
         painter.fillPath(stripe, error and theme.ERROR or self.color)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+            return              # too small to read: the box and its colour are enough
         left, width = rect.left() + 15, NODE_W - 24
-        bold = QFont(painter.font())
-        bold.setPointSizeF(9.5)
-        bold.setBold(True)
-        small = QFont(painter.font())
-        small.setPointSizeF(8.5)
+        bold, small = _fonts(painter.font())
         room = self._badge(painter, small_font(painter), rect) if self.badge or self.mark else 0
         self._text(painter, bold, theme.TEXT, QRectF(left, rect.top() + 5, width - room, 18),
                    title)
@@ -185,8 +179,26 @@ class NodeItem(QGraphicsItem):
         painter.drawText(rect, Qt.AlignLeft | Qt.AlignVCenter, elided)
 
 
+_FONTS: dict[str, tuple[QFont, QFont]] = {}
+
+
+def _fonts(base: QFont) -> tuple[QFont, QFont]:
+    """The title and detail fonts for a base font (made once)."""
+    key = base.key()
+    if key not in _FONTS:
+        bold = QFont(base)
+        bold.setPointSizeF(9.5)
+        bold.setBold(True)
+        small = QFont(base)
+        small.setPointSizeF(8.5)
+        _FONTS[key] = (bold, small)
+    return _FONTS[key]
+
+
 class EdgeItem(QGraphicsPathItem):
-    """A curved connection from one node's output to another's input, with an arrow head."""
+    """A curved connection from one node's output to another's input, with an arrow head.
+    Painted by Qt itself (no Python per frame); its pen follows hover, selection and the
+    drop-target highlight."""
 
     def __init__(self, src: NodeItem, dst: NodeItem):
         super().__init__()
@@ -194,11 +206,14 @@ class EdgeItem(QGraphicsPathItem):
         self.slot, self.slots = 0, 1
         self.highlighted = False
         self.hovered = False
+        self.arrow = QGraphicsPolygonItem(_ARROW, self)
+        self.arrow.setPen(QPen(Qt.NoPen))
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
         src.edges_out.append(self)
         dst.edges_in.append(self)
+        self._restyle()
         self.update_path()
 
     @property
@@ -217,40 +232,42 @@ class EdgeItem(QGraphicsPathItem):
     def set_highlighted(self, on: bool) -> None:
         if on != self.highlighted:
             self.highlighted = on
-            self.update()
+            self._restyle()
 
     def update_path(self) -> None:
-        self.setPath(curve(self.src.output_point(),
-                           self.dst.input_point(self.slot, self.slots)))
+        tip = self.dst.input_point(self.slot, self.slots)
+        self.setPath(curve(self.src.output_point(), tip - QPointF(0, 7)))
+        self.arrow.setPos(tip)
+
+    def _restyle(self) -> None:
+        color = (_HIGHLIGHT if self.highlighted else theme.SELECTION if self.isSelected()
+                 else _HOVER if self.hovered else theme.EDGE)
+        width = 3.2 if self.highlighted or self.isSelected() else 2.0
+        self.setPen(QPen(color, width, Qt.SolidLine, Qt.RoundCap))
+        self.arrow.setBrush(color)
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
         stroker.setWidth(12)
         return stroker.createStroke(self.path())
 
-    def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-8, -8, 8, 8)
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemSelectedHasChanged:
+            self._restyle()
+        return super().itemChange(change, value)
 
     def hoverEnterEvent(self, event):
         self.hovered = True
-        self.update()
+        self._restyle()
 
     def hoverLeaveEvent(self, event):
         self.hovered = False
-        self.update()
+        self._restyle()
 
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        painter.setRenderHint(QPainter.Antialiasing)
-        color = (QColor("#f97316") if self.highlighted else theme.SELECTION if self.isSelected()
-                 else theme.EDGE.darker(140) if self.hovered else theme.EDGE)
-        width = 3.2 if self.highlighted or self.isSelected() else 2.0
-        painter.setPen(QPen(color, width, Qt.SolidLine, Qt.RoundCap))
-        painter.setBrush(Qt.NoBrush)
-        painter.drawPath(self.path())
-        tip = self.dst.input_point(self.slot, self.slots)
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(color)
-        painter.drawPolygon(QPolygonF([tip, tip + QPointF(-5, -8), tip + QPointF(5, -8)]))
+
+_ARROW = QPolygonF([QPointF(0, 0), QPointF(-5, -9), QPointF(5, -9)])
+_HIGHLIGHT = QColor("#f97316")
+_HOVER = theme.EDGE.darker(140)
 
 
 def small_font(painter: QPainter) -> QFont:

@@ -10,7 +10,7 @@ import html
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene, QToolTip
 
 import engine
 from engine import describe as D
@@ -95,11 +95,43 @@ class CanvasScene(QGraphicsScene):
                 self.edges[(src, dst)].set_slot(i, len(inputs))
 
     def refresh_all(self) -> None:
-        for node_id in self.nodes:
-            self._refresh_node(node_id)
+        """After a re-analysis: redo the text of the nodes whose analysis facts changed."""
+        a = self.doc.analysis
+        shapes, params, errors = a.shapes, a.params, a.errors
+        for node_id, item in self.nodes.items():
+            facts = (shapes.get(node_id), params.get(node_id, 0), errors.get(node_id, ""))
+            if facts != item.facts:
+                item.facts = facts
+                item.set_texts(*node_texts(self.doc.spec, a, node_id))
 
     def _refresh_node(self, node_id: str) -> None:
-        self.nodes[node_id].set_texts(*node_texts(self.doc.spec, self.doc.analysis, node_id))
+        item = self.nodes[node_id]
+        a = self.doc.analysis
+        item.facts = (a.shapes.get(node_id), a.params.get(node_id, 0), a.errors.get(node_id, ""))
+        item.set_texts(*node_texts(self.doc.spec, a, node_id))
+
+    def tooltip_at(self, pos: QPointF) -> str:
+        """Built when asked for (not on every edit): what the node or edge under `pos` is."""
+        node = self.node_at(pos)
+        if node is not None and not isinstance(self.itemAt(pos, QTransform()), PortItem):
+            return node_tooltip(self.doc.spec, self.doc.analysis, node.node_id)
+        edge = self.edge_at(pos)
+        if edge is not None:
+            src, dst = edge.key
+            shape = self.doc.analysis.shapes.get(src)
+            return (f"{html.escape(self.doc.spec.label(src))} → "
+                    f"{html.escape(self.doc.spec.label(dst))}: carries {D.shape(shape)}<br>"
+                    f"<i>Select and press Delete to disconnect; drop a layer here to insert "
+                    f"it</i>")
+        return ""
+
+    def helpEvent(self, event) -> None:
+        text = self.tooltip_at(event.scenePos())
+        if text:
+            QToolTip.showText(event.screenPos(), text, event.widget())
+            event.accept()
+        else:
+            super().helpEvent(event)
 
     # ------------------------------------------------------------------ selection
     def selected_node_ids(self) -> list[str]:
@@ -129,6 +161,18 @@ class CanvasScene(QGraphicsScene):
                 return node
         return None
 
+    def port_at(self, pos: QPointF) -> PortItem | None:
+        """The port at or near `pos` (within a few pixels: ports are small targets)."""
+        area = QRectF(pos.x() - 12, pos.y() - 12, 24, 24)
+        for item in self.items(area, Qt.IntersectsItemBoundingRect, Qt.DescendingOrder,
+                               QTransform()):
+            node = item.node if isinstance(item, PortItem) else item
+            if isinstance(node, NodeItem):
+                port = node.port_near(pos)
+                if port is not None:
+                    return port
+        return None
+
     def edge_at(self, pos: QPointF) -> EdgeItem | None:
         area = QRectF(pos.x() - 4, pos.y() - 4, 8, 8)
         if self.node_at(pos) is not None:
@@ -147,8 +191,8 @@ class CanvasScene(QGraphicsScene):
     # ------------------------------------------------------------------ gestures
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:
-            item = self.itemAt(event.scenePos(), QTransform())
-            if isinstance(item, PortItem):
+            item = self.port_at(event.scenePos())
+            if item is not None:
                 self._connect = ConnectInteraction(self, item)
                 self._connect.move(event.scenePos())
                 event.accept()
@@ -187,25 +231,31 @@ class CanvasScene(QGraphicsScene):
 
 
 def node_texts(spec: engine.NetworkSpec, analysis: engine.Analysis, node_id: str):
-    """(title, summary, shape, params, error, tooltip) for one node."""
+    """(title, summary, shape, params, error) drawn on one node."""
     node = spec.nodes[node_id]
-    kind = engine.LAYERS[node.kind]
     title = spec.label(node_id)
     summary = D.summary(node.kind, node.params)
-    if summary == "" and title != node.kind and not title.startswith(node.kind + " "):
+    if summary == "" and not title.startswith(node.kind):
         summary = node.kind
-    error = analysis.errors.get(node_id, "")
     shape = analysis.shapes.get(node_id)
     n = analysis.params.get(node_id, 0)
-    params = f"{D.count(n)} param{'s' if n != 1 else ''}" if n else ""
+    params = f"{n:,} param{'s' if n != 1 else ''}" if n else ""
     shape_text = "→ " + D.shape(shape) if shape is not None else "→ ?"
-    tip = [f"<b>{html.escape(title)}</b> &nbsp;<i>{kind.name}</i>",
+    return title, summary, shape_text, params, analysis.errors.get(node_id, "")
+
+
+def node_tooltip(spec: engine.NetworkSpec, analysis: engine.Analysis, node_id: str) -> str:
+    node = spec.nodes[node_id]
+    kind = engine.LAYERS[node.kind]
+    tip = [f"<b>{html.escape(spec.label(node_id))}</b> &nbsp;<i>{kind.name}</i>",
            f"<span style='color:#4b5563'>{html.escape(kind.doc)}</span>"]
+    error = analysis.errors.get(node_id)
     if error:
         tip.append(f"<span style='color:#dc2626'><b>Problem:</b> {html.escape(error)}</span>")
+    shape = analysis.shapes.get(node_id)
     if shape is not None:
         ins = ", ".join(D.shape(s) for s in analysis.in_shapes.get(node_id, []))
         flow = f"{ins} → {D.shape(shape)}" if ins else D.shape(shape)
-        tip.append(f"Shape: {flow}<br>Parameters: {D.count(n)} · "
-                   f"FLOPs: {D.flops(analysis.node_flops.get(node_id, 0))}")
-    return title, summary, shape_text, params, error, "<br>".join(tip)
+        tip.append(f"Shape: {flow}<br>Parameters: {D.count(analysis.params.get(node_id, 0))} "
+                   f"· FLOPs: {D.flops(analysis.node_flops.get(node_id, 0))}")
+    return "<br>".join(tip)

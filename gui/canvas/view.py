@@ -4,7 +4,7 @@ insert) and from the file manager (open)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QBrush, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsView
 
 import engine
@@ -202,18 +202,21 @@ class CanvasView(QGraphicsView):
     # ------------------------------------------------------------------ background
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, theme.CANVAS)
-        if self.zoom() < 0.45:
-            return
-        step = 25.0
-        left = int(rect.left() // step) * step
-        top = int(rect.top() // step) * step
-        painter.setPen(theme.GRID)
-        points = []
-        y = top
-        while y < rect.bottom():
-            x = left
-            while x < rect.right():
-                points.append(QPointF(x, y))
-                x += step
-            y += step
-        painter.drawPoints(points)
+        if self.zoom() >= 0.45:
+            painter.fillRect(rect, _grid_brush())
+
+
+_GRID: list[QBrush] = []
+
+
+def _grid_brush() -> QBrush:
+    """A tiled dot grid (25 scene units apart), drawn once."""
+    if not _GRID:
+        tile = QPixmap(25, 25)
+        tile.fill(Qt.transparent)
+        p = QPainter(tile)
+        p.setPen(theme.GRID)
+        p.drawPoint(0, 0)
+        p.end()
+        _GRID.append(QBrush(tile))
+    return _GRID[0]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QHelpEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from gui.commands import AddNodeCommand
 
@@ -163,12 +163,17 @@ def test_failing_node_is_red_with_reason_and_problems_list_selects_it(window):
     assert window.inspector.propose("kernel_size", 20)
     item = window.scene.nodes["conv2d_2"]
     assert item.has_error
-    assert "kernel" in item.toolTip() and "Problem" in item.toolTip()
+    viewport = window.view.viewport()
+    at = window.view.mapFromScene(node_pos(window, "conv2d_2") + QPointF(30, 0))
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.ToolTip, at, viewport.mapToGlobal(at)))
+    assert "Problem" in QToolTip.text() and "kernel" in QToolTip.text()
+    QToolTip.hideText()
     assert "problem" in window.valid_label.text()
-    rows = [window.problems.item(i) for i in range(window.problems.count())]
-    row = next(r for r in rows if r.text().startswith("Conv2d 2"))
+    problems = window.problems
+    row = next(i for i in range(problems.count())
+               if problems.row_text(i).startswith("Conv2d 2"))
     window.scene.clearSelection()
-    rect = window.problems.visualItemRect(row)
+    rect = problems.row_rect(row)
     from gui_helpers import double_click_widget
     double_click_widget(window.problems.viewport(), rect.center())
     assert window.scene.selected_node_ids() == ["conv2d_2"]

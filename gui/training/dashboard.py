@@ -1,0 +1,206 @@
+"""The training dashboard: dockable plots fed from the `Store` of runs.
+
+`add(events)` feeds the store and redraws the visible docks (the worker calls it at most ~20
+times a second); a dock hidden behind a tab is redrawn when it is shown. Curves of each layer
+use the node's colour (`colours`), and compared runs are told apart by line style.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QDockWidget, QSplitter, QVBoxLayout, QWidget
+
+from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
+from .plots import PALETTE, RUN_STYLES, LivePlot
+from .series import RunData, Store
+
+LOSS_COLOURS = {"loss": "#93c5fd", "smoothed": "#1d4ed8", "validation": "#dc2626"}
+RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
+               "unsupervised": "#16a34a"}
+GRAD_STATS = {"weight gradient ‖∂L/∂W‖": "grad_norm",
+              "back-propagated gradient ‖∂L/∂a‖": "delta_norm"}
+
+
+class Dashboard:
+    def __init__(self, window):
+        self.window = window
+        self.store = Store()
+        self.labels: dict[str, str] = {}
+        self.colours: dict[str, str] = {}
+        self.log_x = False
+        self.loss = LivePlot("Loss", "step", "loss")
+        self.accuracy = LivePlot("Accuracy", "epoch", "accuracy")
+        self.weight_grad = LivePlot("Weight gradient", "step", "‖∂L/∂W‖", log_y=True)
+        self.delta_grad = LivePlot("Back-propagated gradient", "step", "‖∂L/∂a‖", log_y=True)
+        self.sparsity = LivePlot("Sparsity", "step", "outputs = 0")
+        self.saturation = LivePlot("Saturation", "step", "near bounds")
+        self.dead = LivePlot("Dead units", "step", "dead fraction")
+        self.pretrain = LivePlot("Pre-training loss", "pre-training step", "loss")
+        self.heat = HeatMap()
+        self.heat_stat = QComboBox()
+        self.heat_stat.addItems(list(GRAD_STATS))
+        self.heat_stat.currentIndexChanged.connect(lambda *_: self.refresh(force=True))
+        self.heat.tools.insertWidget(0, self.heat_stat)
+        self.boundary, self.filters, self.confusion = BoundaryView(), FiltersView(), \
+            ConfusionView()
+        self.docks: dict[str, QDockWidget] = {}
+        self._drawn: dict[str, int] = {}
+        self._build_docks()
+
+    # ------------------------------------------------------------------ docks
+    def _build_docks(self) -> None:
+        w = self.window
+        spec = [("Loss", self.loss), ("Accuracy", self.accuracy),
+                ("Gradients", _stack(self.weight_grad, self.delta_grad)),
+                ("Gradient map", self.heat),
+                ("Activations", _stack(self.sparsity, self.saturation, self.dead)),
+                ("Pre-training", self.pretrain), ("Decision boundary", self.boundary),
+                ("Filters", self.filters), ("Confusion", self.confusion)]
+        for title, widget in spec:
+            dock = QDockWidget(title, w)
+            dock.setObjectName("dash_" + title.lower().replace(" ", "_").replace("-", "_"))
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                             | QDockWidget.DockWidgetFloatable)
+            dock.visibilityChanged.connect(lambda on, t=title: on and self._draw(t, True))
+            self.docks[title] = dock
+        d = self.docks
+        w.addDockWidget(Qt.BottomDockWidgetArea, d["Loss"])
+        w.splitDockWidget(d["Loss"], d["Gradients"], Qt.Horizontal)
+        w.splitDockWidget(d["Gradients"], d["Activations"], Qt.Horizontal)
+        for a, b in (("Loss", "Accuracy"), ("Loss", "Pre-training"),
+                     ("Gradients", "Gradient map"), ("Activations", "Decision boundary"),
+                     ("Activations", "Filters"), ("Activations", "Confusion")):
+            w.tabifyDockWidget(d[a], d[b])
+        for name in ("Loss", "Gradients", "Activations"):
+            d[name].raise_()
+
+    def plots(self) -> list[LivePlot]:
+        return [self.loss, self.accuracy, self.weight_grad, self.delta_grad, self.sparsity,
+                self.saturation, self.dead, self.pretrain]
+
+    # ------------------------------------------------------------------ data in
+    def set_nodes(self, labels: dict[str, str], colours: dict[str, str]) -> None:
+        self.labels, self.colours = labels, colours
+
+    def reset(self, history: dict | None = None) -> None:
+        self.store.reset(history)
+        for p in self.plots():
+            p.clear()
+        self.refresh(force=True)
+
+    def begin_compare(self) -> None:
+        self.store.runs, self.store.current = {}, "random"
+        self.store.begin_run("random")
+        for p in self.plots():
+            p.clear()
+
+    def add(self, events: list) -> None:
+        self.store.add(events)
+        self.refresh()
+
+    def set_log_x(self, on: bool) -> None:
+        self.log_x = on
+        for p in self.plots():
+            p.set_log_x(on)
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self, force: bool = False) -> None:
+        for title, dock in self.docks.items():
+            if not dock.visibleRegion().isEmpty() or force:
+                self._draw(title, force)
+
+    def _draw(self, title: str, force: bool = False) -> None:
+        if not force and self._drawn.get(title) == self.store.version:
+            return
+        self._drawn[title] = self.store.version
+        getattr(self, "_draw_" + title.lower().replace(" ", "_").replace("-", "_"))()
+
+    def _runs(self) -> list[RunData]:
+        return list(self.store.runs.values())
+
+    def _name(self, run: RunData, what: str) -> str:
+        return what if len(self.store.runs) == 1 else f"{run.name}: {what}"
+
+    def _draw_loss(self) -> None:
+        single = len(self.store.runs) == 1
+        for run in self._runs():
+            colour = RUN_COLOURS.get(run.name, PALETTE[0])
+            style = RUN_STYLES.get(run.name, Qt.SolidLine)
+            if single:
+                self.loss.set_curve("loss", *run.loss.data(), LOSS_COLOURS["loss"], width=1)
+            self.loss.set_curve(self._name(run, "smoothed"), *run.smooth.data(),
+                                LOSS_COLOURS["smoothed"] if single else colour, width=2.2,
+                                style=style)
+            self.loss.set_curve(self._name(run, "validation"), *run.val_loss.data(),
+                                LOSS_COLOURS["validation"] if single else colour, width=1.5,
+                                style=style, symbol="o")
+
+    def _draw_accuracy(self) -> None:
+        single = len(self.store.runs) == 1
+        for run in self._runs():
+            colour = RUN_COLOURS.get(run.name, PALETTE[0])
+            style = RUN_STYLES.get(run.name, Qt.SolidLine)
+            self.accuracy.set_curve(self._name(run, "training"), *run.train_acc.data(),
+                                    "#1d4ed8" if single else colour, style=style, symbol="t")
+            self.accuracy.set_curve(self._name(run, "validation"), *run.val_acc.data(),
+                                    "#dc2626" if single else colour, style=style, symbol="o",
+                                    width=2.2)
+
+    def _layer_curves(self, plot: LivePlot, stat: str) -> None:
+        for run in self._runs():
+            style = RUN_STYLES.get(run.name, Qt.SolidLine)
+            for node in run.layers:
+                buf = run.series(node, stat)
+                if buf is None or not len(buf):
+                    continue
+                label = self.labels.get(node, node)
+                plot.set_curve(self._name(run, label), *buf.data(),
+                               self.colours.get(node, PALETTE[0]), style=style)
+
+    def _draw_gradients(self) -> None:
+        self._layer_curves(self.weight_grad, "grad_norm")
+        self._layer_curves(self.delta_grad, "delta_norm")
+
+    def _draw_activations(self) -> None:
+        self._layer_curves(self.sparsity, "sparsity")
+        self._layer_curves(self.saturation, "saturation")
+        self._layer_curves(self.dead, "dead")
+
+    def _draw_gradient_map(self) -> None:
+        run = self.store.run
+        stat = GRAD_STATS[self.heat_stat.currentText()]
+        rows = [n for n in run.layers if run.series(n, stat) is not None]
+        self.heat.show([self.labels.get(n, n) for n in rows],
+                       [run.series(n, stat).data() for n in rows])
+
+    def _draw_pre_training(self) -> None:
+        for run in self._runs():
+            per_epoch = not run.stages                   # a saved history keeps epochs only
+            self.pretrain.plot.setLabel("bottom", "pre-training " + ("epoch" if per_epoch
+                                                                     else "step"))
+            for i, (stage, buf) in enumerate(sorted((run.stage_epochs if per_epoch
+                                                     else run.stages).items())):
+                name = run.stage_names.get(stage, f"stage {stage}")
+                self.pretrain.set_curve(self._name(run, name), *buf.data(),
+                                        PALETTE[i % len(PALETTE)],
+                                        style=RUN_STYLES.get(run.name, Qt.SolidLine))
+
+    def _draw_decision_boundary(self) -> None:
+        self.boundary.show(self.store.run.boundary)
+
+    def _draw_filters(self) -> None:
+        self.filters.show(self.store.run.filters, self.labels)
+
+    def _draw_confusion(self) -> None:
+        self.confusion.show(self.store.run.confusion)
+
+
+def _stack(*plots) -> QWidget:
+    split = QSplitter(Qt.Vertical)
+    for p in plots:
+        split.addWidget(p)
+    holder = QWidget()
+    box = QVBoxLayout(holder)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.addWidget(split)
+    return holder

@@ -1,0 +1,267 @@
+"""Image views of the dashboard: the gradient heat map (layers x time), the decision boundary
+of 2-D data, convolution filters, and the confusion matrix. Each is one ImageItem created once
+and refreshed with `setImage`; each exports its data (CSV) and image (PNG)."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from engine.live import filter_tiles
+
+from . import files
+from .plots import PALETTE, _stem
+
+HEAT_COLUMNS = 400
+
+
+class ImageView(QWidget):
+    """A plot holding one ImageItem, with a readout line and CSV/PNG buttons."""
+
+    def __init__(self, title: str, x_label: str = "", y_label: str = "", parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.matrix = np.zeros((0, 0))
+        self.readout = QLabel(" ")
+        self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
+        self.tools = QHBoxLayout()
+        self.tools.setContentsMargins(4, 0, 4, 0)
+        self.tools.addWidget(self.readout, 1)
+        for text, slot in (("CSV", self._ask_csv), ("PNG", self._ask_png)):
+            b = QToolButton()
+            b.setText(text)
+            b.setAutoRaise(True)
+            b.clicked.connect(slot)
+            self.tools.addWidget(b)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.widget, 1)
+        box.addLayout(self.tools)
+        self.widget.scene().sigMouseMoved.connect(self._hover)
+
+    def _hover(self, pos) -> None:
+        if self.matrix.size and self.plot.vb.sceneBoundingRect().contains(pos):
+            p = self.image.mapFromScene(pos)
+            r, c = int(p.y()), int(p.x())
+            if 0 <= r < self.matrix.shape[0] and 0 <= c < self.matrix.shape[1]:
+                self.readout.setText(self.describe(r, c))
+
+    def describe(self, row: int, col: int) -> str:
+        return f"row {row}, column {col}: {self.matrix[row, col]:.4g}"
+
+    def _ask_csv(self) -> None:
+        path = files.ask_save_path(self, f"Export {self.title} data", _stem(self.title) + ".csv",
+                                   "CSV files (*.csv)")
+        if path:
+            files.report(self, lambda: self.export_csv(path), path)
+
+    def _ask_png(self) -> None:
+        path = files.ask_save_path(self, f"Export {self.title} image", _stem(self.title) + ".png",
+                                   "PNG images (*.png)")
+        if path:
+            files.report(self, lambda: self.export_png(path), path)
+
+    def export_csv(self, path: str) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([[f"{v:.8g}" for v in row] for row in self.matrix])
+
+    def export_png(self, path: str) -> None:
+        from pyqtgraph.exporters import ImageExporter
+        exporter = ImageExporter(self.plot)
+        exporter.parameters()["width"] = max(600, int(self.widget.width()))
+        if not exporter.export(path):
+            raise OSError(f"could not write {path}")
+
+
+class HeatMap(ImageView):
+    """log10 of a per-layer statistic, one row per layer, binned over time."""
+
+    def __init__(self, title: str = "Gradient map"):
+        super().__init__(title, "step", "")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False,
+                                   width=12, label="log10 norm")
+        self.bar.setImageItem(self.image, insert_in=self.plot)
+        self.plot.invertY(True)
+        self.rows: list[str] = []
+        self.span = (0.0, 1.0)
+
+    def show(self, rows: list[str], series: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.rows = rows
+        if not series or not any(len(x) for x, _ in series):
+            self.matrix = np.zeros((0, 0))
+            self.image.clear()
+            return
+        x0 = min(float(x[0]) for x, _ in series if len(x))
+        x1 = max(float(x[-1]) for x, _ in series if len(x))
+        cols = int(min(HEAT_COLUMNS, max(1, max(len(x) for x, _ in series))))
+        self.matrix = np.vstack([_binned(x, y, x0, x1, cols) for x, y in series])
+        finite = self.matrix[np.isfinite(self.matrix)]
+        levels = (float(finite.min()), float(finite.max()) + 1e-9) if finite.size else (0, 1)
+        self.image.setImage(np.nan_to_num(self.matrix, nan=levels[0]), levels=levels)
+        self.bar.setLevels(levels)
+        self.span = (x0, max(x1, x0 + 1))
+        self.image.setRect(QRectF(x0, 0, self.span[1] - x0, len(rows)))
+        axis = self.plot.getAxis("left")
+        axis.setTicks([[(i + 0.5, name) for i, name in enumerate(rows)]])
+
+    def describe(self, row: int, col: int) -> str:
+        cols = self.matrix.shape[1]
+        step = self.span[0] + (col + 0.5) / cols * (self.span[1] - self.span[0])
+        value = self.matrix[row, col]
+        return f"{self.rows[row]} near step {step:,.0f}: " + (
+            f"norm {10 ** value:.3g}" if np.isfinite(value) else "no value")
+
+
+def _binned(x: np.ndarray, y: np.ndarray, x0: float, x1: float, cols: int) -> np.ndarray:
+    """Mean of log10(y) in `cols` equal bins over [x0, x1]; NaN where a bin is empty."""
+    out = np.full(cols, np.nan)
+    ok = np.isfinite(y) & (y > 0)
+    if not ok.any():
+        return out
+    idx = np.clip(((x[ok] - x0) / max(x1 - x0, 1e-9) * cols).astype(int), 0, cols - 1)
+    sums = np.bincount(idx, weights=np.log10(y[ok]), minlength=cols)
+    counts = np.bincount(idx, minlength=cols)
+    filled = counts > 0
+    out[filled] = sums[filled] / counts[filled]
+    return out
+
+
+class BoundaryView(ImageView):
+    """The class chosen at each point of the input plane (colour; paler where unsure) and a
+    sample of the data points in their class colours."""
+
+    def __init__(self):
+        super().__init__("Decision boundary", "x₁", "x₂")
+        self.points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("#ffffff", width=0.6))
+        self.plot.addItem(self.points)
+        self.plot.setAspectLocked(False)
+        self.step = 0
+        self.extent = (0.0, 1.0, 0.0, 1.0)
+
+    def show(self, event) -> None:
+        if event is None:
+            return
+        probs = event.probs
+        colours = np.array([QColor(PALETTE[i % len(PALETTE)]).getRgbF()[:3]
+                            for i in range(probs.shape[-1])])
+        rgb = 0.45 + 0.55 * (probs @ colours)           # blended class colours, pale
+        self.matrix = probs.argmax(-1).astype(float)
+        self.image.setImage((np.clip(rgb, 0, 1) * 255).astype(np.uint8), levels=(0, 255))
+        x0, x1, y0, y1 = event.extent
+        self.extent = event.extent
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        brushes = [pg.mkBrush(QColor(PALETTE[int(c) % len(PALETTE)]).darker(115))
+                   for c in event.labels]
+        self.points.setData(event.points[:, 0], event.points[:, 1], brush=brushes)
+        self.step = event.step
+        self.readout.setText(f"after step {event.step:,}")
+
+    def describe(self, row: int, col: int) -> str:
+        return f"predicted class {int(self.matrix[row, col])} (step {self.step:,})"
+
+
+class FiltersView(ImageView):
+    """Each Conv2d layer's kernels as a grid: rows = output channels, columns = inputs."""
+
+    def __init__(self):
+        super().__init__("Convolution filters", "input channel", "output channel")
+        self.image.setColorMap(pg.colormap.get("CET-L1"))
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.choice = QComboBox()
+        self.choice.setToolTip("The convolution layer whose filters are shown")
+        self.choice.currentIndexChanged.connect(lambda *_: self._draw())
+        self.tools.insertWidget(0, self.choice)
+        self.filters: dict[str, np.ndarray] = {}
+        self.labels: dict[str, str] = {}
+
+    def show(self, event, labels: dict[str, str]) -> None:
+        if event is None:
+            return
+        self.filters, self.labels = event.filters, labels
+        names = list(event.filters)
+        if [self.choice.itemData(i) for i in range(self.choice.count())] != names:
+            self.choice.blockSignals(True)
+            self.choice.clear()
+            for n in names:
+                self.choice.addItem(labels.get(n, n), n)
+            self.choice.blockSignals(False)
+        self._draw()
+
+    def _draw(self) -> None:
+        node = self.choice.currentData()
+        if node not in self.filters:
+            return
+        tiles = filter_tiles(self.filters[node])
+        self.matrix = tiles
+        self.image.setImage(np.nan_to_num(tiles, nan=1.0), levels=(0, 1))
+        o, i = self.filters[node].shape[:2]
+        self.readout.setText(f"{self.labels.get(node, node)}: {o} x {i} kernels")
+
+
+class ConfusionView(ImageView):
+    """Counts of (true class, predicted class) on the validation data at an epoch's end."""
+
+    def __init__(self):
+        super().__init__("Confusion matrix", "predicted class", "true class")
+        self.image.setColorMap(pg.colormap.get("CET-L6"))
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.texts: list[pg.TextItem] = []
+        self.classes: list[str] = []
+        self.epoch = 0
+
+    def show(self, event) -> None:
+        if event is None or event.epoch == self.epoch and self.matrix.shape == event.counts.shape:
+            return
+        counts = event.counts.astype(float)
+        self.matrix, self.classes, self.epoch = counts, event.classes, event.epoch
+        rows = counts.sum(1, keepdims=True)
+        self.image.setImage(counts / np.where(rows > 0, rows, 1), levels=(0, 1))
+        self.image.setRect(QRectF(0, 0, counts.shape[1], counts.shape[0]))
+        ticks = [[(i + 0.5, c) for i, c in enumerate(self.classes)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self._texts(counts)
+        right = np.trace(counts) / max(1.0, counts.sum())
+        self.readout.setText(f"epoch {event.epoch}: {right:.1%} on the diagonal")
+
+    def _texts(self, counts: np.ndarray) -> None:
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts = []
+        if counts.shape[0] > 12:
+            return
+        rows = counts.sum(1, keepdims=True)
+        for r in range(counts.shape[0]):
+            for c in range(counts.shape[1]):
+                frac = counts[r, c] / rows[r, 0] if rows[r, 0] else 0
+                t = pg.TextItem(f"{int(counts[r, c])}", anchor=(0.5, 0.5),
+                                color="#ffffff" if frac > 0.5 else "#111827")
+                t.setPos(c + 0.5, r + 0.5)
+                self.plot.addItem(t)
+                self.texts.append(t)
+
+    def describe(self, row: int, col: int) -> str:
+        names = self.classes or [str(i) for i in range(self.matrix.shape[0])]
+        return (f"true {names[row]}, predicted {names[col]}: "
+                f"{int(self.matrix[row, col])} samples")
+
+
+def label_colour(i: int) -> QColor:
+    return QColor(PALETTE[i % len(PALETTE)])
+
+
+__all__ = ["BoundaryView", "ConfusionView", "FiltersView", "HeatMap", "label_colour", "Qt"]

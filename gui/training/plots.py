@@ -1,0 +1,173 @@
+"""A live plot: named curves created once, fed with `setData` from buffers, with a hover
+readout, a log-x switch, and export of its data (CSV) and image (PNG).
+
+Each curve is one PlotDataItem made when its series first appears; refreshing hands it a view
+of the buffer. Downsampling ('peak') and clip-to-view keep a refresh cheap however long the
+history grows.
+"""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from . import files
+
+pg.setConfigOptions(antialias=False, background="w", foreground="#374151")
+
+PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#db2777",
+           "#65a30d", "#4f46e5", "#b45309", "#0d9488", "#be123c", "#7c3aed", "#15803d"]
+RUN_STYLES = {"run": Qt.SolidLine, "random": Qt.SolidLine, "supervised": Qt.DashLine,
+              "unsupervised": Qt.DotLine}
+
+
+def pen(color, width: float = 1.5, style=Qt.SolidLine):
+    p = pg.mkPen(QColor(color), width=width)
+    p.setStyle(style)
+    p.setCosmetic(True)
+    return p
+
+
+class LivePlot(QWidget):
+    """A titled pyqtgraph plot with named curves. `set_curve(name, x, y)` creates the curve on
+    first use and updates it afterwards; `curve_data(name)` reads it back."""
+
+    def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False,
+                 time_axis: bool = True, parent=None):
+        super().__init__(parent)
+        self.title, self.time_axis = title, time_axis
+        self.widget = pg.PlotWidget()
+        self.widget.setObjectName(title)
+        self.plot = self.widget.getPlotItem()
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLogMode(x=False, y=log_y)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.readout = QLabel(" ")
+        self.readout.setObjectName("readout")
+        self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self._layout()
+        self.widget.scene().sigMouseMoved.connect(self._hover)
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(self.readout, 1)
+        for text, tip, slot in (("CSV", "Export this plot's data to a CSV file", self.ask_csv),
+                                ("PNG", "Export this plot as a PNG image", self.ask_png)):
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            b.clicked.connect(slot)
+            bar.addWidget(b)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.widget, 1)
+        box.addLayout(bar)
+
+    # ------------------------------------------------------------------ curves
+    def curve(self, name: str, color, width: float = 1.5, style=Qt.SolidLine,
+              symbol: str | None = None, legend: bool = True) -> pg.PlotDataItem:
+        item = self.curves.get(name)
+        if item is None:
+            item = pg.PlotDataItem(pen=pen(color, width, style), name=name if legend else None,
+                                   symbol=symbol, symbolSize=6, symbolBrush=QColor(color),
+                                   symbolPen=None, connect="finite")
+            self.plot.addItem(item)
+            self.curves[name] = item
+        return item
+
+    def set_curve(self, name: str, x, y, color, **style) -> None:
+        item = self.curve(name, color, **style)
+        if self.plot.ctrl.logYCheck.isChecked():
+            y = np.where(np.asarray(y) > 0, y, np.nan)       # no zero on a log axis
+        item.setData(x, y)
+
+    def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.curves[name].getData()
+        return (np.asarray(x) if x is not None else np.empty(0),
+                np.asarray(y) if y is not None else np.empty(0))
+
+    def clear(self) -> None:
+        for item in self.curves.values():
+            self.plot.removeItem(item)
+            self.legend.removeItem(item)
+        self.curves.clear()
+        self.readout.setText(" ")
+
+    def set_log_x(self, on: bool) -> None:
+        if self.time_axis:
+            self.plot.setLogMode(x=on, y=self.plot.ctrl.logYCheck.isChecked())
+
+    # ------------------------------------------------------------------ hover readout
+    def _hover(self, pos) -> None:
+        vb = self.plot.vb
+        if not self.curves or not vb.sceneBoundingRect().contains(pos):
+            return
+        x = vb.mapSceneToView(pos).x()
+        if self.plot.ctrl.logXCheck.isChecked():
+            x = 10 ** x
+        self.readout.setText(self.readout_at(x))
+
+    def readout_at(self, x: float) -> str:
+        """'x: name value · name value' for the point of each curve nearest to x."""
+        parts, at = [], None
+        for name, item in self.curves.items():
+            xs, ys = item.xData, item.yData
+            if xs is None or not len(xs):
+                continue
+            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
+            if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
+                i -= 1
+            at = xs[i] if at is None else at
+            if np.isfinite(ys[i]):
+                parts.append(f"{name} {ys[i]:.4g}")
+        if at is None:
+            return " "
+        return f"{self.plot.getAxis('bottom').labelText or 'x'} {at:.6g}: " + " · ".join(parts)
+
+    # ------------------------------------------------------------------ export
+    def ask_csv(self) -> None:
+        path = files.ask_save_path(self, f"Export {self.title} data", _stem(self.title) + ".csv",
+                                   "CSV files (*.csv)")
+        if path:
+            files.report(self, lambda: self.export_csv(path), path)
+
+    def ask_png(self) -> None:
+        path = files.ask_save_path(self, f"Export {self.title} image", _stem(self.title) + ".png",
+                                   "PNG images (*.png)")
+        if path:
+            files.report(self, lambda: self.export_png(path), path)
+
+    def export_csv(self, path: str) -> None:
+        """One row per point: series, x, y (curves of different lengths fit one table)."""
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["series", self.plot.getAxis("bottom").labelText or "x",
+                          self.plot.getAxis("left").labelText or "y"])
+            for name in self.curves:
+                xs, ys = self.curve_data(name)
+                out.writerows((name, f"{a:.10g}", "" if not np.isfinite(b) else f"{b:.10g}")
+                              for a, b in zip(xs, ys))
+
+    def export_png(self, path: str) -> None:
+        from pyqtgraph.exporters import ImageExporter
+        exporter = ImageExporter(self.plot)
+        exporter.parameters()["width"] = max(800, int(self.widget.width()))
+        if not exporter.export(path):
+            raise OSError(f"could not write {path}")
+
+
+def _stem(title: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in title.lower()).strip("_")

@@ -1,0 +1,220 @@
+"""The dashboard's data: growing numpy buffers fed by training events or by a saved history.
+
+One `RunData` per run (one for ordinary training; one per compared run). Buffers double when
+full, so appending is amortised O(1) and plotting hands `setData` a view of the filled part.
+Nothing here draws; the plots read these buffers on their refresh timer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.events import EpochEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
+from engine.live import BoundaryEvent, ConfusionEvent, FiltersEvent
+
+SMOOTHING = 0.05          # exponential moving average weight of a new step's loss
+
+
+class Buffer:
+    """x and y values appended in order; `data()` is a view of what was filled."""
+
+    def __init__(self, capacity: int = 256):
+        self.x = np.empty(capacity)
+        self.y = np.empty(capacity)
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def extend(self, xs, ys) -> None:
+        k = len(xs)
+        if not k:
+            return
+        need = self.n + k
+        if need > len(self.x):
+            size = max(need, 2 * len(self.x))
+            self.x = np.resize(self.x, size)
+            self.y = np.resize(self.y, size)
+        self.x[self.n:need] = xs
+        self.y[self.n:need] = [np.nan if v is None else v for v in ys]
+        self.n = need
+
+    def append(self, x, y) -> None:
+        self.extend([x], [y])
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+    def last(self):
+        return (self.x[self.n - 1], self.y[self.n - 1]) if self.n else None
+
+
+class RunData:
+    """Every series of one run. `version` grows with each change, so views redraw only then."""
+
+    def __init__(self, name: str = "run"):
+        self.name = name
+        self.loss, self.smooth = Buffer(1024), Buffer(1024)
+        self.epoch_loss, self.val_loss = Buffer(), Buffer()
+        self.train_acc, self.val_acc = Buffer(), Buffer()
+        self.probes: dict[tuple[str, str], Buffer] = {}
+        self.stages: dict[int, Buffer] = {}            # pre-training stage -> (step, loss)
+        self.stage_epochs: dict[int, Buffer] = {}      # stage -> (step, val loss per epoch)
+        self.stage_names: dict[int, str] = {}
+        self.layers: list[str] = []                    # probed nodes, in the order first seen
+        self.step = 0
+        self.pre_step = 0
+        self.stage = 0
+        self._ema = math.nan
+        self.boundary = self.confusion = self.filters = None
+        self.latest: dict[str, dict[str, float]] = {}   # last probe snapshot
+        self.version = 0
+
+    # ------------------------------------------------------------------ feeding
+    def add_steps(self, steps: list, losses: list) -> None:
+        smooth = []
+        for v in losses:
+            self._ema = v if math.isnan(self._ema) else self._ema + SMOOTHING * (v - self._ema)
+            smooth.append(self._ema)
+        self.loss.extend(steps, losses)
+        self.smooth.extend(steps, smooth)
+        self.step = int(steps[-1]) if len(steps) else self.step
+
+    def add_epoch(self, record: dict, step: float) -> None:
+        epoch = record["epoch"]
+        self.epoch_loss.append(step, record.get("train_loss"))
+        self.val_loss.append(step, record.get("val_loss"))
+        self.train_acc.append(epoch, record.get("train_acc"))
+        self.val_acc.append(epoch, record.get("val_acc"))
+
+    def add_probe(self, step: int, layers: dict) -> None:
+        for node, stats in layers.items():
+            if node not in self.layers:
+                self.layers.append(node)
+            for stat, value in stats.items():
+                self.probes.setdefault((node, stat), Buffer(512)).append(step, value)
+        self.latest = layers
+
+    def add_stage_step(self, loss: float) -> None:
+        self.pre_step += 1
+        if not math.isnan(loss):
+            self.stages.setdefault(self.stage, Buffer()).append(self.pre_step, loss)
+
+    def series(self, node: str, stat: str) -> Buffer | None:
+        return self.probes.get((node, stat))
+
+    # ------------------------------------------------------------------ from a saved history
+    @classmethod
+    def from_history(cls, history: dict, name: str = "run") -> "RunData":
+        data = cls(name)
+        steps = history.get("steps") or []
+        if steps:
+            data.add_steps([s["step"] for s in steps], [s["loss"] for s in steps])
+        ends = {}
+        for s in steps:
+            ends[s.get("epoch")] = s["step"]
+        for record in history.get("epochs") or []:
+            data.add_epoch(record, ends.get(record["epoch"], data.step))
+        probes = history.get("probes") or {}
+        for node, table in (probes.get("layers") or {}).items():
+            data.layers.append(node)
+            for stat, values in table.items():
+                buf = Buffer(max(16, len(values)))
+                buf.extend(probes["step"], values)
+                data.probes[(node, stat)] = buf
+        data._stages_from(history.get("stages") or [])
+        from engine.insight import latest_stats
+        data.latest = latest_stats(history)
+        data.version = 1
+        return data
+
+    def _stages_from(self, stages: list) -> None:
+        for record in stages:
+            index = record.get("stage", len(self.stage_names) + 1)
+            self.stage_names[index] = record.get("layer", f"stage {index}")
+            losses = record.get("val_loss") or record.get("loss") or []
+            buf = self.stage_epochs.setdefault(index, Buffer())
+            buf.extend(list(range(1, len(losses) + 1)), losses)
+
+
+class Store:
+    """The runs shown by the dashboard; events go to the current one."""
+
+    def __init__(self):
+        self.runs: dict[str, RunData] = {"run": RunData()}
+        self.current = "run"
+        self.phase = "train"
+        self.version = 0
+
+    @property
+    def run(self) -> RunData:
+        return self.runs[self.current]
+
+    def reset(self, history: dict | None = None) -> None:
+        self.runs = {"run": RunData.from_history(history) if history else RunData()}
+        self.current, self.phase = "run", "train"
+        self.version += 1
+
+    def begin_run(self, name: str) -> None:
+        if name not in self.runs:
+            self.runs[name] = RunData(name)
+        self.current = name
+        self.version += 1
+
+    def add(self, events: list) -> None:
+        """Feed a batch of events (in order) to the current run."""
+        steps, losses = [], []
+        run = self.run
+        for ev in events:
+            if isinstance(ev, StepEvent) and self.phase != "pretrain":
+                steps.append(ev.step)
+                losses.append(ev.loss)
+                continue
+            if steps:
+                run.add_steps(steps, losses)
+                steps, losses = [], []
+            self._one(ev)
+            run = self.run
+        if steps:
+            run.add_steps(steps, losses)
+        self.run.version += 1
+        self.version += 1
+
+    def _one(self, ev) -> None:
+        run = self.run
+        if isinstance(ev, StepEvent):
+            run.add_stage_step(ev.loss)
+        elif isinstance(ev, ProbeEvent):
+            run.add_probe(ev.step, ev.layers)
+        elif isinstance(ev, EpochEvent):
+            self._epoch(run, ev.record)
+        elif isinstance(ev, StageEvent):
+            self._stage(ev)
+        elif isinstance(ev, BoundaryEvent):
+            run.boundary = ev
+        elif isinstance(ev, ConfusionEvent):
+            run.confusion = ev
+        elif isinstance(ev, FiltersEvent):
+            run.filters = ev
+        elif isinstance(ev, FinishedEvent) and self.phase == "pretrain":
+            self.phase = "train"              # pre-training ended; fine-tuning follows
+        elif type(ev).__name__ == "Phase":
+            self.phase = ev.name
+
+    def _epoch(self, run: RunData, record: dict) -> None:
+        if "stage" in record:
+            buf = run.stage_epochs.setdefault(record["stage"], Buffer())
+            buf.append(record["epoch"], record.get("val_loss", record.get("loss")))
+        else:
+            run.add_epoch(record, run.step)
+
+    def _stage(self, ev: StageEvent) -> None:
+        if "run" in ev.record:
+            self.begin_run(ev.record["run"])
+            self.phase = "pretrain" if ev.record["run"] != "random" else "train"
+            return
+        run = self.run
+        self.phase = "pretrain"
+        run.stage = ev.stage
+        run.stage_names[ev.stage] = ev.record.get("layer", ev.name)

@@ -1,0 +1,45 @@
+"""Starting the window: torch is not imported before the first paint; clear errors without a
+display; the command line keeps going to the headless commands."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_window_modules_do_not_import_torch():
+    code = textwrap.dedent("""
+        import sys
+        import gui.app, gui.main_window
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        w = gui.main_window.MainWindow()
+        w.show()
+        app.processEvents()
+        heavy = [m for m in ("torch", "numpy", "pyqtgraph", "safetensors") if m in sys.modules]
+        print(",".join(heavy))
+        w.close()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+def test_no_display_gives_one_clear_line(monkeypatch):
+    from gui import app
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert "no display" in app.display_problem()
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert app.display_problem() is None
+
+
+def test_other_commands_still_reach_the_headless_cli():
+    out = subprocess.run([sys.executable, "main.py", "info", "resources/examples/lenet5.json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "61,706" in out.stdout
