@@ -57,6 +57,7 @@ class Watch:
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
         self.handles: list = []
         self.values: dict[tuple[str, str], torch.Tensor] = {}
+        self.divisors: dict[tuple[str, str], float] = {}
 
     def attach(self) -> None:
         self.remove()
@@ -73,6 +74,7 @@ class Watch:
     def close(self) -> None:
         self.remove()
         self.values.clear()
+        self.divisors.clear()
         with _watched_lock:
             _watched.discard(self.model)
 
@@ -86,43 +88,64 @@ class Watch:
     def _act_hook(self, node: str):
         def on_forward(module, inputs, output):
             with torch.no_grad():
-                for stat, value in activation_stats(output.detach(), self.bounds[node]).items():
-                    self._store(node, stat, value)
+                for stat, (value, divisor) in activation_sums(output.detach(),
+                                                              self.bounds[node]).items():
+                    self._store(node, stat, value, divisor)
         return on_forward
 
-    def _store(self, node: str, stat: str, value: torch.Tensor) -> None:
+    def _store(self, node: str, stat: str, value: torch.Tensor, divisor: float = 1.0) -> None:
         self.values[(node, stat)] = value
+        self.divisors[(node, stat)] = divisor
 
     @torch.no_grad()
     def collect(self, grads: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
         transfer. Weight gradients come from `.grad`, or from `grads` {node: tensor}."""
-        for n in self.weighted:
-            w = self.model.layers[n].weight
-            g = grads.get(n) if grads is not None else w.grad
-            self._store(n, "grad_norm", g.norm() if g is not None else w.new_zeros(()))
-            self._store(n, "weight_norm", w.detach().norm())
+        weights = [self.model.layers[n].weight for n in self.weighted]
+        found = [(n, grads.get(n) if grads is not None else w.grad)
+                 for n, w in zip(self.weighted, weights)]
+        found = [(n, g) for n, g in found if g is not None]
+        norms = _norms([w.detach() for w in weights] + [g for _, g in found])
+        for n, norm in zip(self.weighted, norms):
+            self._store(n, "weight_norm", norm)
+            self._store(n, "grad_norm", torch.zeros_like(norm))    # no gradient reached it
+        for (n, _), norm in zip(found, norms[len(weights):]):
+            self._store(n, "grad_norm", norm)
         keys = list(self.values)
         numbers = torch.stack([self.values[k].float() for k in keys]).tolist() if keys else []
-        self.values.clear()
         out: dict[str, dict] = {n: {} for n in self.model.order
                                 if n in self.weighted or n in self.activations}
-        for (node, stat), value in zip(keys, numbers):
-            out[node][stat] = value
+        for key, value in zip(keys, numbers):
+            out[key[0]][key[1]] = value / self.divisors[key]
+        self.values.clear()
+        self.divisors.clear()
         return {n: dict(sorted(s.items())) for n, s in out.items()}
 
 
-def activation_stats(a: torch.Tensor, bounds: tuple[float, float] | None) -> dict:
-    """Sparsity, dead units, saturation (when bounded) and mean of a batch of outputs, as 0-d
-    tensors on a's device."""
+def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Euclidean norms of many tensors, in one fused call where torch has it."""
+    if not tensors:
+        return []
+    foreach = getattr(torch, "_foreach_norm", None)
+    if foreach is not None and len({(t.device, t.dtype) for t in tensors}) == 1:
+        return list(foreach(tensors))
+    return [t.norm() for t in tensors]
+
+
+def activation_sums(a: torch.Tensor, bounds: tuple[float, float] | None) -> dict:
+    """{stat: (0-d tensor on a's device, divisor)}: the statistic is tensor / divisor, so that
+    the divisions happen on the host after the one transfer. Units are the positions of one
+    sample's output; a unit is dead when it is zero for every sample of the batch."""
+    count = float(a.numel())
+    units = float(a[0].numel()) if a.dim() and len(a) else 1.0
     zero = a == 0
-    stats = {"sparsity": zero.float().mean(),
-             "dead": zero.all(dim=0).float().mean() if a.dim() > 1 else zero.all().float(),
-             "mean_activation": a.float().mean()}
+    stats = {"sparsity": (zero.sum(dtype=torch.float32), count),
+             "dead": (zero.all(dim=0).sum(dtype=torch.float32), units),
+             "mean_activation": (a.sum(dtype=torch.float32), count)}
     if bounds is not None:
         lo, hi = bounds
-        margin = SATURATION_MARGIN * (hi - lo)
-        stats["saturation"] = ((a <= lo + margin) | (a >= hi - margin)).float().mean()
+        centre, reach = (lo + hi) / 2, (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)
+        stats["saturation"] = (((a - centre).abs_() >= reach).sum(dtype=torch.float32), count)
     return stats
 
 
