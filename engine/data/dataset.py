@@ -1,4 +1,4 @@
-"""Dataset: tensors ready for training, with their task, shapes, normalisation and a seeded split."""
+"""Dataset: tensors ready for training, with task, shapes, normalisation and a seeded split."""
 from __future__ import annotations
 
 import math
