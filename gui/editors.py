@@ -138,7 +138,8 @@ class ParamEditor(QObject):
             w.currentTextChanged.connect(lambda v: self.edited.emit(v))
         else:
             w = QLineEdit()
-            w.setPlaceholderText("e.g. 5 or 5, 3" if p.type == "size2" else "e.g. 1, 28, 28")
+            w.setPlaceholderText("auto" if p.nullable else
+                                 "e.g. 5 or 5, 3" if p.type == "size2" else "e.g. 1, 28, 28")
             w.editingFinished.connect(self._text_finished)
         return w
 

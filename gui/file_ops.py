@@ -80,8 +80,16 @@ class FileOps(QObject):
             self.message.emit(f"Opened {Path(path).name}{extra}.")
         return True
 
-    def _load(self, path: str):
+    def _busy(self, text: str) -> None:
+        """Say what is happening before a blocking step (the first one loads torch)."""
         QApplication.setOverrideCursor(Qt.WaitCursor)
+        self.message.emit(text)
+        bar = getattr(self.window, "statusBar", None)
+        if bar is not None:
+            bar().repaint()
+
+    def _load(self, path: str):
+        self._busy(f"Opening {Path(path).name}…")
         try:
             return engine.load(path)
         except engine.FileFormatError as exc:
@@ -92,6 +100,7 @@ class FileOps(QObject):
             problems = [exc.strerror or str(exc)]
         finally:
             QApplication.restoreOverrideCursor()
+        self.message.emit(f"Could not open {Path(path).name}; nothing was changed.")
         dialogs.show_problems(self.window, path, problems)
         return None
 
@@ -118,7 +127,7 @@ class FileOps(QObject):
 
     def save_to(self, path: str) -> bool:
         path = str(Path(path).resolve())
-        QApplication.setOverrideCursor(Qt.WaitCursor)
+        self._busy(f"Saving {Path(path).name}…")
         try:
             note = self._write(path)
         except (engine.LayerwiseError, OSError) as exc:

@@ -61,6 +61,7 @@ class Inspector(QScrollArea):
         doc.params_changed.connect(self._params_changed)
         doc.node_removed.connect(self._node_removed)
         doc.analysis_changed.connect(self._update_facts)
+        doc.undo_stack.cleanChanged.connect(self._update_facts)     # a save names the file
         self.show_selection([])
 
     # ------------------------------------------------------------------ what is shown
@@ -143,7 +144,7 @@ class Inspector(QScrollArea):
             self.facts.setText(_table([("Parameters", D.count(total)),
                                        ("FLOPs per sample", D.flops(flops))]))
         else:
-            self.title.setText(spec.name or self.doc.title or "Untitled network")
+            self.title.setText(spec.name or self.doc.display_name())
             self.subtitle.setText(spec.description or "Select a layer to edit its parameters.")
             self.facts.setText(network_facts(spec, a))
 

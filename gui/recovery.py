@@ -103,8 +103,11 @@ class Autosave(QObject):
 
 
 def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file, then rename it over `path` (an existing file keeps its
+    permissions; a new one gets the usual ones, not mkstemp's owner-only mode)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -116,6 +119,12 @@ def write_atomically(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def orphans(folder: Path, own: Path | None = None) -> list[Orphan]:

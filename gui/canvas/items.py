@@ -142,17 +142,16 @@ class NodeItem(QGraphicsRectItem):
         room = self._badge(painter, small_font(painter), rect) if self.badge or self.mark else 0
         self._text(painter, bold, theme.TEXT, QRectF(left, rect.top() + 5, width - room, 18),
                    title)
-        self._text(painter, small, theme.MUTED, QRectF(left, rect.top() + 23, width, 16),
-                   summary)
-        bottom = QRectF(left, rect.top() + 40, width, 16)
-        if error:
-            self._text(painter, small, theme.ERROR, bottom, "⚠ " + error)
-            return
+        middle = QRectF(left, rect.top() + 23, width, 16)
         room = QFontMetrics(small).horizontalAdvance(params) + 8 if params else 0
-        painter.setPen(theme.MUTED)
-        painter.setFont(small)
-        painter.drawText(bottom, Qt.AlignRight | Qt.AlignVCenter, params)
-        self._text(painter, small, theme.TEXT, bottom.adjusted(0, 0, -room, 0), shape)
+        if params:
+            painter.setPen(theme.MUTED)
+            painter.setFont(small)
+            painter.drawText(middle, Qt.AlignRight | Qt.AlignVCenter, params)
+        self._text(painter, small, theme.MUTED, middle.adjusted(0, 0, -room, 0), summary)
+        bottom = QRectF(left, rect.top() + 40, width, 16)
+        self._text(painter, small, theme.ERROR if error else theme.TEXT, bottom,
+                   "⚠ " + error if error else shape)
 
     def _badge(self, painter: QPainter, font: QFont, rect: QRectF) -> float:
         """The statistic badge (or the pre-training mark) at the top right; its width."""
