@@ -75,6 +75,7 @@ def _after_paint(window: MainWindow, files: list[str], hook) -> None:
         hook()
         return
     preload_torch()
+    window.ensure_training()              # the Training panel and dashboard (needs torch)
     if files:
         window.open_path(files[0], ask=False)
     else:

@@ -1,14 +1,16 @@
 """The main window: palette (left), canvas (centre), inspector (right), problems (bottom),
-menus, shortcuts and the status bar. Testing seam: `MainWindow.open_path(path)` and `.spec`.
+menus, shortcuts and the status bar. Testing seam: `MainWindow.open_path(path)` and `.spec`;
+for training, `start_training()`, `stop_training()` and the `training_finished` signal.
 
 This module must not import torch: the window paints first, torch loads later (on first open or
-save, or in the background after the window is shown).
+save, or in the background after the window is shown). The training UI (gui.training, which
+needs torch and pyqtgraph) is installed by `ensure_training()`, after the first paint.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox)
 
@@ -32,8 +34,11 @@ MESSAGE_MS = 8000
 
 
 class MainWindow(QMainWindow):
+    training_finished = Signal(str)       # finished, stopped or failed
+
     def __init__(self, autosave_ms: int = 5000):
         super().__init__()
+        self.training = None              # gui.training.TrainingSession, once installed
         self.doc = Document(self)
         self.files = FileOps(self, self.doc)
         self.autosave = Autosave(self.doc, paths.recovery_dir(), autosave_ms, self)
@@ -67,6 +72,22 @@ class MainWindow(QMainWindow):
         if ok:
             QTimer.singleShot(0, self.view.fit)
         return ok
+
+    def ensure_training(self):
+        """Install the Training panel, dashboard and diagnostics (imports torch) once."""
+        if self.training is None:
+            from .training import install
+            self.training = install(self)
+            self.training.finished.connect(self.training_finished)
+        return self.training
+
+    def start_training(self) -> bool:
+        """Train with the document's settings; False (with a message) if it cannot start."""
+        return self.ensure_training().start("train")
+
+    def stop_training(self) -> None:
+        if self.training is not None:
+            self.training.stop()
 
     # ------------------------------------------------------------------ construction
     def _docks(self) -> None:
@@ -171,6 +192,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         doc = self.doc
         doc.undo_stack.cleanChanged.connect(self._update_title)
+        doc.results_changed.connect(self._update_title)
         doc.spec_replaced.connect(self._update_title)
         doc.spec_replaced.connect(self._update_edit_actions)
         doc.undo_stack.indexChanged.connect(self._update_edit_actions)
@@ -370,6 +392,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save("closing"):
             event.ignore()
             return
+        if self.training is not None:
+            self.training.shutdown()
         self.autosave.close()
         self.statusBar().clearMessage()      # stops the message timer
         event.accept()

@@ -16,6 +16,9 @@ from .series import RunData, Store
 LOSS_COLOURS = {"loss": "#93c5fd", "smoothed": "#1d4ed8", "validation": "#dc2626"}
 RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
                "unsupervised": "#16a34a"}
+ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
+             "saturation": ("saturation", "fraction near the bounds"),
+             "dead units": ("dead", "fraction of units dead")}
 GRAD_STATS = {"weight gradient ‖∂L/∂W‖": "grad_norm",
               "back-propagated gradient ‖∂L/∂a‖": "delta_norm"}
 
@@ -31,9 +34,13 @@ class Dashboard:
         self.accuracy = LivePlot("Accuracy", "epoch", "accuracy")
         self.weight_grad = LivePlot("Weight gradient", "step", "‖∂L/∂W‖", log_y=True)
         self.delta_grad = LivePlot("Back-propagated gradient", "step", "‖∂L/∂a‖", log_y=True)
-        self.sparsity = LivePlot("Sparsity", "step", "outputs = 0")
-        self.saturation = LivePlot("Saturation", "step", "near bounds")
-        self.dead = LivePlot("Dead units", "step", "dead fraction")
+        self.activations = LivePlot("Activations", "step", "fraction of outputs exactly 0")
+        self.act_stat = QComboBox()
+        self.act_stat.setObjectName("activation_stat")
+        self.act_stat.addItems(list(ACT_STATS))
+        self.act_stat.setToolTip("Which statistic of the activation layers is plotted")
+        self.act_stat.currentTextChanged.connect(self._act_stat_changed)
+        self.activations.tools.insertWidget(0, self.act_stat)
         self.pretrain = LivePlot("Pre-training loss", "pre-training step", "loss")
         self.heat = HeatMap()
         self.heat_stat = QComboBox()
@@ -52,7 +59,7 @@ class Dashboard:
         spec = [("Loss", self.loss), ("Accuracy", self.accuracy),
                 ("Gradients", _stack(self.weight_grad, self.delta_grad)),
                 ("Gradient map", self.heat),
-                ("Activations", _stack(self.sparsity, self.saturation, self.dead)),
+                ("Activations", self.activations),
                 ("Pre-training", self.pretrain), ("Decision boundary", self.boundary),
                 ("Filters", self.filters), ("Confusion", self.confusion)]
         for title, widget in spec:
@@ -75,8 +82,8 @@ class Dashboard:
             d[name].raise_()
 
     def plots(self) -> list[LivePlot]:
-        return [self.loss, self.accuracy, self.weight_grad, self.delta_grad, self.sparsity,
-                self.saturation, self.dead, self.pretrain]
+        return [self.loss, self.accuracy, self.weight_grad, self.delta_grad, self.activations,
+                self.pretrain]
 
     # ------------------------------------------------------------------ data in
     def set_nodes(self, labels: dict[str, str], colours: dict[str, str]) -> None:
@@ -162,9 +169,12 @@ class Dashboard:
         self._layer_curves(self.delta_grad, "delta_norm")
 
     def _draw_activations(self) -> None:
-        self._layer_curves(self.sparsity, "sparsity")
-        self._layer_curves(self.saturation, "saturation")
-        self._layer_curves(self.dead, "dead")
+        self._layer_curves(self.activations, ACT_STATS[self.act_stat.currentText()][0])
+
+    def _act_stat_changed(self, name: str) -> None:
+        self.activations.clear()
+        self.activations.plot.setLabel("left", ACT_STATS[name][1])
+        self._draw("Activations", force=True)
 
     def _draw_gradient_map(self) -> None:
         run = self.store.run

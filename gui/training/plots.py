@@ -55,11 +55,15 @@ class LivePlot(QWidget):
         self.readout.setObjectName("readout")
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        if log_y:
+            self.plot.getAxis("left").setStyle(maxTextLevel=0)     # decades only
         self._layout()
         self.widget.scene().sigMouseMoved.connect(self._hover)
 
     def _layout(self) -> None:
-        bar = QHBoxLayout()
+        self.tools = bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.readout, 1)
         for text, tip, slot in (("CSV", "Export this plot's data to a CSV file", self.ask_csv),

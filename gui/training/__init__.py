@@ -1,0 +1,94 @@
+"""Live training in the window: the Training panel, the dashboard docks, diagnostics on the
+canvas, and the Training menu. `install(window)` adds them all and returns the session."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMenu
+
+from .session import TrainingSession
+
+__all__ = ["TrainingSession", "install"]
+
+
+def _dock(window, title: str, widget, name: str) -> QDockWidget:
+    d = QDockWidget(title, window)
+    d.setObjectName(name)
+    d.setWidget(widget)
+    d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                  | QDockWidget.DockWidgetFloatable)
+    return d
+
+
+def install(window) -> TrainingSession:
+    session = TrainingSession(window)
+    window.training_dock = _dock(window, "Training", session.panel, "training_dock")
+    window.diagnostics_dock = _dock(window, "Diagnostics", session.diag_panel,
+                                    "diagnostics_dock")
+    window.addDockWidget(Qt.RightDockWidgetArea, window.diagnostics_dock)
+    window.splitDockWidget(window.inspector_dock, window.diagnostics_dock, Qt.Vertical)
+    window.tabifyDockWidget(window.inspector_dock, window.training_dock)
+    window.tabifyDockWidget(window.diagnostics_dock, window.problems_dock)
+    window.inspector_dock.raise_()
+    window.problems_dock.raise_()
+    window.resizeDocks([window.training_dock, window.diagnostics_dock], [560, 240], Qt.Vertical)
+    window.resizeDocks([session.dashboard.docks["Loss"]], [330], Qt.Vertical)
+    _menu(window, session)
+    session.message.connect(window.show_message)
+    session.document_replaced()
+    return session
+
+
+def _action(window, text, slot, shortcut=None, tip="") -> QAction:
+    act = QAction(text, window)
+    if shortcut:
+        act.setShortcut(QKeySequence(shortcut))
+    act.setStatusTip(tip)
+    act.triggered.connect(lambda checked=False: slot())
+    window.addAction(act)
+    return act
+
+
+def _menu(window, s: TrainingSession) -> None:
+    acts = {
+        "train": _action(window, "&Train", s.start, "F5", "Train the network"),
+        "pause": _action(window, "&Pause / Resume", s.toggle_pause, "F6",
+                         "Pause or resume training"),
+        "stop": _action(window, "&Stop", s.stop, "Shift+F5",
+                        "Stop training and keep the weights"),
+        "reset": _action(window, "&Reset Weights…", s.reset_weights, None,
+                         "Forget the trained weights and history"),
+        "check": _action(window, "&Check Trainability", lambda: s.start("probe"), "F7",
+                         "Probe one batch: gradients reaching each layer, units switched off"),
+        "compare": _action(window, "Compare with &Random Init", lambda: s.start("compare"),
+                           None, "Train with and without pre-training from the same seed"),
+    }
+    log_x = QAction("&Log-Scale Steps", window)
+    log_x.setCheckable(True)
+    log_x.toggled.connect(s.dashboard.set_log_x)
+    window.training_actions = {**acts, "log_x": log_x}
+    bar = window.menuBar()
+    menu = QMenu("&Training", window)
+    bar.insertMenu(bar.actions()[-1], menu)           # before Help
+    menu.addActions([acts["train"], acts["pause"], acts["stop"]])
+    menu.addSeparator()
+    menu.addActions([acts["reset"], acts["check"], acts["compare"]])
+    menu.addSeparator()
+    menu.addAction(log_x)
+    panels = menu.addMenu("&Panels")
+    panels.addAction(window.training_dock.toggleViewAction())
+    panels.addAction(window.diagnostics_dock.toggleViewAction())
+    for dock in s.dashboard.docks.values():
+        panels.addAction(dock.toggleViewAction())
+
+    def update() -> None:
+        state = s.state()
+        acts["train"].setEnabled(state == "idle")
+        acts["pause"].setEnabled(state in ("training", "paused"))
+        acts["stop"].setEnabled(state in ("training", "paused", "busy"))
+        acts["reset"].setEnabled(state == "idle" and s.source is not None)
+        acts["check"].setEnabled(state == "idle")
+        acts["compare"].setEnabled(state == "idle")
+        s.diag_panel.check.setEnabled(state == "idle")
+    s.state_changed = update
+    update()

@@ -1,0 +1,472 @@
+"""The training session: the document's training state, the worker, and the views, together.
+
+It starts jobs (train, compare, trainability check, download) with settings read from the
+panel (they are part of the document), feeds their events to the dashboard, the progress bar
+and the canvas, and puts the results into the document when a job ends. The trained weights
+are kept as `source`; `doc.model` is `source` carried over to the current network (engine
+.transfer), so editing after a run keeps the weights of every unchanged node, and undoing an
+edit gets them all back.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from functools import partial
+from types import SimpleNamespace
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication
+
+import engine
+from engine.events import FailedEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
+from engine.insight import latest_stats
+from engine.transfer import same_network, transfer
+
+from . import files
+from .dashboard import Dashboard
+from .diagnostics import Diagnostics, DiagnosticsPanel
+from .jobs import Download, Phase, Request, compare_job, data_job, probe_job, train_job
+from .panel import TrainingPanel, default_settings
+from .plots import PALETTE
+from .progress import Progress
+from .worker import Worker
+
+JOBS = {"train": train_job, "compare": compare_job, "probe": probe_job}
+
+
+def _key(ref: dict) -> str:
+    return json.dumps(ref, sort_keys=True, default=str)
+
+
+class TrainingSession(QObject):
+    finished = Signal(str)          # how the last job ended: finished, stopped or failed
+    message = Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window, self.doc = window, window.doc
+        self.worker = Worker(self)
+        self.panel = TrainingPanel()
+        self.dashboard = Dashboard(window)
+        self.diag_panel = DiagnosticsPanel()
+        self.diagnostics = Diagnostics(window.scene, self.doc, self.diag_panel)
+        self.progress = Progress()
+        self.source = None              # trained engine Model (with the spec it was trained on)
+        self.source_optimizer = None
+        self.datasets: dict[str, engine.Dataset] = {}
+        self.discard = False            # the running job's results are not wanted any more
+        self.last_outcome = None
+        self.comparison = None
+        self._stages: list[list[str]] = []
+        self._wire()
+
+    def _wire(self) -> None:
+        p, w = self.panel, self.worker
+        p.train_clicked.connect(self.start)
+        p.pause_clicked.connect(self.toggle_pause)
+        p.stop_clicked.connect(self.stop)
+        p.reset_clicked.connect(self.reset_weights)
+        p.compare_clicked.connect(lambda: self.start("compare"))
+        p.download_requested.connect(self.download)
+        p.settings_changed.connect(self._settings_changed)
+        self.diag_panel.check_clicked.connect(lambda: self.start("probe"))
+        w.events.connect(self._events)
+        w.ended.connect(self._ended)
+        self.doc.spec_replaced.connect(self.document_replaced)
+        self.doc.analysis_changed.connect(self._network_edited)
+        self.doc.analysis_changed.connect(self._name_nodes)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        return self.worker.busy
+
+    def state(self) -> str:
+        if not self.busy:
+            return "idle"
+        if self.worker.kind not in ("train", "compare"):
+            return "busy"
+        if self.worker.control.stopping:
+            return "stopping"
+        return "paused" if self.worker.paused else "training"
+
+    def update_state(self) -> None:
+        self.panel.set_state(self.state(), self.source is not None)
+        self.state_changed()
+
+    def state_changed(self) -> None:       # replaced by the window's action updater
+        pass
+
+    # ------------------------------------------------------------------ the document
+    def document_replaced(self) -> None:
+        if self.busy:
+            self.discard = True
+            self.worker.wait()
+        doc = self.doc
+        settings = doc.config if doc.config else default_settings(self._input_shape())
+        if not doc.config:
+            doc.config = settings                      # so that Save stores them
+        self.panel.load(settings)
+        self.source, self.source_optimizer = doc.model, doc.optimizer_state
+        self.comparison = None
+        self._name_nodes()
+        self.dashboard.reset(doc.history)
+        stats = latest_stats(doc.history)
+        if stats:
+            self.diagnostics.show(stats, "From the saved history (last probe).", True)
+        else:
+            self.diagnostics.clear()
+        self.diagnostics.set_stages([], [])
+        self.preview()
+        self.update_state()
+
+    def _input_shape(self):
+        a = self.doc.analysis
+        return a.shapes.get(a.input_id) if a.input_id else None
+
+    def _name_nodes(self) -> None:
+        spec, a = self.doc.spec, self.doc.analysis
+        labels = {n: spec.label(n) for n in spec.nodes}
+        probed = [n for n in (a.order or spec.nodes) if n in spec.nodes and (
+            a.params.get(n) or engine.LAYERS[spec.nodes[n].kind].category == "Activation")]
+        colours = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(probed)}
+        self.dashboard.set_nodes(labels, colours)
+        self.diagnostics.colours = colours
+
+    def _network_edited(self) -> None:
+        """Carry the trained weights over to the edited network (not while a run trains)."""
+        if self.busy or self.source is None:
+            return
+        model, optimizer = self.current_model()
+        self.doc.model, self.doc.optimizer_state = model, optimizer
+        self.update_state()
+
+    def current_model(self):
+        """(model for the current network, optimizer state or None); (None, None) without
+        trained weights or while the network cannot be built."""
+        if self.source is None or not self.doc.analysis.ok:
+            return None, None
+        if same_network(self.source.spec, self.doc.spec):
+            return self.source, self.source_optimizer
+        try:
+            moved = transfer(self.source, self.doc.spec, self._seed())
+        except engine.LayerwiseError:
+            return None, None
+        return moved.model, (self.source_optimizer if moved.complete else None)
+
+    def _seed(self) -> int:
+        return int(self.panel.settings().get("seed", 0))
+
+    def _settings_changed(self) -> None:
+        self.doc.set_results(config=self.panel.settings())
+        self.preview()
+
+    # ------------------------------------------------------------------ data sets
+    def dataset_for(self, ref: dict):
+        return self.datasets.get(_key(ref), ref)
+
+    def preview(self) -> None:
+        box = self.panel.dataset
+        ref = box.reference()
+        if not ref["name"]:
+            box.show_text("Choose a data set.")
+            return
+        if box.needs_download() and _key(ref) not in self.datasets:
+            box.show_text("Not downloaded yet: it is downloaded when training starts, or now "
+                          "with Download now.")
+            return
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            data = self.datasets.get(_key(ref)) or engine.load_dataset(ref["name"],
+                                                                       **ref["options"])
+            self.datasets[_key(ref)] = data
+            from engine.live import preview
+            box.show_preview(preview(data))
+            shape = self._input_shape()
+            if shape is not None and self.doc.analysis.ok:
+                data.fit_input(shape)
+        except engine.LayerwiseError as exc:
+            box.show_text(str(exc), error=True)
+        finally:
+            QApplication.restoreOverrideCursor()
+
+    def download(self) -> bool:
+        ref = self.panel.dataset.reference()
+        if self.busy:
+            return False
+        self.panel.status.setText(f"Downloading {ref['name']}…")
+        ok = self.worker.start("data", partial(data_job, ref))
+        self.update_state()
+        return ok
+
+    # ------------------------------------------------------------------ running
+    def start(self, kind: str = "train") -> bool:
+        """Start a training run ("train"), a comparison ("compare") or a trainability check
+        ("probe") with the panel's settings; False (with a message) when it cannot start."""
+        if self.busy:
+            self._say("A run is already in progress: stop it first.", error=True)
+            return False
+        request = self._request(kind)
+        if request is None:
+            return False
+        self.discard, self.last_outcome = False, None
+        self._prepare_views(kind, request)
+        self.worker.start(kind, partial(JOBS[kind], request))
+        self._say({"train": "Training…", "compare": "Comparing with random initialisation…",
+                   "probe": "Checking trainability…"}[kind])
+        self.update_state()
+        return True
+
+    def _request(self, kind: str) -> Request | None:
+        if not self.doc.analysis.ok:
+            self._say("The network has problems (see the Problems panel): fix them before "
+                      "training.", error=True)
+            return None
+        settings = self.panel.settings()
+        if not settings["dataset"]["name"]:
+            self._say("Choose a data set in the Training panel first.", error=True)
+            return None
+        try:
+            config = engine.TrainConfig.from_dict(settings)
+        except engine.LayerwiseError as exc:
+            self._say(str(exc), error=True)
+            return None
+        pre = dict(settings.get("pretrain") or {})
+        return Request(self._start_point(kind, pre), self.dataset_for(settings["dataset"]),
+                       config, pre)
+
+    def _start_point(self, kind: str, pre: dict):
+        spec = self.doc.spec.copy()
+        model, optimizer = self.current_model()
+        if kind == "compare" or model is None:
+            return spec
+        if kind == "probe":
+            return copy.deepcopy(model)
+        if pre.get("mode", "none") != "none":
+            return copy.deepcopy(model)          # pre-training starts a new history
+        return SimpleNamespace(model=copy.deepcopy(model), spec=spec,
+                               history=copy.deepcopy(self.doc.history),
+                               optimizer_state=optimizer)
+
+    def _prepare_views(self, kind: str, request: Request) -> None:
+        cfg, pre = request.config, request.pretrain
+        pre_epochs = int(pre.get("epochs", 0)) if pre.get("mode", "none") != "none" else 0
+        self.progress = Progress(cfg.epochs, pre_epochs)
+        self.panel.progress.setValue(0)
+        self.panel.progress.setFormat("Starting…")
+        self._stages = []
+        if kind == "compare":
+            self.dashboard.begin_compare()
+        elif kind == "train":
+            history = getattr(request.start, "history", None)
+            self.dashboard.reset(history)
+        self._raise("Loss" if kind != "probe" else None)
+
+    def _raise(self, dock: str | None) -> None:
+        if dock and dock in self.dashboard.docks:
+            self.dashboard.docks[dock].raise_()
+
+    def toggle_pause(self) -> None:
+        if self.state() == "training":
+            self.worker.pause()
+            self.panel.progress.setFormat(self.progress.text(paused=True))
+            self._say("Paused: Resume continues; Stop ends the run and keeps its weights.")
+        elif self.state() == "paused":
+            self.worker.resume()
+            self._say("Training…")
+        self.update_state()
+
+    def stop(self) -> None:
+        if self.busy:
+            self.worker.stop()
+            self._say("Stopping at the end of this batch…")
+            self.update_state()
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Stop the running job and wait until its results are in (tests, closing)."""
+        return self.worker.wait(ms)
+
+    def confirm_stop(self, action: str) -> bool:
+        """Before closing or opening another network: a running job is stopped (after asking)
+        and its results kept; False if the person prefers to go on training."""
+        if not self.busy:
+            return True
+        if self.worker.kind in ("train", "compare") and not files.confirm(
+                self.window, "Training is running",
+                f"Stop the training run before {action}? The weights trained so far are "
+                f"kept.", "Stop training"):
+            return False
+        self.worker.wait()
+        return True
+
+    def shutdown(self) -> None:
+        """The window closes: stop any job and wait for its thread."""
+        if self.busy:
+            self.discard = True
+            self.worker.wait()
+        self.worker.timer.stop()
+
+    def reset_weights(self) -> bool:
+        if self.busy or (self.source is None and not self.doc.history):
+            return False
+        if not files.confirm(self.window, "Reset weights", "Forget the trained weights and "
+                             "the training history? The next run starts from fresh initial "
+                             "weights.", "Reset"):
+            return False
+        self.source = self.source_optimizer = None
+        self.doc.set_results(None, None, None)
+        self.dashboard.reset(None)
+        self.diagnostics.clear()
+        self._say("Weights reset: the next run starts afresh.")
+        self.update_state()
+        return True
+
+    # ------------------------------------------------------------------ events
+    def _events(self, batch: list) -> None:
+        if self.discard:
+            return
+        self.dashboard.add(batch)
+        probe = None
+        for ev in batch:
+            if isinstance(ev, StepEvent):
+                self.progress.step(ev)
+            elif isinstance(ev, ProbeEvent):
+                probe = ev
+            elif isinstance(ev, StageEvent):
+                self._stage(ev)
+            elif isinstance(ev, Phase):
+                self._phase(ev)
+            elif isinstance(ev, Download):
+                self.panel.dataset.show_progress(ev.done, ev.total)
+            elif isinstance(ev, FailedEvent):
+                self._say(ev.message, error=True)
+            elif isinstance(ev, FinishedEvent) and self.progress.pretraining:
+                self.progress.training_begins()        # fine-tuning follows pre-training
+                self.diagnostics.set_stages([], [])
+        if probe is not None:
+            self.diagnostics.show(probe.layers, f"Live, at step {probe.step:,}.")
+        if self.worker.kind in ("train", "compare") and self.progress.last is not None:
+            self.panel.progress.setValue(self.progress.percent())
+            self.panel.progress.setFormat(self.progress.text(self.worker.paused))
+
+    def _phase(self, ev: Phase) -> None:
+        if ev.name == "train":
+            self.progress.training_begins()
+            self.diagnostics.set_stages([], [])
+        elif ev.name == "pretrain":
+            self._raise("Pre-training")
+        self.panel.status.setText(ev.title[:1].upper() + ev.title[1:] + "…")
+
+    def _stage(self, ev: StageEvent) -> None:
+        self.progress.stage_begins(ev)
+        if "run" in ev.record:
+            self._stages = []
+            self.diagnostics.set_stages([], [])
+            self.panel.status.setText(ev.name[:1].upper() + ev.name[1:] + "…")
+            return
+        nodes = list(ev.record.get("nodes") or [ev.record.get("node")])
+        frozen = [n for stage in self._stages for n in stage]
+        self._stages.append(nodes)
+        self.diagnostics.set_stages(nodes, frozen)
+        self.panel.status.setText(ev.name[:1].upper() + ev.name[1:] + "…")
+
+    # ------------------------------------------------------------------ endings
+    def _ended(self, outcome) -> None:
+        self.last_outcome = outcome
+        self.diagnostics.set_stages([], [])
+        self.panel.dataset.hide_progress()
+        if outcome.dataset is not None and hasattr(outcome.dataset, "reference"):
+            self.datasets[_key(outcome.dataset.reference())] = outcome.dataset
+        if self.discard:
+            self.discard = False
+            self.update_state()
+            self.finished.emit("stopped")
+            return
+        getattr(self, "_ended_" + outcome.kind, self._ended_unknown)(outcome)
+        self.update_state()
+        self.finished.emit(outcome.status)
+
+    def _ended_train(self, outcome) -> None:
+        run = outcome.run
+        if run is not None:
+            self._adopt(run)
+        self._finish_progress(outcome)
+        if outcome.status == "failed":
+            kept = " The weights from before the failure are kept." if run is not None else ""
+            self._say(f"Training failed: {outcome.message}{kept}", error=True)
+        elif outcome.status == "stopped":
+            self._say(f"Training stopped; its weights are kept: Train continues from them. "
+                      f"{self._summary(run)}")
+        else:
+            self._say(f"Training finished. {self._summary(run)}")
+
+    def _adopt(self, run) -> None:
+        """A run's model becomes the trained weights (last good ones if it failed)."""
+        self.source = run.model
+        state = getattr(run, "optimizer_state", None)
+        self.source_optimizer = state() if callable(state) else None
+        model, optimizer = self.current_model()
+        self.doc.set_results(model, run.history, optimizer)
+        stats = latest_stats(run.history)
+        if stats:
+            self.diagnostics.show(stats, f"After the run (step "
+                                         f"{self.dashboard.store.run.step:,}).", True)
+
+    def _summary(self, run) -> str:
+        epochs = (getattr(run, "history", None) or {}).get("epochs") or []
+        if not epochs:
+            return ""
+        last = epochs[-1]
+        parts = [f"epoch {last['epoch']}", f"training loss {last['train_loss']:.4g}"]
+        if last.get("val_acc") is not None:
+            parts.append(f"validation accuracy {last['val_acc']:.1%}")
+        elif last.get("val_loss") is not None:
+            parts.append(f"validation loss {last['val_loss']:.4g}")
+        return "After " + ", ".join(parts) + "."
+
+    def _finish_progress(self, outcome) -> None:
+        if outcome.status == "finished":
+            self.panel.progress.setValue(100)
+        self.panel.progress.setFormat({"finished": "Finished", "stopped": "Stopped",
+                                       "failed": "Failed"}.get(outcome.status, "Ready"))
+
+    def _ended_compare(self, outcome) -> None:
+        self._finish_progress(outcome)
+        if outcome.status == "failed":
+            self._say(f"The comparison failed: {outcome.message}", error=True)
+            return
+        self.comparison = outcome.comparison
+        rows = outcome.comparison.table() if outcome.comparison else []
+        parts = [f"{r['run']}: " + (f"{r['val_acc']:.1%}" if r["val_acc"] is not None
+                                    else f"loss {r['val_loss']:.4g}" if r["val_loss"]
+                                    is not None else "-") for r in rows]
+        head = "Comparison stopped" if outcome.status == "stopped" else "Comparison finished"
+        self._say(f"{head} (validation, last epoch) — " + "; ".join(parts)
+                  + ". The network's own weights are unchanged.")
+
+    def _ended_probe(self, outcome) -> None:
+        self.panel.progress.setFormat("Ready")
+        if outcome.status != "finished":
+            self._say(f"Cannot check trainability: {outcome.message}", error=True)
+            return
+        self.diagnostics.show(outcome.stats, "Trainability check: one batch, weights "
+                                             "unchanged.", True)
+        self.window.diagnostics_dock.raise_()
+        self._say("Trainability checked: see the colours on the layers and the Diagnostics "
+                  "panel.")
+
+    def _ended_data(self, outcome) -> None:
+        if outcome.status != "finished":
+            self._say(f"Cannot load the data set: {outcome.message}", error=True)
+            return
+        self.panel.dataset.mark_available()
+        self.preview()
+        self._say(f"Data set {outcome.dataset.name} is ready.")
+
+    def _ended_unknown(self, outcome) -> None:
+        self._say(outcome.message or "The job ended.", error=outcome.status == "failed")
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.panel.status.setText(text)
+        self.panel.status.setStyleSheet("color: #b91c1c; font-weight: 600;" if error else "")
+        self.message.emit(text)
