@@ -99,7 +99,8 @@ class LivePlot(QWidget):
         item.setData(x, y)
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self.curves[name].getData()
+        item = self.curves[name]
+        x, y = item.xData, item.yData                  # as given (getData() is log-mapped)
         return (np.asarray(x) if x is not None else np.empty(0),
                 np.asarray(y) if y is not None else np.empty(0))
 

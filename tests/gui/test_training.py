@@ -1,0 +1,254 @@
+"""Live training in the window: buttons, states, endings, the dashboard, continue after edits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+import engine
+from gui.commands import SetParamCommand
+from gui.training import files as tfiles
+
+XOR_NET = [("Linear", {"out_features": 8}), ("Tanh", {}), ("Linear", {"out_features": 2})]
+
+
+def settings(**changes) -> dict:
+    from gui.training.panel import default_settings
+    cfg = default_settings((2,))
+    cfg.update(dataset={"name": "xor", "options": {"samples": 200, "noise": 0.05, "seed": 0}},
+               epochs=3, batch_size=16, probe_every=2, lr=0.01)
+    cfg.update(changes)
+    return cfg
+
+
+def load(win, layers=XOR_NET, shape=(2,), **changes):
+    session = win.ensure_training()
+    spec = engine.NetworkSpec.sequential(shape, layers, name="test")
+    win.doc.replace(spec, None, "test", config=settings(**changes))
+    return session
+
+
+def train(qtbot, win, timeout=60000) -> str:
+    with qtbot.waitSignal(win.training_finished, timeout=timeout) as blocker:
+        assert win.start_training()
+    return blocker.args[0]
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    asked = []
+    monkeypatch.setattr(tfiles, "confirm", lambda *a: asked.append(a[1]) or True)
+    from gui import dialogs
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *a: "discard")
+    torch.set_num_threads(1)
+    return asked
+
+
+def test_train_through_the_button_and_the_dashboard_equals_the_history(qtbot, window):
+    s = load(window)
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
+        qtbot.mouseClick(s.panel.train_button, Qt.LeftButton)
+    assert blocker.args == ["finished"]
+    history = window.doc.history
+    assert len(history["epochs"]) == 3 and window.doc.model is not None
+    assert window.doc.is_modified() and "*" in window.windowTitle() or window.isWindowModified()
+    s.dashboard.refresh(force=True)
+    x, y = s.dashboard.loss.curve_data("loss")
+    assert x.tolist() == [st["step"] for st in history["steps"]]
+    assert np.allclose(y, [st["loss"] for st in history["steps"]])
+    gx, gy = s.dashboard.weight_grad.curve_data("Linear 1")
+    assert gx.tolist() == history["probes"]["step"]
+    assert np.allclose(gy, history["probes"]["layers"]["linear_1"]["grad_norm"])
+    _, acc = s.dashboard.accuracy.curve_data("validation")
+    assert np.allclose(acc, [e["val_acc"] for e in history["epochs"]])
+    assert s.dashboard.store.run.boundary is not None          # 2-D data: the boundary
+    assert s.dashboard.store.run.confusion.epoch == 3          # classes: confusion matrix
+    assert "Training finished" in s.panel.status.text()
+    assert s.panel.train_button.isEnabled() and not s.panel.stop_button.isEnabled()
+
+
+def test_pause_resume_stop_and_the_buttons_follow(qtbot, window):
+    s = load(window, epochs=5000)
+    assert window.start_training()
+    qtbot.waitUntil(lambda: s.dashboard.store.run.step > 5, timeout=30000)
+    assert not s.panel.train_button.isEnabled() and s.panel.pause_button.isEnabled()
+    assert not window.start_training()                           # one run at a time
+    assert "already in progress" in s.panel.status.text()
+    qtbot.mouseClick(s.panel.pause_button, Qt.LeftButton)
+    assert s.state() == "paused" and s.panel.pause_button.text() == "Resume"
+    qtbot.wait(200)
+    step = s.dashboard.store.run.step
+    qtbot.wait(300)
+    assert s.dashboard.store.run.step <= step + 1                # nothing moves while paused
+    qtbot.mouseClick(s.panel.pause_button, Qt.LeftButton)
+    assert s.state() == "training" and s.panel.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: s.dashboard.store.run.step > step + 3, timeout=30000)
+    with qtbot.waitSignal(window.training_finished, timeout=30000) as blocker:
+        qtbot.mouseClick(s.panel.stop_button, Qt.LeftButton)
+    assert blocker.args == ["stopped"]
+    assert window.doc.model is not None and window.doc.history["status"] == "stopped"
+    assert s.panel.reset_button.isEnabled() and not s.panel.pause_button.isEnabled()
+
+
+def test_events_reach_the_window_at_most_twenty_times_a_second(qtbot, window):
+    s = load(window, epochs=40)
+    batches = []
+    s.worker.events.connect(lambda b: batches.append(len(b)))
+    import time
+    t0 = time.monotonic()
+    train(qtbot, window)
+    seconds = time.monotonic() - t0
+    assert sum(batches) > len(batches)                          # several events per batch
+    assert len(batches) <= seconds * 20 + 3
+
+
+def test_closing_during_training_asks_stops_and_leaves_no_thread(qtbot, window, _quiet):
+    s = load(window, epochs=5000)
+    assert window.start_training()
+    qtbot.waitUntil(lambda: s.dashboard.store.run.step > 3, timeout=30000)
+    thread = s.worker.thread
+    assert window.close()
+    assert _quiet == ["Training is running"]
+    assert not s.busy and thread.isFinished()
+    assert not s.worker.timer.isActive()
+
+
+def test_opening_another_network_during_training_stops_it_first(qtbot, window, _quiet):
+    s = load(window, epochs=5000)
+    assert window.start_training()
+    qtbot.waitUntil(lambda: s.dashboard.store.run.step > 3, timeout=30000)
+    assert window.files.new()
+    assert _quiet == ["Training is running"] and not s.busy
+    assert window.doc.model is None and s.dashboard.store.run.step == 0
+
+
+def test_declining_to_stop_keeps_training(qtbot, window, monkeypatch):
+    s = load(window, epochs=5000)
+    assert window.start_training()
+    monkeypatch.setattr(tfiles, "confirm", lambda *a: False)
+    assert not window.files.new()
+    assert s.busy and window.doc.spec.name == "test"
+    with qtbot.waitSignal(window.training_finished, timeout=30000):
+        window.stop_training()
+
+
+def test_a_diverging_run_shows_its_message_and_keeps_finite_weights(qtbot, window):
+    layers = [("Linear", {"out_features": 16}), ("ReLU", {}), ("Linear", {"out_features": 1})]
+    s = load(window, layers, (1,), dataset={"name": "sine", "options": {}}, optimizer="sgd",
+             lr=10.0, epochs=20)
+    assert train(qtbot, window) == "failed"
+    text = s.panel.status.text()
+    assert text.startswith("Training failed:") and "lower learning rate" in text
+    assert "weights from before the failure are kept" in text
+    assert all(torch.isfinite(p).all() for p in window.doc.model.parameters())
+    assert s.panel.progress.format() == "Failed" and s.panel.train_button.isEnabled()
+
+
+def test_a_dataset_that_does_not_fit_is_refused_clearly(qtbot, window):
+    s = load(window, shape=(3,))
+    assert train(qtbot, window) == "failed"
+    assert "the network's Input has shape [3]" in s.panel.status.text()
+    assert window.doc.model is None
+
+
+def test_an_invalid_network_or_no_dataset_does_not_start(qtbot, window):
+    s = load(window, dataset={"name": "", "options": {}})
+    assert not window.start_training() and "Choose a data set" in s.panel.status.text()
+    window.doc.replace(engine.NetworkSpec(), None, "empty")
+    assert not window.start_training() and "fix them" in s.panel.status.text()
+
+
+def test_continue_after_an_edit_keeps_the_unchanged_weights(qtbot, window):
+    layers = [("Linear", {"out_features": 8}), ("Tanh", {}), ("Linear", {"out_features": 6}),
+              ("Tanh", {}), ("Linear", {"out_features": 2})]
+    s = load(window, layers)
+    train(qtbot, window)
+    trained = {k: v.clone() for k, v in window.doc.model.state_dict().items()}
+    steps = len(window.doc.history["steps"])
+    window.doc.undo_stack.push(SetParamCommand(window.doc, "linear_2", "out_features", 5))
+    model = window.doc.model
+    assert torch.equal(model.layers["linear_1"].weight, trained["layers.linear_1.weight"])
+    assert model.layers["linear_2"].weight.shape == (5, 8)
+    assert model.layers["linear_3"].weight.shape == (2, 5)
+    assert window.doc.optimizer_state is None                  # moments no longer fit
+    window.doc.undo_stack.undo()                               # undo gives every weight back
+    for k, v in window.doc.model.state_dict().items():
+        assert torch.equal(v, trained[k]), k
+    assert window.doc.optimizer_state is not None
+    window.doc.undo_stack.redo()
+    train(qtbot, window)
+    history = window.doc.history
+    assert history["steps"][steps]["step"] == steps + 1        # the history goes on
+    assert len(history["runs"]) == 2
+
+
+def test_reset_weights_starts_afresh(qtbot, window, _quiet):
+    s = load(window)
+    train(qtbot, window)
+    assert s.panel.reset_button.isEnabled()
+    qtbot.mouseClick(s.panel.reset_button, Qt.LeftButton)
+    assert _quiet == ["Reset weights"]
+    assert window.doc.model is None and window.doc.history is None
+    assert s.dashboard.loss.curve_data("loss")[0].size == 0
+    train(qtbot, window)
+    assert window.doc.history["steps"][0]["step"] == 1
+
+
+def test_save_and_reopen_keeps_settings_weights_optimizer_and_plots(qtbot, window, tmp_path):
+    s = load(window)
+    s.panel.epochs.setValue(2)
+    assert window.doc.config["epochs"] == 2 and window.doc.is_modified()
+    train(qtbot, window)
+    path = tmp_path / "xor.lwnet"
+    assert window.files.save_to(str(path))
+    assert not window.doc.is_modified()
+    history = window.doc.history
+    window.files.new()
+    assert window.open_path(str(path), ask=False)
+    assert window.doc.optimizer_state is not None and window.doc.model is not None
+    assert s.panel.epochs.value() == 2
+    assert s.panel.dataset.reference()["name"] == "xor"
+    s.dashboard.refresh(force=True)
+    x, y = s.dashboard.loss.curve_data("loss")
+    assert x.tolist() == [st["step"] for st in history["steps"]]
+    assert "From the saved history" in s.diag_panel.source.text()
+    saved = engine.load(path)
+    assert saved.config["pretrain"]["mode"] == "none"
+    assert engine.TrainConfig.from_dict(saved.config).epochs == 2
+
+
+def test_export_csv_and_png(qtbot, window, tmp_path, monkeypatch):
+    s = load(window)
+    train(qtbot, window)
+    s.dashboard.refresh(force=True)
+    out = iter([str(tmp_path / "loss.csv"), str(tmp_path / "loss.png"),
+                str(tmp_path / "heat.csv")])
+    monkeypatch.setattr(tfiles, "ask_save_path", lambda *a: next(out))
+    s.dashboard.loss.ask_csv()
+    s.dashboard.loss.ask_png()
+    s.dashboard.docks["Gradient map"].raise_()
+    s.dashboard.refresh(force=True)
+    s.dashboard.heat._ask_csv()
+    rows = (tmp_path / "loss.csv").read_text().splitlines()
+    assert rows[0] == "series,step,loss"
+    assert len(rows) == 1 + 2 * len(window.doc.history["steps"]) + 3
+    assert (tmp_path / "loss.png").stat().st_size > 1000
+    heat = (tmp_path / "heat.csv").read_text().splitlines()
+    assert len(heat) == 2                                      # two weighted layers
+
+
+def test_check_trainability_colours_nodes_and_warns(qtbot, window):
+    s = window.ensure_training()
+    window.open_example("resources/examples/deep_sigmoid.json")
+    assert s.panel.dataset.reference()["name"] == "mnist-5k"   # suggested by the input shape
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        qtbot.mouseClick(s.diag_panel.check, Qt.LeftButton)
+    warnings = [s.diag_panel.list.item(i).text() for i in range(s.diag_panel.list.count())]
+    assert any("vanishing gradient" in w and "Linear 1" in w for w in warnings)
+    item = window.scene.nodes["linear_1"]
+    assert item.tint is not None and item.badge[0].startswith("1/")
+    assert window.scene.nodes["linear_6"].badge[0] == "1"
+    s.diag_panel.colour_by.setCurrentIndex(s.diag_panel.colour_by.findData("sparsity"))
+    assert window.scene.nodes["linear_1"].badge is None
+    assert window.scene.nodes["sigmoid_1"].badge[0] == "0%"
