@@ -7,7 +7,7 @@ import torch
 
 from gui.training import files as tfiles
 
-from test_training import load, settings
+from test_training_window import load, settings
 
 CHAIN = [("Linear", {"out_features": 8}), ("Tanh", {}), ("Linear", {"out_features": 6}),
          ("Tanh", {}), ("Linear", {"out_features": 2})]
