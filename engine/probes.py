@@ -14,14 +14,17 @@ For each activation layer:
                   either bound;
   mean_activation mean of its outputs.
 
-Everything is reduced on the device and fetched in one transfer per probe step. Hooks are put
-on for one forward/backward only and all handles are kept in one list, removed in one place.
+Everything is reduced on the device (over the batch, per unit) and fetched in one transfer per
+probe step; the sums over each layer's units are finished on the host. Hooks are put on for one
+forward/backward only and all handles are kept in one list, removed in one place.
 """
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 
+import numpy as np
 import torch
 
 from .errors import TrainingError
@@ -44,7 +47,12 @@ def probed_layers(model) -> tuple[list[str], list[str]]:
 
 class Watch:
     """Hooks for one forward/backward of `model`. `attach()` before the forward pass,
-    `collect()` after the backward pass, `close()` when done (removes every hook)."""
+    `collect()` after the backward pass, `close()` when done (removes every hook).
+
+    The hooks only keep references (activation outputs, output gradients); `collect()` then
+    reduces everything in a handful of batched device operations — all norms in one fused call,
+    all activation layers side by side as one (batch, units) matrix reduced over the batch —
+    and fetches the result in one transfer; the per-layer sums are finished on the host."""
 
     def __init__(self, model):
         with _watched_lock:
@@ -56,8 +64,9 @@ class Watch:
         self.weighted, self.activations = probed_layers(model)
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
         self.handles: list = []
-        self.values: dict[tuple[str, str], torch.Tensor] = {}
-        self.divisors: dict[tuple[str, str], float] = {}
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.deltas: dict[str, torch.Tensor] = {}
+        self._limits: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def attach(self) -> None:
         self.remove()
@@ -73,80 +82,103 @@ class Watch:
 
     def close(self) -> None:
         self.remove()
-        self.values.clear()
-        self.divisors.clear()
+        self.outputs.clear()
+        self.deltas.clear()
         with _watched_lock:
             _watched.discard(self.model)
 
     def _delta_hook(self, node: str):
+        def keep_grad(grad):
+            self.deltas[node] = grad
+
         def on_forward(module, inputs, output):
             if isinstance(output, torch.Tensor) and output.requires_grad:
-                self.handles.append(output.register_hook(
-                    lambda grad: self._store(node, "delta_norm", grad.detach().norm())))
+                self.handles.append(output.register_hook(keep_grad))
         return on_forward
 
     def _act_hook(self, node: str):
         def on_forward(module, inputs, output):
-            with torch.no_grad():
-                for stat, (value, divisor) in activation_sums(output.detach(),
-                                                              self.bounds[node]).items():
-                    self._store(node, stat, value, divisor)
+            self.outputs[node] = output.detach()
         return on_forward
-
-    def _store(self, node: str, stat: str, value: torch.Tensor, divisor: float = 1.0) -> None:
-        self.values[(node, stat)] = value
-        self.divisors[(node, stat)] = divisor
 
     @torch.no_grad()
     def collect(self, grads: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
         transfer. Weight gradients come from `.grad`, or from `grads` {node: tensor}."""
-        weights = [self.model.layers[n].weight for n in self.weighted]
-        found = [(n, grads.get(n) if grads is not None else w.grad)
-                 for n, w in zip(self.weighted, weights)]
-        found = [(n, g) for n, g in found if g is not None]
-        norms = _norms([w.detach() for w in weights] + [g for _, g in found])
-        for n, norm in zip(self.weighted, norms):
-            self._store(n, "weight_norm", norm)
-            self._store(n, "grad_norm", torch.zeros_like(norm))    # no gradient reached it
-        for (n, _), norm in zip(found, norms[len(weights):]):
-            self._store(n, "grad_norm", norm)
-        keys = list(self.values)
-        numbers = torch.stack([self.values[k].float() for k in keys]).tolist() if keys else []
+        weights = {n: self.model.layers[n].weight.detach() for n in self.weighted}
+        found = {n: grads.get(n) if grads is not None else self.model.layers[n].weight.grad
+                 for n in self.weighted}
+        norm_keys = [(n, "weight_norm") for n in weights] + \
+            [(n, "grad_norm") for n, g in found.items() if g is not None] + \
+            [(n, "delta_norm") for n in self.weighted if n in self.deltas]
+        tensors = list(weights.values()) + [g for g in found.values() if g is not None] + \
+            [self.deltas[n] for n in self.weighted if n in self.deltas]
+        acts = [n for n in self.activations if n in self.outputs]
+        parts = [torch.stack(_norms(tensors)).float()] if tensors else []
+        parts += self._activation_sums(acts)
+        values = torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros(0)
         out: dict[str, dict] = {n: {} for n in self.model.order
                                 if n in self.weighted or n in self.activations}
-        for key, value in zip(keys, numbers):
-            out[key[0]][key[1]] = value / self.divisors[key]
-        self.values.clear()
-        self.divisors.clear()
+        for n in self.weighted:
+            out[n]["grad_norm"] = 0.0          # unless a gradient reached it (below)
+        for (node, stat), value in zip(norm_keys, values):
+            out[node][stat] = float(value)
+        self._activation_stats(acts, values[len(norm_keys):], out)
+        self.outputs.clear()
+        self.deltas.clear()
         return {n: dict(sorted(s.items())) for n, s in out.items()}
+
+    def _activation_sums(self, acts: list[str]) -> list[torch.Tensor]:
+        """Per unit, over the batch: how many zeros, the sum, and how many saturated."""
+        if not acts:
+            return []
+        batch = self.outputs[acts[0]].shape[0]
+        flat = torch.cat([self.outputs[n].reshape(batch, -1) for n in acts], dim=1)
+        sums = [(flat == 0).sum(0, dtype=torch.float32), flat.sum(0, dtype=torch.float32)]
+        if any(self.bounds[n] for n in acts):
+            centre, reach = self._saturation_limits(acts, flat)
+            sums.append(((flat - centre).abs_() >= reach).sum(0, dtype=torch.float32))
+        return sums
+
+    def _saturation_limits(self, acts: list[str], flat: torch.Tensor):
+        """Per unit: the centre of its layer's output range and the distance from it beyond
+        which the unit counts as saturated (infinite for unbounded layers)."""
+        key = tuple((n, self.outputs[n][0].numel()) for n in acts) + (flat.device, flat.dtype)
+        if key not in self._limits:
+            centres, reaches = [], []
+            for n in acts:
+                units = self.outputs[n][0].numel()
+                lo, hi = self.bounds[n] or (0.0, math.inf)
+                centres.append(torch.full((units,), 0.0 if math.isinf(hi) else (lo + hi) / 2))
+                reaches.append(torch.full((units,), math.inf if math.isinf(hi) else
+                                          (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)))
+            self._limits[key] = (torch.cat(centres).to(flat), torch.cat(reaches).to(flat))
+        return self._limits[key]
+
+    def _activation_stats(self, acts: list[str], values: np.ndarray, out: dict) -> None:
+        if not acts:
+            return
+        batch = self.outputs[acts[0]].shape[0]
+        units = [self.outputs[n][0].numel() for n in acts]
+        total = sum(units)
+        zeros, sums, saturated = values[:total], values[total:2 * total], values[2 * total:]
+        start = 0
+        for n, u in zip(acts, units):
+            part = slice(start, start + u)
+            start += u
+            out[n]["sparsity"] = float(zeros[part].sum() / (batch * u))
+            out[n]["dead"] = float((zeros[part] == batch).sum() / u)
+            out[n]["mean_activation"] = float(sums[part].sum() / (batch * u))
+            if self.bounds[n]:
+                out[n]["saturation"] = float(saturated[part].sum() / (batch * u))
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     """Euclidean norms of many tensors, in one fused call where torch has it."""
-    if not tensors:
-        return []
     foreach = getattr(torch, "_foreach_norm", None)
     if foreach is not None and len({(t.device, t.dtype) for t in tensors}) == 1:
         return list(foreach(tensors))
-    return [t.norm() for t in tensors]
-
-
-def activation_sums(a: torch.Tensor, bounds: tuple[float, float] | None) -> dict:
-    """{stat: (0-d tensor on a's device, divisor)}: the statistic is tensor / divisor, so that
-    the divisions happen on the host after the one transfer. Units are the positions of one
-    sample's output; a unit is dead when it is zero for every sample of the batch."""
-    count = float(a.numel())
-    units = float(a[0].numel()) if a.dim() and len(a) else 1.0
-    zero = a == 0
-    stats = {"sparsity": (zero.sum(dtype=torch.float32), count),
-             "dead": (zero.all(dim=0).sum(dtype=torch.float32), units),
-             "mean_activation": (a.sum(dtype=torch.float32), count)}
-    if bounds is not None:
-        lo, hi = bounds
-        centre, reach = (lo + hi) / 2, (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)
-        stats["saturation"] = (((a - centre).abs_() >= reach).sum(dtype=torch.float32), count)
-    return stats
+    return [t.norm().to(tensors[0].device) for t in tensors]
 
 
 class ProbeCallback(Callback):

@@ -207,6 +207,9 @@ def read_image_folder(path: Path, size=None, color: str = "auto") -> Dataset:
     """One subfolder per class, named after it; every image the same size (or resized to
     `size` = [height, width]); grey or RGB (`color`: auto, gray, rgb)."""
     _choice("color", color, ("auto", "gray", "rgb"))
+    if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 4096 for v in size)):
+        raise DatasetError(f"size must be [height, width] in pixels, not {size!r}")
     classes = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     files = [(i, f) for i, c in enumerate(classes) for f in sorted((path / c).iterdir())
              if f.suffix.lower() in IMAGE_SUFFIXES]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -187,6 +188,9 @@ def load_dataset(name_or_path, progress: D.Progress | None = None, **options) ->
     (.csv, .npz, IDX, image folder). `progress(file, done, total)` reports downloads."""
     if isinstance(name_or_path, Dataset):
         return name_or_path
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise DatasetError(f"a data set is given by name, by path or as an engine Dataset, not "
+                           f"as {type(name_or_path).__name__}")
     info = REGISTRY.get(str(name_or_path).lower()) if isinstance(name_or_path, str) else None
     if info is not None:
         checked = _check_options(info, options)

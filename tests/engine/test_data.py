@@ -69,6 +69,8 @@ def test_unknown_name_suggests_the_closest():
         load_dataset("moon")
     with pytest.raises(engine.DatasetError, match="bits must be between 2 and 16"):
         load_dataset("parity", bits=17)
+    with pytest.raises(engine.DatasetError, match="not as int"):
+        load_dataset(3)
 
 
 def test_bundled_digits():

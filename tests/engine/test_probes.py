@@ -147,16 +147,22 @@ def test_a_model_is_watched_by_one_run_at_a_time():
 
 
 def test_probe_statistics_are_fetched_in_one_transfer(monkeypatch):
-    calls = []
-    real = torch.Tensor.tolist
+    transfers = []
+    real_cpu = torch.Tensor.cpu
 
-    def counting(self):
-        calls.append(self.numel())
-        return real(self)
-    monkeypatch.setattr(torch.Tensor, "tolist", counting)
-    monkeypatch.setattr(torch.Tensor, "item", lambda self: pytest.fail("item() in a probe"))
-    engine.probe(engine.build(deep()), engine.load_dataset("spiral"), samples=64)
-    assert len(calls) == 1 and calls[0] == 3 * 4 + 3 * 4   # 4 Linear x 3 + 3 Tanh x 4 stats
+    def counting_cpu(self, *args, **kwargs):
+        transfers.append(tuple(self.shape))
+        return real_cpu(self, *args, **kwargs)
+
+    def forbidden(self, *args, **kwargs):
+        pytest.fail("a per-layer .item()/.tolist() in a probe")
+    model, data = engine.build(deep()), engine.load_dataset("spiral")
+    monkeypatch.setattr(torch.Tensor, "cpu", counting_cpu)
+    monkeypatch.setattr(torch.Tensor, "item", forbidden)
+    monkeypatch.setattr(torch.Tensor, "tolist", forbidden)
+    engine.probe(model, data, samples=64)
+    # 4 Linear x (weight, gradient, output gradient) norms + 3 Tanh x 12 units x 3 sums
+    assert transfers == [(4 * 3 + 3 * 12 * 3,)]
 
 
 def test_probe_arguments_are_checked():
