@@ -56,6 +56,18 @@ def test_drag_from_input_port_to_the_source_connects(window):
     assert window.spec.edges == [(a, b)]
 
 
+def test_escape_cancels_a_connection_drag(window, qtbot):
+    a = add(window, "Input", (0, 0), {"shape": [4]})
+    b = add(window, "Linear", (0, 150))
+    from gui_helpers import mouse
+    mouse(window, "press", port(window, a))
+    mouse(window, "move", node_pos(window, b), held=Qt.LeftButton)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key_Escape)
+    mouse(window, "release", node_pos(window, b))
+    assert window.spec.edges == []
+
+
 def test_connection_making_a_cycle_is_refused_with_the_reason(window):
     before = lenet(window)
     drag(window, port(window, "relu_1"), node_pos(window, "conv2d_1"))

@@ -3,6 +3,7 @@ recent files, examples, dropped files, trained weights kept on save, autosave an
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -59,6 +60,9 @@ def test_save_and_reopen_through_the_gui(window, tmp_path, monkeypatch):
     window.open_action.trigger()
     assert window.spec == saved and window.doc.path == str(target.resolve())
     assert [a.text() for a in window.recent_menu.actions()][0] == "mine.lwnet"
+    window.new_action.trigger()
+    window.recent_menu.actions()[0].trigger()                   # Open Recent
+    assert window.doc.path == str(target.resolve())
     window.scene.select_nodes(["linear_1"])
     assert window.inspector.propose("out_features", 100)
     assert window.isWindowModified()
@@ -76,6 +80,10 @@ def test_a_network_json_is_saved_as_plain_json(window, tmp_path):
     data = json.loads(path.read_text())
     assert data["nodes"][2]["params"]["out_features"] == 200
     assert engine.NetworkSpec.from_dict(data) == window.spec
+    assert window.files.save_to(str(tmp_path / "copy.json"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "copy.json").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_bad_file_shows_every_problem_and_keeps_the_document(window, tmp_path):

@@ -43,3 +43,26 @@ def test_other_commands_still_reach_the_headless_cli():
     out = subprocess.run([sys.executable, "main.py", "info", "resources/examples/lenet5.json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "61,706" in out.stdout
+
+
+def test_many_binding_calls_do_not_exhaust_none():
+    """PySide6 6.12 on CPython < 3.12 drops a reference to None per void call; gui guards it."""
+    code = textwrap.dedent("""
+        import gc, sys
+        import gui
+        from PySide6.QtCore import QObject, Signal
+        class Flag(QObject):
+            changed = Signal(bool)
+        obj, flag = QObject(), Flag()
+        flag.changed.connect(lambda v: None)
+        for _ in range(50_000):          # None has ~5,000 references at this point
+            obj.setObjectName("x")
+        for _ in range(5_000):           # True and False have a few hundred
+            flag.changed.emit(True)
+            flag.changed.emit(False)
+        gc.collect()
+        print("alive")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "alive" in out.stdout, out.stderr[-500:]
