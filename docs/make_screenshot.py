@@ -1,6 +1,6 @@
 """Draw the README screenshot: the window with LeNet-5 open, a layer selected.
 
-    xvfb-run -a .venv/bin/python docs/make_screenshot.py     # or on a desktop; off-screen otherwise
+    xvfb-run -a -s '-screen 0 1600x1200x24' .venv/bin/python docs/make_screenshot.py    # or on a desktop; off-screen otherwise
 
 Writes docs/screenshot.png (the window as it is painted, without the desktop's frame).
 """
@@ -16,6 +16,7 @@ if not os.environ.get("DISPLAY"):
 os.environ.setdefault("LAYERWISE_HOME", "/tmp/layerwise-screenshot")
 sys.path.insert(0, str(ROOT))
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.app import make_app  # noqa: E402
@@ -27,8 +28,9 @@ OUT = ROOT / "docs" / "screenshot.png"
 def main() -> int:
     app = make_app()
     window = MainWindow()
-    window.resize(1440, 900)
+    window.resize(1440, 1060)
     window.show()
+    window.resizeDocks([window.problems_dock], [60], Qt.Vertical)
     window.open_example(str(ROOT / "resources" / "examples" / "lenet5.json"))
     for _ in range(5):
         app.processEvents()
