@@ -63,17 +63,16 @@ class Watch:
         self.model = model
         self.weighted, self.activations = probed_layers(model)
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
+        self.weights = {n: model.layers[n].weight for n in self.weighted}
         self.handles: list = []
-        self.outputs: dict[str, torch.Tensor] = {}
-        self.deltas: dict[str, torch.Tensor] = {}
+        self.outputs: dict[str, torch.Tensor] = {}      # activation layers: detached outputs
+        self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
         self._limits: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def attach(self) -> None:
         self.remove()
-        for n in self.weighted:
-            self.handles.append(self.model.layers[n].register_forward_hook(self._delta_hook(n)))
-        for n in self.activations:
-            self.handles.append(self.model.layers[n].register_forward_hook(self._act_hook(n)))
+        for n in dict.fromkeys(self.weighted + self.activations):
+            self.handles.append(self.model.layers[n].register_forward_hook(self._hook(n)))
 
     def remove(self) -> None:
         for h in self.handles:
@@ -83,50 +82,52 @@ class Watch:
     def close(self) -> None:
         self.remove()
         self.outputs.clear()
-        self.deltas.clear()
+        self.graded.clear()
         with _watched_lock:
             _watched.discard(self.model)
 
-    def _delta_hook(self, node: str):
-        def keep_grad(grad):
-            self.deltas[node] = grad
+    def _hook(self, node: str):
+        weighted, activation = node in self.weights, node in self.bounds
 
         def on_forward(module, inputs, output):
-            if isinstance(output, torch.Tensor) and output.requires_grad:
-                self.handles.append(output.register_hook(keep_grad))
-        return on_forward
-
-    def _act_hook(self, node: str):
-        def on_forward(module, inputs, output):
-            self.outputs[node] = output.detach()
+            if weighted and output.requires_grad:
+                output.retain_grad()          # ∂L/∂a, filled in by the backward pass
+                self.graded[node] = output
+            if activation:
+                self.outputs[node] = output.detach()
         return on_forward
 
     @torch.no_grad()
-    def collect(self, grads: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
+    def collect(self, grads: dict[str, torch.Tensor] | None = None,
+                deltas: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
-        transfer. Weight gradients come from `.grad`, or from `grads` {node: tensor}."""
-        weights = {n: self.model.layers[n].weight.detach() for n in self.weighted}
-        found = {n: grads.get(n) if grads is not None else self.model.layers[n].weight.grad
-                 for n in self.weighted}
-        norm_keys = [(n, "weight_norm") for n in weights] + \
-            [(n, "grad_norm") for n, g in found.items() if g is not None] + \
-            [(n, "delta_norm") for n in self.weighted if n in self.deltas]
-        tensors = list(weights.values()) + [g for g in found.values() if g is not None] + \
-            [self.deltas[n] for n in self.weighted if n in self.deltas]
+        transfer. Gradients come from `.grad`, or from `grads` (weights) and `deltas` (layer
+        outputs), {node: tensor}, when the caller used torch.autograd.grad."""
+        if grads is None:
+            grads = {n: w.grad for n, w in self.weights.items()}
+        if deltas is None:
+            deltas = {n: out.grad for n, out in self.graded.items()}
+        keys, tensors = [], []
+        for stat, source in (("weight_norm", self.weights), ("grad_norm", grads),
+                             ("delta_norm", deltas)):
+            for n, t in source.items():
+                if t is not None:
+                    keys.append((n, stat))
+                    tensors.append(t)
         acts = [n for n in self.activations if n in self.outputs]
         parts = [torch.stack(_norms(tensors)).float()] if tensors else []
         parts += self._activation_sums(acts)
         values = torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros(0)
         out: dict[str, dict] = {n: {} for n in self.model.order
-                                if n in self.weighted or n in self.activations}
+                                if n in self.weights or n in self.bounds}
         for n in self.weighted:
             out[n]["grad_norm"] = 0.0          # unless a gradient reached it (below)
-        for (node, stat), value in zip(norm_keys, values):
+        for (node, stat), value in zip(keys, values):
             out[node][stat] = float(value)
-        self._activation_stats(acts, values[len(norm_keys):], out)
+        self._activation_stats(acts, values[len(keys):], out)
         self.outputs.clear()
-        self.deltas.clear()
-        return {n: dict(sorted(s.items())) for n, s in out.items()}
+        self.graded.clear()
+        return out
 
     def _activation_sums(self, acts: list[str]) -> list[torch.Tensor]:
         """Per unit, over the batch: how many zeros, the sum, and how many saturated."""
@@ -134,7 +135,7 @@ class Watch:
             return []
         batch = self.outputs[acts[0]].shape[0]
         flat = torch.cat([self.outputs[n].reshape(batch, -1) for n in acts], dim=1)
-        sums = [(flat == 0).sum(0, dtype=torch.float32), flat.sum(0, dtype=torch.float32)]
+        sums = [torch.count_nonzero(flat, dim=0).float(), flat.sum(0, dtype=torch.float32)]
         if any(self.bounds[n] for n in acts):
             centre, reach = self._saturation_limits(acts, flat)
             sums.append(((flat - centre).abs_() >= reach).sum(0, dtype=torch.float32))
@@ -156,21 +157,25 @@ class Watch:
         return self._limits[key]
 
     def _activation_stats(self, acts: list[str], values: np.ndarray, out: dict) -> None:
+        """Finish on the host: per-unit sums over the batch -> per-layer statistics."""
         if not acts:
             return
         batch = self.outputs[acts[0]].shape[0]
-        units = [self.outputs[n][0].numel() for n in acts]
-        total = sum(units)
-        zeros, sums, saturated = values[:total], values[total:2 * total], values[2 * total:]
-        start = 0
-        for n, u in zip(acts, units):
-            part = slice(start, start + u)
-            start += u
-            out[n]["sparsity"] = float(zeros[part].sum() / (batch * u))
-            out[n]["dead"] = float((zeros[part] == batch).sum() / u)
-            out[n]["mean_activation"] = float(sums[part].sum() / (batch * u))
+        units = np.array([self.outputs[n][0].numel() for n in acts])
+        total = int(units.sum())
+        starts = np.concatenate([[0], np.cumsum(units)[:-1]])
+        nonzero, sums = values[:total], values[total:2 * total]
+        zeros = np.add.reduceat(batch - nonzero, starts)
+        dead = np.add.reduceat((nonzero == 0).astype(np.float64), starts)
+        means = np.add.reduceat(sums, starts)
+        saturated = np.add.reduceat(values[2 * total:], starts) if len(values) > 2 * total \
+            else None
+        for i, n in enumerate(acts):
+            size = batch * units[i]
+            out[n].update(sparsity=float(zeros[i] / size), dead=float(dead[i] / units[i]),
+                          mean_activation=float(means[i] / size))
             if self.bounds[n]:
-                out[n]["saturation"] = float(saturated[part].sum() / (batch * u))
+                out[n]["saturation"] = float(saturated[i] / size)
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -193,14 +198,16 @@ class ProbeCallback(Callback):
 
     def on_batch_start(self, run, step: int) -> None:
         if (step - 1) % self.every == 0:
-            self.watch.attach()
+            if not self.watch.handles:
+                self.watch.attach()
             self.probing = step
 
     def on_after_backward(self, run, step: int) -> None:
         if self.probing != step:
             return
         layers = self.watch.collect()
-        self.watch.remove()
+        if self.every > 1:                 # probing every step keeps the hooks on
+            self.watch.remove()
         self.probing = 0
         add_probe(run.history, step, layers)
         self.emit(ProbeEvent(step, layers))
@@ -244,9 +251,12 @@ def _probe_batch(model, data, objective, samples: int, seed: int) -> dict:
         torch.manual_seed(seed)
         watch.attach()
         loss = objective.loss(model(x), y)
-        weights = [model.layers[n].weight for n in watch.weighted]
-        grads = torch.autograd.grad(loss, weights, allow_unused=True) if weights else []
-        return watch.collect(dict(zip(watch.weighted, grads)))
+        weights, outputs = list(watch.weights.items()), list(watch.graded.items())
+        found = torch.autograd.grad(loss, [t for _, t in weights + outputs],
+                                    allow_unused=True) if weights else []
+        grads = dict(zip([n for n, _ in weights], found[:len(weights)]))
+        deltas = dict(zip([n for n, _ in outputs], found[len(weights):]))
+        return watch.collect(grads, deltas)
     finally:
         watch.close()
         model.train(was_training)
