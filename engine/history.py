@@ -37,10 +37,14 @@ def add_probe(history: dict, step: int, layers: dict[str, dict[str, float]]) -> 
     probes = history["probes"]
     n = len(probes["step"])
     probes["step"].append(step)
+    added = 0
     for node, stats in layers.items():
         table = probes["layers"].setdefault(node, {})
         for stat, value in stats.items():
             table.setdefault(stat, [None] * n).append(value)
+        added += len(stats)
+    if added == sum(len(t) for t in probes["layers"].values()):
+        return                          # the usual case: every known stat was given
     for table in probes["layers"].values():
         for values in table.values():
             if len(values) == n:

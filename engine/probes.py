@@ -161,21 +161,16 @@ class Watch:
         if not acts:
             return
         batch = self.outputs[acts[0]].shape[0]
-        units = np.array([self.outputs[n][0].numel() for n in acts])
-        total = int(units.sum())
-        starts = np.concatenate([[0], np.cumsum(units)[:-1]])
-        nonzero, sums = values[:total], values[total:2 * total]
-        zeros = np.add.reduceat(batch - nonzero, starts)
-        dead = np.add.reduceat((nonzero == 0).astype(np.float64), starts)
-        means = np.add.reduceat(sums, starts)
-        saturated = np.add.reduceat(values[2 * total:], starts) if len(values) > 2 * total \
-            else None
+        units = np.array([self.outputs[n][0].numel() for n in acts], dtype=np.float64)
+        starts = np.concatenate([[0], np.cumsum(units[:-1])]).astype(np.int64)
+        per_unit = values.reshape(-1, int(units.sum()))   # nonzero, sum[, saturated]
+        per_layer = np.add.reduceat(per_unit, starts, axis=1) / (batch * units)
+        dead = (np.add.reduceat(per_unit[0] == 0, starts) / units).tolist()
+        rows = per_layer.tolist()
         for i, n in enumerate(acts):
-            size = batch * units[i]
-            out[n].update(sparsity=float(zeros[i] / size), dead=float(dead[i] / units[i]),
-                          mean_activation=float(means[i] / size))
+            out[n].update(sparsity=1.0 - rows[0][i], dead=dead[i], mean_activation=rows[1][i])
             if self.bounds[n]:
-                out[n]["saturation"] = float(saturated[i] / size)
+                out[n]["saturation"] = rows[2][i]
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -304,3 +304,24 @@ def test_config_round_trip():
     assert engine.TrainConfig.from_dict(c.to_dict(), epochs=9).epochs == 9
     with pytest.raises(engine.TrainingError, match="unknown training setting 'epoch'"):
         engine.TrainConfig.from_dict({"epoch": 3})
+
+
+def test_event_queue_thins_steps_but_keeps_the_rest():
+    events = engine.EventQueue(step_every=4)
+    run = engine.train(net(), moons(), cfg(epochs=1), callbacks=[events])
+    got = events.drain()
+    steps = [e.step for e in got if isinstance(e, engine.StepEvent)]
+    assert steps == list(range(4, len(run.history["steps"]) + 1, 4))
+    probes = [e.step for e in got if isinstance(e, engine.ProbeEvent)]
+    assert probes == run.history["probes"]["step"]
+    assert isinstance(got[-1], engine.FinishedEvent) and events.drain() == []
+
+
+def test_probe_history_stays_aligned_when_a_stat_appears_late():
+    from engine.history import add_probe, new_history
+    h = new_history()
+    add_probe(h, 1, {"a": {"x": 1.0}})
+    add_probe(h, 5, {"a": {"x": 2.0, "y": 3.0}, "b": {"z": 4.0}})
+    add_probe(h, 9, {"a": {"x": 5.0}})
+    assert h["probes"] == {"step": [1, 5, 9], "layers": {
+        "a": {"x": [1.0, 2.0, 5.0], "y": [None, 3.0, None]}, "b": {"z": [None, 4.0, None]}}}
