@@ -12,6 +12,16 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _empty_clipboard_at_exit():
+    """Qt's off-screen clipboard crashes at interpreter exit if it still holds data."""
+    yield
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+        if QApplication.instance() is not None:
+            QApplication.clipboard().clear()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("LAYERWISE_HOME", str(tmp_path_factory.mktemp("layerwise-home")))
