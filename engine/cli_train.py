@@ -49,6 +49,8 @@ def register(sub) -> None:
     p.add_argument("--probe-every", type=int, metavar="N",
                    help="probe every N steps (0: never; default 20)")
     p.add_argument("--val-fraction", type=float, metavar="X")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: "
+                   "PyTorch's choice; 1 is often faster for small networks on a busy machine)")
     p.add_argument("--fresh", action="store_true",
                    help="start from new weights even if FILE has some")
     p.add_argument("-o", "--output", metavar="OUT.lwnet", help="write the trained network here")
@@ -65,6 +67,11 @@ def run(args) -> int:
     import engine
     from .train_config import TrainConfig
     _check_outputs(args)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise LayerwiseError(f"--threads must be at least 1, not {args.threads}")
+        import torch
+        torch.set_num_threads(args.threads)
     saved = engine.load(args.file)
     recorded = dict(saved.config or {})
     resume = saved.model is not None and not args.fresh

@@ -64,6 +64,7 @@ def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
     (["--dataset", "moons", "-o", "/no/such/dir/x.lwnet"], "does not exist"),
     (["--dataset", "moons", "--data-option", "noise"], "KEY=VALUE"),
     (["--dataset", "moons", "--epochs", "0"], "epochs must be"),
+    (["--dataset", "moons", "--threads", "0"], "--threads must be at least 1"),
 ])
 def test_errors_are_one_line(capsys, args, words):
     assert main(["train", TOY, *args]) == 1
