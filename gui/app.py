@@ -64,6 +64,7 @@ def main(files: list[str], on_first_paint: Callable[[], None] | None = None) -> 
         return 1
     app = make_app()
     window = MainWindow()
+    window.restore_layout()
     painted = _FirstPaint(lambda: _after_paint(window, files, on_first_paint))
     window.view.viewport().installEventFilter(painted)
     window.show()

@@ -396,4 +396,16 @@ class MainWindow(QMainWindow):
             self.training.shutdown()
         self.autosave.close()
         self.statusBar().clearMessage()      # stops the message timer
+        settings = paths.settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
         event.accept()
+
+    def restore_layout(self) -> None:
+        """Put the window and its panels back where they were when it last closed."""
+        settings = paths.settings()
+        geometry, state = settings.value("window/geometry"), settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)

@@ -66,3 +66,22 @@ def test_many_binding_calls_do_not_exhaust_none():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0 and "alive" in out.stdout, out.stderr[-500:]
+
+
+def test_window_layout_is_remembered(qtbot):
+    from gui.main_window import MainWindow
+    first = MainWindow()
+    first.show()
+    first.resize(700, 500)
+    first.problems_dock.hide()
+    size = first.size()
+    first.close()
+    second = MainWindow()
+    second.restore_layout()
+    second.show()
+    try:
+        assert second.size() == size and not second.problems_dock.isVisible()
+    finally:
+        second.close()
+        for w in (first, second):
+            w.deleteLater()
