@@ -212,13 +212,15 @@ def test_autosave_writes_a_recovery_file_and_removes_it_when_saved(window, tmp_p
 
 
 CRASH = textwrap.dedent("""
-    import os, sys
+    import json, os, sys
     sys.path.insert(0, {root!r})
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
+    import engine
     from gui.main_window import MainWindow
     w = MainWindow()
-    assert w.open_path({path!r})
+    spec = engine.NetworkSpec.from_dict(json.load(open({path!r})))
+    w.doc.replace(spec, os.path.realpath({path!r}))     # as Open does, without loading torch
     w.scene.select_nodes(["linear_1"])
     assert w.inspector.propose("out_features", 77)
     assert w.autosave.write()
