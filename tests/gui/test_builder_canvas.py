@@ -222,3 +222,24 @@ def test_auto_layout_is_one_undoable_step(window):
     window.doc.undo_stack.undo()
     assert window.spec == moved
     assert node_pos(window, "relu_1") == QPointF(340, 260)
+
+
+def test_click_selects_and_middle_drag_pans(window):
+    lenet(window)
+    window.view.resetTransform()
+    window.view.centerOn(node_pos(window, "conv2d_1"))
+    from gui_helpers import mouse
+    mouse(window, "press", node_pos(window, "conv2d_1"))
+    mouse(window, "release", node_pos(window, "conv2d_1"))
+    assert window.scene.selected_node_ids() == ["conv2d_1"]
+    assert window.inspector.title.text() == "Conv2d 1"
+    viewport = window.view.viewport()
+    before = window.view.mapToScene(viewport.rect().center())
+    start = node_pos(window, "relu_1")
+    mouse(window, "press", start, button=Qt.MiddleButton)
+    mouse(window, "move", start + QPointF(0, -120), button=Qt.MiddleButton,
+          held=Qt.MiddleButton)
+    mouse(window, "release", start + QPointF(0, -120), button=Qt.MiddleButton)
+    after = window.view.mapToScene(viewport.rect().center())
+    assert abs((after - before).y() - 120) < 2 and window.spec.nodes["relu_1"].position == \
+        (0.0, 200.0)
