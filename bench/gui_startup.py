@@ -63,6 +63,7 @@ def main() -> int:
     torch_before = any(loaded for _, loaded in results)
     print(f"{statistics.median(times):8.2f}  {max(times):7.2f}  {'yes' if torch_before else 'no':>25}"
           f"  {'yes' if max(times) < TARGET_S and not torch_before else 'NO'}")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
 
 
