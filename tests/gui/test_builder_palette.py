@@ -97,3 +97,16 @@ def test_lenet5_built_from_the_palette_and_inspector_alone(window):
     assert window.params_label.text() == "Parameters: 61,706"
     assert "Valid" in window.valid_label.text()
     assert window.doc.undo_stack.count() == len(steps) + 5
+
+
+def test_typing_in_the_filter_is_not_taken_as_shortcuts(window, qtbot):
+    assert window.open_path(EXAMPLES / "lenet5.json")
+    window.scene.select_nodes(["relu_1"])
+    window.view.resetTransform()
+    window.palette.filter.setFocus()
+    qtbot.keyClicks(window.palette.filter, "f")
+    qtbot.keyClick(window.palette.filter, Qt.Key_Backspace)
+    qtbot.keyClicks(window.palette.filter, "fl")
+    assert window.palette.filter.text() == "fl" and window.view.zoom() == 1.0
+    assert "relu_1" in window.spec.nodes            # Backspace edited the text, deleted nothing
+    assert window.palette.visible_kinds() == ["Flatten"]
