@@ -75,9 +75,26 @@ def _after_paint(window: MainWindow, files: list[str], hook) -> None:
     if hook is not None:
         hook()
         return
-    preload_torch()
-    window.ensure_training()              # the Training panel and dashboard (needs torch)
+    loading = preload_torch()
+
+    def ready() -> None:
+        window.ensure_training()          # the Training panel and dashboard (needs torch)
+        if files:
+            window.open_path(files[0])    # asks first if the network was edited meanwhile
     if files:
-        window.open_path(files[0], ask=False)
-    else:
+        window.show_message(f"Opening {files[0]}…")
+    after_thread(window, loading, ready)
+    if not files:
         window.offer_recovery()
+
+
+def after_thread(window: MainWindow, thread: threading.Thread, then: Callable[[], None],
+                 poll_ms: int = 50) -> None:
+    """Call `then` in the GUI thread once `thread` has finished, without blocking the window
+    meanwhile (nothing is called if the window is gone by then)."""
+    def poll() -> None:
+        if thread.is_alive():
+            QTimer.singleShot(poll_ms, window, poll)
+        else:
+            then()
+    QTimer.singleShot(0, window, poll)

@@ -85,3 +85,17 @@ def test_window_layout_is_remembered(qtbot):
         second.close()
         for w in (first, second):
             w.deleteLater()
+
+
+def test_work_waiting_for_torch_runs_when_it_is_loaded_without_blocking(window, qtbot):
+    import threading
+    import time
+    from gui.app import after_thread
+    loading = threading.Thread(target=time.sleep, args=(0.3,))
+    loading.start()
+    path = ROOT / "resources" / "examples" / "mlp.json"
+    after_thread(window, loading, lambda: window.open_path(path), poll_ms=20)
+    qtbot.wait(50)
+    assert window.spec.nodes == {}                   # not yet, and the window stays responsive
+    qtbot.waitUntil(lambda: len(window.spec.nodes) == 7, timeout=5000)
+    loading.join()
