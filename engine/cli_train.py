@@ -51,6 +51,10 @@ def register(sub) -> None:
     p.add_argument("--val-fraction", type=float, metavar="X")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: "
                    "PyTorch's choice; 1 is often faster for small networks on a busy machine)")
+    p.add_argument("--pretrain", choices=("none", "supervised", "unsupervised"), default="none",
+                   help="greedy layer-wise pre-training of the hidden layers before training")
+    p.add_argument("--pretrain-epochs", type=int, default=3, metavar="N",
+                   help="epochs per pre-trained layer (default 3)")
     p.add_argument("--fresh", action="store_true",
                    help="start from new weights even if FILE has some")
     p.add_argument("-o", "--output", metavar="OUT.lwnet", help="write the trained network here")
@@ -79,6 +83,9 @@ def run(args) -> int:
     base = recorded if (resume or not args.fresh) else {}
     config = TrainConfig.from_dict(base, **{k: getattr(args, k) for k in CONFIG_FLAGS})
     dataset = _dataset(args, data_ref)
+    if args.pretrain != "none" and resume:
+        raise LayerwiseError(f"'{args.file}' already has trained weights; pre-training starts "
+                             f"from new ones: add --fresh")
     network = saved if resume else saved.spec
     control = engine.Control()
     restore = _stop_on_ctrl_c(control)
@@ -157,6 +164,8 @@ def _train(engine, args, network, spec, dataset, config, resume: bool, control) 
         first = finished_epochs(network.history or {}) if resume else 0
         callbacks.append(ProgressBar(config.epochs, first))
     try:
+        if args.pretrain != "none":
+            network = _pretrain(engine, args, network, dataset, config, control)
         run = engine.train(network, dataset, config, callbacks=callbacks, control=control)
         error = None
     except TrainingError as exc:
@@ -168,6 +177,21 @@ def _train(engine, args, network, spec, dataset, config, resume: bool, control) 
     if error is not None:
         raise error
     return INTERRUPTED if run.stopped else 0
+
+
+def _pretrain(engine, args, spec, dataset, config, control):
+    """Greedy layer-wise pre-training; its stages go into the run's history. A stop during it
+    leaves the control stopped, so the training that follows ends at once."""
+    from .events import StageEvent
+    from .pretrain import pretrain
+
+    def announce(event):
+        if isinstance(event, StageEvent):
+            print(event.name, flush=True)
+    return pretrain(spec, dataset, mode=args.pretrain, epochs=args.pretrain_epochs,
+                    lr=config.lr, optimizer=config.optimizer, batch_size=config.batch_size,
+                    seed=config.seed, device=config.device, val_fraction=config.val_fraction,
+                    callbacks=[announce], control=control)
 
 
 def _stop_on_ctrl_c(control):

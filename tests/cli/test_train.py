@@ -109,3 +109,15 @@ def test_ctrl_c_stops_cleanly_and_still_writes(tmp_path):
     saved = engine.load(out)
     assert saved.history["status"] == "stopped" and saved.history["message"].startswith(
         "stopped on request after step")
+
+
+def test_pretraining_before_training(tmp_path, capsys):
+    out = tmp_path / "pre.lwnet"
+    assert main(["train", TOY, "--dataset", "moons", "--data-option", "samples=200",
+                 "--pretrain", "supervised", "--pretrain-epochs", "1", "--epochs", "1",
+                 "-o", str(out)]) == 0
+    assert "pre-training Linear 1" in capsys.readouterr().out
+    saved = engine.load(out)
+    assert len(saved.history["stages"]) == 1 and len(saved.history["epochs"]) == 1
+    assert main(["train", str(out), "--pretrain", "unsupervised"]) == 1
+    assert "add --fresh" in capsys.readouterr().err
