@@ -24,7 +24,7 @@ _LAZY = {
     "StepEvent": "events", "EpochEvent": "events", "ProbeEvent": "events",
     "StageEvent": "events", "FinishedEvent": "events", "FailedEvent": "events",
     "probe": "probes",
-    "pretrain": "pretrain", "Pretrained": "pretrain", "export": "export",
+    "pretrain": "pretraining", "Pretrained": "pretraining", "export": "exporting",
     "compare_pretraining": "compare", "Comparison": "compare",
 }
 

@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from .export import export
+    from .exporting import export
     from .files import load
     saved = load(args.file)
     result = export(saved, Path(args.output), format=args.format)

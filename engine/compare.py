@@ -10,7 +10,7 @@ import torch
 from .data import load_dataset
 from .events import Control, Dispatcher, StageEvent
 from .model import Model, build
-from .pretrain import Pretrained, pretrain
+from .pretraining import Pretrained, pretrain
 from .spec import NetworkSpec
 from .train_config import TrainConfig
 from .training import Run, train

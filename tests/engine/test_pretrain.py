@@ -5,7 +5,7 @@ import torch
 
 import engine
 from engine.data.dataset import CLASSIFICATION, make_dataset
-from engine.pretrain import pretrain
+from engine.pretraining import pretrain
 from engine.events import StageEvent
 
 
