@@ -183,7 +183,7 @@ def _pretrain(engine, args, spec, dataset, config, control):
     """Greedy layer-wise pre-training; its stages go into the run's history. A stop during it
     leaves the control stopped, so the training that follows ends at once."""
     from .events import StageEvent
-    from .pretrain import pretrain
+    from .pretraining import pretrain
 
     def announce(event):
         if isinstance(event, StageEvent):
