@@ -115,8 +115,9 @@ class Watch:
                     keys.append((n, stat))
                     tensors.append(t)
         acts = [n for n in self.activations if n in self.outputs]
+        units = [math.prod(self.outputs[n].shape[1:]) for n in acts]
         parts = [torch.stack(_norms(tensors)).float()] if tensors else []
-        parts += self._activation_sums(acts)
+        parts += self._activation_sums(acts, units)
         values = torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros(0)
         out: dict[str, dict] = {n: {} for n in self.model.order
                                 if n in self.weights or n in self.bounds}
@@ -124,12 +125,12 @@ class Watch:
             out[n]["grad_norm"] = 0.0          # unless a gradient reached it (below)
         for (node, stat), value in zip(keys, values):
             out[node][stat] = float(value)
-        self._activation_stats(acts, values[len(keys):], out)
+        self._activation_stats(acts, units, values[len(keys):], out)
         self.outputs.clear()
         self.graded.clear()
         return out
 
-    def _activation_sums(self, acts: list[str]) -> list[torch.Tensor]:
+    def _activation_sums(self, acts: list[str], units: list[int]) -> list[torch.Tensor]:
         """Per unit, over the batch: how many zeros, the sum, and how many saturated."""
         if not acts:
             return []
@@ -137,18 +138,17 @@ class Watch:
         flat = torch.cat([self.outputs[n].reshape(batch, -1) for n in acts], dim=1)
         sums = [torch.count_nonzero(flat, dim=0).float(), flat.sum(0, dtype=torch.float32)]
         if any(self.bounds[n] for n in acts):
-            centre, reach = self._saturation_limits(acts, flat)
+            centre, reach = self._saturation_limits(acts, units, flat)
             sums.append(((flat - centre).abs_() >= reach).sum(0, dtype=torch.float32))
         return sums
 
-    def _saturation_limits(self, acts: list[str], flat: torch.Tensor):
+    def _saturation_limits(self, acts: list[str], sizes: list[int], flat: torch.Tensor):
         """Per unit: the centre of its layer's output range and the distance from it beyond
         which the unit counts as saturated (infinite for unbounded layers)."""
-        key = tuple((n, self.outputs[n][0].numel()) for n in acts) + (flat.device, flat.dtype)
+        key = (tuple(acts), tuple(sizes), flat.device, flat.dtype)
         if key not in self._limits:
             centres, reaches = [], []
-            for n in acts:
-                units = self.outputs[n][0].numel()
+            for n, units in zip(acts, sizes):
                 lo, hi = self.bounds[n] or (0.0, math.inf)
                 centres.append(torch.full((units,), 0.0 if math.isinf(hi) else (lo + hi) / 2))
                 reaches.append(torch.full((units,), math.inf if math.isinf(hi) else
@@ -156,12 +156,13 @@ class Watch:
             self._limits[key] = (torch.cat(centres).to(flat), torch.cat(reaches).to(flat))
         return self._limits[key]
 
-    def _activation_stats(self, acts: list[str], values: np.ndarray, out: dict) -> None:
+    def _activation_stats(self, acts: list[str], sizes: list[int], values: np.ndarray,
+                          out: dict) -> None:
         """Finish on the host: per-unit sums over the batch -> per-layer statistics."""
         if not acts:
             return
         batch = self.outputs[acts[0]].shape[0]
-        units = np.array([self.outputs[n][0].numel() for n in acts], dtype=np.float64)
+        units = np.array(sizes, dtype=np.float64)
         starts = np.concatenate([[0], np.cumsum(units[:-1])]).astype(np.int64)
         per_unit = values.reshape(-1, int(units.sum()))   # nonzero, sum[, saturated]
         per_layer = np.add.reduceat(per_unit, starts, axis=1) / (batch * units)
