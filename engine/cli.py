@@ -25,7 +25,9 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Layerwise: build deep networks by hand and watch "
-                                            "them learn. Without a command, opens the window.")
+                                            "them learn. Without a command, opens the window.",
+                     epilog="The window: `layerwise` alone, or `layerwise open FILE` to open a "
+                            ".lwnet or network.json in it.")
     from . import __version__
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -12,22 +12,25 @@ target only when complete, so a failed save leaves the previous file intact.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.metadata
 import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import FileFormatError, LayerwiseError, SpecError
 from .files_check import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
                           optimizer_problems, parse_history, parse_json, read_members,
                           state_dict_problems)
-from .model import Model, build
 from .spec import NetworkSpec
+
+if TYPE_CHECKING:       # torch is imported only when weights are read or written
+    import torch
+
+    from .model import Model
 
 __all__ = ["FORMAT_VERSION", "Saved", "save", "load"]
 
@@ -78,8 +81,16 @@ def network_json(spec: NetworkSpec) -> dict:
 def _manifest() -> dict:
     return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
             "app": "layerwise", "app_version": __version__,
-            "torch_version": torch.__version__.split("+")[0],
+            "torch_version": _torch_version(),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _torch_version() -> str:
+    """torch's version without importing it (saving an architecture needs no torch)."""
+    try:
+        return importlib.metadata.version("torch").split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _weights_bytes(spec: NetworkSpec, model: torch.nn.Module) -> bytes:
@@ -107,6 +118,9 @@ def _optimizer_members(spec: NetworkSpec, model, optimizer) -> dict[str, bytes]:
 
 def _expected_state(spec: NetworkSpec) -> dict[str, torch.Tensor]:
     """The state dict the spec's model has, on the meta device (no memory, no init cost)."""
+    import torch
+
+    from .model import build
     with torch.device("meta"):
         return build(spec).state_dict()
 
@@ -120,6 +134,7 @@ def _write_atomically(path: Path, members: dict[str, bytes]) -> None:
     except OSError as exc:
         raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}.") from None
     try:
+        os.chmod(tmp, _file_mode(path))
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w") as zf:
                 for name, data in members.items():
@@ -135,6 +150,16 @@ def _write_atomically(path: Path, members: dict[str, bytes]) -> None:
             raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}; the previous "
                                  f"file, if any, is unchanged.") from None
         raise
+
+
+def _file_mode(path: Path) -> int:
+    """The mode the saved file gets: the replaced file's, else the usual one for new files."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _remove_quietly(name: str) -> None:
@@ -204,6 +229,8 @@ def _parse_config(training: Any, problems: list[str]) -> dict | None:
 
 def _parse_weights(spec: NetworkSpec, data: bytes, problems: list[str]) -> Model | None:
     from safetensors.torch import load as st_load
+
+    from .model import build
     try:
         state = st_load(data)
     except Exception as exc:  # safetensors raises its own error types for any malformed file

@@ -1,6 +1,7 @@
 """The .lwnet file: round trips, atomic writes, and every kind of bad file."""
 import io
 import json
+import os
 import pickle
 import zipfile
 
@@ -123,6 +124,16 @@ def test_save_refuses_weights_that_do_not_fit(saved_file, lenet):
     with pytest.raises(engine.SpecError, match="do not fit.*nothing was saved"):
         engine.save(saved_file, lenet, model=engine.build(other))
     assert saved_file.read_bytes() == before
+
+
+def test_saved_files_get_normal_permissions(tmp_path, lenet):
+    path = engine.save(tmp_path / "p.lwnet", lenet)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    engine.save(path, lenet)                 # replacing a file keeps its mode
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_save_into_missing_folder_is_a_clear_error(tmp_path, lenet):

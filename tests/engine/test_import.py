@@ -25,6 +25,13 @@ def test_importing_engine_does_not_load_torch():
     assert "torch" not in loaded
 
 
+def test_architecture_files_open_and_save_without_torch(tmp_path):
+    code = (f"import engine\ns = engine.load('resources/examples/lenet5.json')\n"
+            f"engine.save({str(tmp_path / 'a.lwnet')!r}, s.spec)\n"
+            f"assert engine.load({str(tmp_path / 'a.lwnet')!r}).spec == s.spec")
+    assert "torch" not in _modules_after(code)
+
+
 def test_no_engine_file_imports_qt_or_gui():
     pattern = re.compile(r"^\s*(from|import)\s+(PySide6|PyQt[56]|shiboken6|pyqtgraph|qtpy|gui)\b",
                          re.MULTILINE)
