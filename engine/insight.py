@@ -95,8 +95,8 @@ def _gradient_warnings(stats, labels, order, kinds) -> list[str]:
     low_node, low = min(grads, key=lambda g: g[1])
     high_node, high = max(grads, key=lambda g: g[1])
     if high <= 0:
-        return [f"No gradient reaches any layer (all weight gradients are zero): the network "
-                f"cannot learn. Check for dead units or a constant output."]
+        return ["No gradient reaches any layer (all weight gradients are zero): the network "
+                "cannot learn. Check for dead units or a constant output."]
     rel = low / high
     if rel >= VANISHING_RATIO:
         return []

@@ -19,6 +19,10 @@ RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
 ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
              "saturation": ("saturation", "fraction near the bounds"),
              "dead units": ("dead", "fraction of units dead")}
+DEPENDS = {"Loss": ("steps", "epochs"), "Accuracy": ("epochs",), "Gradients": ("probes",),
+           "Gradient map": ("probes",), "Activations": ("probes",), "Pre-training": ("stages",),
+           "Decision boundary": ("boundary",), "Filters": ("filters",),
+           "Confusion": ("confusion",)}
 GRAD_STATS = {"weight gradient ‖∂L/∂W‖": "grad_norm",
               "back-propagated gradient ‖∂L/∂a‖": "delta_norm"}
 
@@ -117,9 +121,10 @@ class Dashboard:
                 self._draw(title, force)
 
     def _draw(self, title: str, force: bool = False) -> None:
-        if not force and self._drawn.get(title) == self.store.version:
+        signature = self.store.signature(DEPENDS[title])
+        if not force and self._drawn.get(title) == signature:
             return
-        self._drawn[title] = self.store.version
+        self._drawn[title] = signature
         getattr(self, "_draw_" + title.lower().replace(" ", "_").replace("-", "_"))()
 
     def _runs(self) -> list[RunData]:
@@ -139,7 +144,7 @@ class Dashboard:
                                 LOSS_COLOURS["smoothed"] if single else colour, width=2.2,
                                 style=style)
             self.loss.set_curve(self._name(run, "validation"), *run.val_loss.data(),
-                                LOSS_COLOURS["validation"] if single else colour, width=1.5,
+                                LOSS_COLOURS["validation"] if single else colour, width=1,
                                 style=style, symbol="o")
 
     def _draw_accuracy(self) -> None:

@@ -7,7 +7,7 @@ import csv
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
@@ -258,10 +258,3 @@ class ConfusionView(ImageView):
         names = self.classes or [str(i) for i in range(self.matrix.shape[0])]
         return (f"true {names[row]}, predicted {names[col]}: "
                 f"{int(self.matrix[row, col])} samples")
-
-
-def label_colour(i: int) -> QColor:
-    return QColor(PALETTE[i % len(PALETTE)])
-
-
-__all__ = ["BoundaryView", "ConfusionView", "FiltersView", "HeatMap", "label_colour", "Qt"]

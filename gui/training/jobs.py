@@ -83,8 +83,8 @@ def _input_shape(start) -> tuple:
     model = start if isinstance(start, engine.Model) else getattr(start, "model", None)
     if model is not None:
         return model.input_shape
-    spec = start if isinstance(start, engine.NetworkSpec) else start.spec
-    return engine.analyze(spec).shapes[engine.analyze(spec).input_id]
+    analysis = engine.analyze(start if isinstance(start, engine.NetworkSpec) else start.spec)
+    return analysis.shapes[analysis.input_id]
 
 
 def _callbacks(queue, data, config) -> list:

@@ -25,7 +25,7 @@ RUN_STYLES = {"run": Qt.SolidLine, "random": Qt.SolidLine, "supervised": Qt.Dash
               "unsupervised": Qt.DotLine}
 
 
-def pen(color, width: float = 1.5, style=Qt.SolidLine):
+def pen(color, width: float = 1.0, style=Qt.SolidLine):
     p = pg.mkPen(QColor(color), width=width)
     p.setStyle(style)
     p.setCosmetic(True)
@@ -81,13 +81,15 @@ class LivePlot(QWidget):
         box.addLayout(bar)
 
     # ------------------------------------------------------------------ curves
-    def curve(self, name: str, color, width: float = 1.5, style=Qt.SolidLine,
+    def curve(self, name: str, color, width: float = 1.0, style=Qt.SolidLine,
               symbol: str | None = None, legend: bool = True) -> pg.PlotDataItem:
         item = self.curves.get(name)
         if item is None:
             item = pg.PlotDataItem(pen=pen(color, width, style), name=name if legend else None,
                                    symbol=symbol, symbolSize=6, symbolBrush=QColor(color),
-                                   symbolPen=None, connect="finite")
+                                   symbolPen=None, connect="finite", autoDownsample=True,
+                                   downsampleMethod="peak", autoDownsampleFactor=1.5,
+                                   clipToView=True)
             self.plot.addItem(item)
             self.curves[name] = item
         return item

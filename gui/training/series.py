@@ -14,6 +14,7 @@ from engine.events import EpochEvent, FinishedEvent, ProbeEvent, StageEvent, Ste
 from engine.live import BoundaryEvent, ConfusionEvent, FiltersEvent
 
 SMOOTHING = 0.05          # exponential moving average weight of a new step's loss
+KINDS = ("steps", "epochs", "probes", "stages", "boundary", "confusion", "filters")
 
 
 class Buffer:
@@ -51,7 +52,8 @@ class Buffer:
 
 
 class RunData:
-    """Every series of one run. `version` grows with each change, so views redraw only then."""
+    """Every series of one run. `changes` counts updates per kind, so a view redraws only
+    when the data it shows changed."""
 
     def __init__(self, name: str = "run"):
         self.name = name
@@ -69,7 +71,7 @@ class RunData:
         self._ema = math.nan
         self.boundary = self.confusion = self.filters = None
         self.latest: dict[str, dict[str, float]] = {}   # last probe snapshot
-        self.version = 0
+        self.changes = dict.fromkeys(KINDS, 0)          # what changed, counted per kind
 
     # ------------------------------------------------------------------ feeding
     def add_steps(self, steps: list, losses: list) -> None:
@@ -80,6 +82,7 @@ class RunData:
         self.loss.extend(steps, losses)
         self.smooth.extend(steps, smooth)
         self.step = int(steps[-1]) if len(steps) else self.step
+        self.changes["steps"] += 1
 
     def add_epoch(self, record: dict, step: float) -> None:
         epoch = record["epoch"]
@@ -87,6 +90,7 @@ class RunData:
         self.val_loss.append(step, record.get("val_loss"))
         self.train_acc.append(epoch, record.get("train_acc"))
         self.val_acc.append(epoch, record.get("val_acc"))
+        self.changes["epochs"] += 1
 
     def add_probe(self, step: int, layers: dict) -> None:
         for node, stats in layers.items():
@@ -95,11 +99,13 @@ class RunData:
             for stat, value in stats.items():
                 self.probes.setdefault((node, stat), Buffer(512)).append(step, value)
         self.latest = layers
+        self.changes["probes"] += 1
 
     def add_stage_step(self, loss: float) -> None:
         self.pre_step += 1
         if not math.isnan(loss):
             self.stages.setdefault(self.stage, Buffer()).append(self.pre_step, loss)
+            self.changes["stages"] += 1
 
     def series(self, node: str, stat: str) -> Buffer | None:
         return self.probes.get((node, stat))
@@ -126,7 +132,8 @@ class RunData:
         data._stages_from(history.get("stages") or [])
         from engine.insight import latest_stats
         data.latest = latest_stats(history)
-        data.version = 1
+        for kind in KINDS:
+            data.changes[kind] = 1
         return data
 
     def _stages_from(self, stages: list) -> None:
@@ -138,6 +145,9 @@ class RunData:
             buf.extend(list(range(1, len(losses) + 1)), losses)
 
 
+VIEWS = {BoundaryEvent: "boundary", ConfusionEvent: "confusion", FiltersEvent: "filters"}
+
+
 class Store:
     """The runs shown by the dashboard; events go to the current one."""
 
@@ -146,6 +156,7 @@ class Store:
         self.current = "run"
         self.phase = "train"
         self.version = 0
+        self.reset_count = 0
 
     @property
     def run(self) -> RunData:
@@ -155,6 +166,7 @@ class Store:
         self.runs = {"run": RunData.from_history(history) if history else RunData()}
         self.current, self.phase = "run", "train"
         self.version += 1
+        self.reset_count += 1
 
     def begin_run(self, name: str) -> None:
         if name not in self.runs:
@@ -178,8 +190,12 @@ class Store:
             run = self.run
         if steps:
             run.add_steps(steps, losses)
-        self.run.version += 1
         self.version += 1
+
+    def signature(self, kinds: tuple[str, ...]) -> tuple:
+        """Changes when any run's data of these kinds changes (or the runs themselves)."""
+        return (self.reset_count,) + tuple((name, *(r.changes[k] for k in kinds))
+                                           for name, r in self.runs.items())
 
     def _one(self, ev) -> None:
         run = self.run
@@ -191,12 +207,10 @@ class Store:
             self._epoch(run, ev.record)
         elif isinstance(ev, StageEvent):
             self._stage(ev)
-        elif isinstance(ev, BoundaryEvent):
-            run.boundary = ev
-        elif isinstance(ev, ConfusionEvent):
-            run.confusion = ev
-        elif isinstance(ev, FiltersEvent):
-            run.filters = ev
+        elif isinstance(ev, (BoundaryEvent, ConfusionEvent, FiltersEvent)):
+            kind = VIEWS[type(ev)]
+            setattr(run, kind, ev)
+            run.changes[kind] += 1
         elif isinstance(ev, FinishedEvent) and self.phase == "pretrain":
             self.phase = "train"              # pre-training ended; fine-tuning follows
         elif type(ev).__name__ == "Phase":
@@ -206,6 +220,7 @@ class Store:
         if "stage" in record:
             buf = run.stage_epochs.setdefault(record["stage"], Buffer())
             buf.append(record["epoch"], record.get("val_loss", record.get("loss")))
+            run.changes["stages"] += 1
         else:
             run.add_epoch(record, run.step)
 

@@ -162,7 +162,7 @@ def test_an_invalid_network_or_no_dataset_does_not_start(qtbot, window):
 def test_continue_after_an_edit_keeps_the_unchanged_weights(qtbot, window):
     layers = [("Linear", {"out_features": 8}), ("Tanh", {}), ("Linear", {"out_features": 6}),
               ("Tanh", {}), ("Linear", {"out_features": 2})]
-    s = load(window, layers)
+    load(window, layers)
     train(qtbot, window)
     trained = {k: v.clone() for k, v in window.doc.model.state_dict().items()}
     steps = len(window.doc.history["steps"])
@@ -218,7 +218,7 @@ def test_save_and_reopen_keeps_settings_weights_optimizer_and_plots(qtbot, windo
     assert engine.TrainConfig.from_dict(saved.config).epochs == 2
 
 
-def test_export_csv_and_png(qtbot, window, tmp_path, monkeypatch):
+def test_hover_readout_and_export_csv_and_png(qtbot, window, tmp_path, monkeypatch):
     s = load(window)
     train(qtbot, window)
     s.dashboard.refresh(force=True)
@@ -230,6 +230,9 @@ def test_export_csv_and_png(qtbot, window, tmp_path, monkeypatch):
     s.dashboard.docks["Gradient map"].raise_()
     s.dashboard.refresh(force=True)
     s.dashboard.heat._ask_csv()
+    steps = window.doc.history["steps"]
+    text = s.dashboard.loss.readout_at(steps[4]["step"] + 0.2)
+    assert text.startswith(f"step {steps[4]['step']}:") and f"loss {steps[4]['loss']:.4g}" in text
     rows = (tmp_path / "loss.csv").read_text().splitlines()
     assert rows[0] == "series,step,loss"
     assert len(rows) == 1 + 2 * len(window.doc.history["steps"]) + 3
