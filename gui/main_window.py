@@ -26,6 +26,7 @@ from .commands import (AddNodeCommand, AutoLayoutCommand, PasteNodesCommand, Rem
 from .document import Document
 from .file_ops import FileOps, examples
 from .inspector import Inspector
+from .lab_window import fill_lab_menu
 from .palette import Palette
 from .problems import ProblemsList
 from .recovery import Autosave, orphans
@@ -186,6 +187,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
             m.addAction(dock.toggleViewAction())
+        self.lab_menu = bar.addMenu("&Lab")
+        self.lab_menu.aboutToShow.connect(lambda: fill_lab_menu(self, self.lab_menu))
         bar.addMenu("&Help").addAction(self.about_action)
         self._fill_recent()
 
@@ -394,6 +397,9 @@ class MainWindow(QMainWindow):
             return
         if self.training is not None:
             self.training.shutdown()
+        lab = getattr(self, "lab_window", None)
+        if lab is not None:
+            lab.close()             # stops a running experiment and waits for its thread
         self.autosave.close()
         self.statusBar().clearMessage()      # stops the message timer
         settings = paths.settings()

@@ -42,6 +42,8 @@ def plot_widget(figure):
     for curve in figure.curves:
         x = np.array([_finite(v, figure.log_x) for v in curve["x"]], dtype=float)
         y = np.array([_finite(v, figure.log_y) for v in curve["y"]], dtype=float)
+        if not np.isfinite(x + y).any():
+            continue            # nothing to draw (a run stopped before its first probe)
         if curve.get("reference"):
             colour, pen = "#111", pg.mkPen("#111", width=2, style=QtCore.Qt.PenStyle.DashLine)
         else:

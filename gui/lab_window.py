@@ -1,0 +1,236 @@
+"""The Lab window: run the lecture's experiments with progress, read the findings and figures,
+save the report. The experiments themselves are engine.lab's; this only shows them.
+
+The Lab menu is filled when first opened (engine.lab imports torch; the window must start fast).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QMessageBox, QProgressBar,
+                               QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget,
+                               QTextBrowser, QVBoxLayout, QWidget)
+
+import engine
+
+
+@dataclass
+class LabOutcome:
+    kind: str
+    status: str = "finished"
+    message: str = ""
+    result: object = None
+
+
+def lab_job(name: str, quick: bool, seed: int):
+    """The worker's job: run one experiment, never raise (the answer says how it ended)."""
+    def job(queue, control) -> LabOutcome:
+        from engine.lab import run_experiment
+        try:
+            result = run_experiment(name, quick=quick, seed=seed, callbacks=[queue],
+                                    control=control)
+        except engine.LayerwiseError as exc:
+            return LabOutcome("lab", "failed", str(exc))
+        except Exception as exc:  # an unexpected failure is shown, not raised in the thread
+            return LabOutcome("lab", "failed", f"the experiment failed: {exc}")
+        return LabOutcome("lab", "stopped" if result.stopped else "finished", "", result)
+    return job
+
+
+class LabWindow(QDialog):
+    """Experiments on the left; the running stage, then the report and figures, on the right."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        from gui.training.worker import Worker
+        from engine.lab import experiments
+        self.window = window
+        self.setWindowTitle("Lab — Layerwise")
+        self.resize(1180, 760)
+        self.worker = Worker(self)
+        self.worker.events.connect(self._events)
+        self.worker.ended.connect(self._ended)
+        self.result = None
+        self.list = QListWidget()
+        for e in experiments():
+            item = QListWidgetItem(f"{e.title}\n{e.summary}")
+            item.setData(Qt.UserRole, e.name)
+            item.setToolTip(e.summary)
+            self.list.addItem(item)
+        self.list.setWordWrap(True)
+        self.list.setCurrentRow(0)
+        self.quick = QCheckBox("Quick (under 30 s)")
+        self.quick.setToolTip("A small budget: the same experiment on less data and fewer steps")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2 ** 31 - 1)
+        self.seed.setPrefix("seed ")
+        self.run_button = QPushButton("Run")
+        self.stop_button = QPushButton("Stop")
+        self.save_button = QPushButton("Save Report…")
+        self.run_button.clicked.connect(self.run_selected)
+        self.stop_button.clicked.connect(self.worker.stop)
+        self.save_button.clicked.connect(self.save_report)
+        self.stage = QLabel("Choose an experiment and press Run.")
+        self.stage.setWordWrap(True)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setVisible(False)
+        self.report = QTextBrowser()
+        self.report.setOpenExternalLinks(True)
+        self.figures = QWidget()
+        self.figures_layout = QVBoxLayout(self.figures)
+        self._layout()
+        self._update_buttons()
+
+    def _layout(self) -> None:
+        left = QWidget()
+        col = QVBoxLayout(left)
+        col.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.quick)
+        row.addWidget(self.seed)
+        col.addLayout(row)
+        row = QHBoxLayout()
+        for b in (self.run_button, self.stop_button, self.save_button):
+            row.addWidget(b)
+        col.addLayout(row)
+        col.addWidget(self.stage)
+        col.addWidget(self.busy)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.figures)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.report, "Report")
+        self.tabs.addTab(scroll, "Figures")
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(self.tabs)
+        split.setSizes([340, 840])
+        QVBoxLayout(self).addWidget(split)
+
+    # ------------------------------------------------------------------ running
+    def select(self, name: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.UserRole) == name:
+                self.list.setCurrentRow(i)
+
+    def selected(self) -> str:
+        item = self.list.currentItem()
+        return item.data(Qt.UserRole) if item else ""
+
+    def run_selected(self) -> bool:
+        training = getattr(self.window, "training", None)
+        if training is not None and training.worker.busy:
+            self.stage.setText("Training is running in the window: stop it first, so the "
+                               "experiment has the processor to itself.")
+            return False
+        name = self.selected()
+        if not name or not self.worker.start("lab", lab_job(name, self.quick.isChecked(),
+                                                             self.seed.value())):
+            return False
+        self.stage.setText(f"Starting {name}…")
+        self._update_buttons()
+        return True
+
+    def _events(self, batch: list) -> None:
+        stages = [e for e in batch if isinstance(e, engine.StageEvent) and not e.record]
+        steps = [e for e in batch if isinstance(e, engine.StepEvent)]
+        if stages:
+            self._stage_text = stages[-1].name
+        text = getattr(self, "_stage_text", "")
+        if steps:
+            s = steps[-1]
+            text += f"\nepoch {s.epoch}, batch {s.batch} of {s.batches}"
+        if text:
+            self.stage.setText(text)
+
+    def _ended(self, outcome) -> None:
+        self._update_buttons()
+        if outcome.status == "failed":
+            self.stage.setText(f"The experiment failed: {outcome.message}")
+            return
+        self.show_result(outcome.result)
+        self.stage.setText("Stopped: the report below is partial." if outcome.status ==
+                           "stopped" else f"Done in {outcome.result.seconds:.0f} s.")
+
+    def show_result(self, result) -> None:
+        from engine.lab.report import markdown
+        from gui.report_figures import plot_widget
+        self.result = result
+        self.report.setMarkdown(markdown(result, figures=[]).split("\n## Figures")[0])
+        self._clear_figures()
+        for fig in result.figures:
+            plot = plot_widget(fig)
+            plot.setMinimumHeight(380)
+            self.figures_layout.addWidget(plot)
+        self._update_buttons()
+
+    def save_report(self) -> bool:
+        if self.result is None:
+            return False
+        folder = QFileDialog.getExistingDirectory(self, "Save the report into a folder")
+        return bool(folder) and self.write_report(folder)
+
+    def write_report(self, folder: str) -> bool:
+        from engine.lab import write_report
+        from gui.report_figures import install
+        install()
+        try:
+            files = write_report(self.result, Path(folder))
+        except engine.LayerwiseError as exc:
+            QMessageBox.warning(self, "Save Report", str(exc))
+            return False
+        self.stage.setText(f"Saved {len(files)} files in {folder}.")
+        return True
+
+    def _update_buttons(self) -> None:
+        busy = self.worker.busy
+        self.run_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        self.list.setEnabled(not busy)
+        self.save_button.setEnabled(not busy and self.result is not None)
+        self.busy.setVisible(busy)
+
+    def _clear_figures(self) -> None:
+        while self.figures_layout.count():
+            widget = self.figures_layout.takeAt(0).widget()
+            if widget is not None:
+                widget.close()
+                widget.setParent(None)
+                widget.deleteLater()
+
+    def closeEvent(self, event) -> None:
+        if self.worker.busy:
+            self.worker.wait()
+        self._clear_figures()
+        super().closeEvent(event)
+
+    def reject(self) -> None:           # Escape closes like the title bar's button
+        self.close()
+
+
+def fill_lab_menu(window, menu) -> None:
+    """Fill the Lab menu on first opening: one entry per experiment, then 'Lab Window…'."""
+    if menu.actions():
+        return
+    from engine.lab import experiments
+    for e in experiments():
+        act = menu.addAction(e.title)
+        act.setStatusTip(e.summary)
+        act.triggered.connect(lambda checked=False, n=e.name: open_lab(window, n))
+    menu.addSeparator()
+    menu.addAction("Lab Window…", lambda: open_lab(window, ""))
+
+
+def open_lab(window, name: str = "") -> LabWindow:
+    lab = getattr(window, "lab_window", None)
+    if lab is None:
+        lab = window.lab_window = LabWindow(window)
+    if name:
+        lab.select(name)
+    lab.show()
+    lab.raise_()
+    return lab
