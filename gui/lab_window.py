@@ -61,6 +61,7 @@ class LabWindow(QDialog):
             item.setToolTip(e.summary)
             self.list.addItem(item)
         self.list.setWordWrap(True)
+        self.list.setSpacing(4)
         self.list.setCurrentRow(0)
         self.quick = QCheckBox("Quick (under 30 s)")
         self.quick.setToolTip("A small budget: the same experiment on less data and fewer steps")
