@@ -25,6 +25,7 @@ from .errors import FileFormatError, LayerwiseError, SpecError
 from .files_check import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
                           optimizer_problems, parse_history, parse_json, read_members,
                           state_dict_problems)
+from .runs import parse_runs
 from .spec import NetworkSpec
 
 if TYPE_CHECKING:       # torch is imported only when weights are read or written
@@ -45,14 +46,16 @@ class Saved:
     manifest: dict = field(default_factory=dict)
     path: str = ""
     optimizer_state: Any = None     # engine.optim.OptimizerState, or None
+    runs: list = field(default_factory=list)   # kept runs (engine.runs records)
 
 
 # ----------------------------------------------------------------------------- writing
 
 def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | None = None,
-         config: Any = None, optimizer: Any = None) -> Path:
+         config: Any = None, optimizer: Any = None, runs: list | None = None) -> Path:
     """Write a .lwnet file atomically. Nothing is written unless everything is valid.
-    `optimizer` (an engine.optim.OptimizerState, e.g. run.optimizer_state()) needs `model`."""
+    `optimizer` (an engine.optim.OptimizerState, e.g. run.optimizer_state()) needs `model`;
+    `runs` are kept runs for comparison (engine.runs records)."""
     path = Path(path)
     if not isinstance(spec, NetworkSpec):
         raise SpecError(f"save() needs a NetworkSpec, got {type(spec).__name__}")
@@ -69,6 +72,8 @@ def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | No
         members["weights.safetensors"] = _weights_bytes(spec, model)
     if optimizer is not None:
         members.update(_optimizer_members(spec, model, optimizer))
+    if runs:
+        members["runs.json"] = dumps(list(runs))
     _write_atomically(path, members)
     return path
 
@@ -186,7 +191,7 @@ def load(path) -> Saved:
 
 
 JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json",
-                "optimizer.json")
+                "optimizer.json", "runs.json")
 
 
 def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
@@ -204,8 +209,9 @@ def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
         model = _parse_weights(spec, members["weights.safetensors"], problems)
     manifest = parsed["manifest.json"] if isinstance(parsed["manifest.json"], dict) else {}
     state = _parse_optimizer(parsed["optimizer.json"], members, model, problems)
+    runs = parse_runs(parsed["runs.json"], problems) if parsed["runs.json"] is not None else []
     return Saved(spec or NetworkSpec(), model, history, config, manifest,
-                 optimizer_state=state)
+                 optimizer_state=state, runs=runs)
 
 
 def _parse_spec(network: Any, problems: list[str]) -> NetworkSpec | None:

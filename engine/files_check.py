@@ -20,6 +20,7 @@ MEMBER_LIMITS = {
     "weights.safetensors": 4096 * MiB,
     "optimizer.json": 64 * MiB,
     "optimizer.safetensors": 8192 * MiB,
+    "runs.json": 256 * MiB,
 }
 MAX_MEMBERS = 16
 BARE_JSON_LIMIT = 32 * MiB

@@ -1,0 +1,132 @@
+"""Kept runs: every training run of a document, with its settings, for comparison.
+
+A record is plain JSON-ready data: {"id", "label", "created", "config", "network",
+"history": {"epochs", "steps", "probes"}}. Long step and probe series are thinned to at most
+MAX_POINTS points (evenly, keeping the first and last), so a file with many runs stays small.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import uuid
+from typing import Any
+
+MAX_POINTS = 2000
+
+
+def make_record(history: dict, config: dict | None, label: str, spec=None) -> dict:
+    """A record of one run from its history and config (the dataset is inside the config)."""
+    history = history or {}
+    probes = history.get("probes") or {"step": [], "layers": {}}
+    keep = _thin_indices(len(probes.get("step", [])))
+    record = {
+        "id": uuid.uuid4().hex[:12], "label": label,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": dict(config or {}),
+        "network": {"name": getattr(spec, "name", "") or "",
+                    "layers": len(getattr(spec, "nodes", {}) or {})},
+        "history": {
+            "epochs": list(history.get("epochs") or []),
+            "steps": [history["steps"][i] for i in _thin_indices(len(history.get("steps") or []))],
+            "probes": {"step": [probes["step"][i] for i in keep],
+                       "layers": {n: {s: [v[i] for i in keep] for s, v in stats.items()}
+                                  for n, stats in (probes.get("layers") or {}).items()}},
+            "stages": list(history.get("stages") or []),
+        },
+    }
+    return record
+
+
+def _thin_indices(n: int) -> list[int]:
+    if n <= MAX_POINTS:
+        return list(range(n))
+    step = (n - 1) / (MAX_POINTS - 1)
+    return sorted({round(i * step) for i in range(MAX_POINTS)})
+
+
+def summary(record: dict) -> dict:
+    """Final numbers of a run: epochs, losses, accuracies, seconds."""
+    epochs = record.get("history", {}).get("epochs") or []
+    last = epochs[-1] if epochs else {}
+    return {"epochs": len(epochs), "train_loss": last.get("train_loss"),
+            "train_acc": last.get("train_acc"), "val_loss": last.get("val_loss"),
+            "val_acc": last.get("val_acc"),
+            "seconds": sum(e.get("seconds") or 0.0 for e in epochs)}
+
+
+def dataset_name(record: dict) -> str:
+    data = record.get("config", {}).get("dataset") or {}
+    return data.get("name", "") if isinstance(data, dict) else str(data)
+
+
+def config_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
+    """The settings that differ between two runs: [(name, value in a, value in b)]."""
+    ca, cb = a.get("config", {}), b.get("config", {})
+    return [(k, ca.get(k), cb.get(k)) for k in sorted(set(ca) | set(cb))
+            if ca.get(k) != cb.get(k)]
+
+
+TABLE_COLUMNS = ("label", "dataset", "optimizer", "lr", "batch_size", "epochs", "train_loss",
+                 "val_loss", "val_acc", "seconds", "created")
+
+
+def table_rows(records: list[dict]) -> list[dict]:
+    rows = []
+    for r in records:
+        cfg, s = r.get("config", {}), summary(r)
+        rows.append({"label": r.get("label", ""), "dataset": dataset_name(r),
+                     "optimizer": cfg.get("optimizer"), "lr": cfg.get("lr"),
+                     "batch_size": cfg.get("batch_size"), "epochs": s["epochs"],
+                     "train_loss": s["train_loss"], "val_loss": s["val_loss"],
+                     "val_acc": s["val_acc"], "seconds": s["seconds"],
+                     "created": r.get("created", "")})
+    return rows
+
+
+def table_csv(records: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=TABLE_COLUMNS)
+    writer.writeheader()
+    writer.writerows(table_rows(records))
+    return out.getvalue()
+
+
+def curves(record: dict) -> dict[str, tuple[list, list]]:
+    """The series a comparison overlays: {name: (x, y)}."""
+    h = record.get("history", {})
+    epochs = h.get("epochs") or []
+    steps = h.get("steps") or []
+    return {"train_loss_per_step": ([s["step"] for s in steps], [s["loss"] for s in steps]),
+            "val_loss": ([e["epoch"] for e in epochs], [e.get("val_loss") for e in epochs]),
+            "val_acc": ([e["epoch"] for e in epochs], [e.get("val_acc") for e in epochs]),
+            "train_acc": ([e["epoch"] for e in epochs], [e.get("train_acc") for e in epochs])}
+
+
+def curves_csv(records: list[dict]) -> str:
+    """Every run's curves in long form: run, series, x, value."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["run", "series", "x", "value"])
+    for r in records:
+        for name, (xs, ys) in curves(r).items():
+            writer.writerows([r.get("label", ""), name, x, y] for x, y in zip(xs, ys))
+    return out.getvalue()
+
+
+def parse_runs(data: Any, problems: list[str]) -> list[dict]:
+    """Validate runs.json from a file: a list of records with the keys above."""
+    if not isinstance(data, list):
+        problems.append("runs.json must be a list of runs")
+        return []
+    good = []
+    for i, r in enumerate(data, start=1):
+        if not (isinstance(r, dict) and isinstance(r.get("label", ""), str)
+                and isinstance(r.get("config", {}), dict)
+                and isinstance(r.get("history", {}), dict)
+                and all(isinstance(r.get("history", {}).get(k, []), list)
+                        for k in ("epochs", "steps", "stages"))):
+            problems.append(f"runs.json: run {i} is not a valid run record")
+            continue
+        good.append(r)
+    return good
