@@ -27,6 +27,7 @@ class Document(QObject):
     spec_replaced = Signal()
     analysis_changed = Signal()
     results_changed = Signal()            # trained weights, history or training settings
+    runs_changed = Signal()               # the kept runs (Runs panel)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -40,13 +41,14 @@ class Document(QObject):
         self.config: dict | None = None
         self.optimizer_state = None           # engine OptimizerState of the trained weights
         self.results_unsaved = False          # training results or settings not yet saved
+        self.runs: list[dict] = []            # kept runs (engine.runs records), oldest first
         self._batch = 0
         self._dirty = False
 
     # ------------------------------------------------------------------ whole document
     def replace(self, spec: engine.NetworkSpec, path: str | None = None, title: str = "",
                 model=None, history: dict | None = None, config: dict | None = None,
-                optimizer_state=None) -> None:
+                optimizer_state=None, runs: list | None = None) -> None:
         """Start over with `spec` (New, Open, Revert): the undo history is cleared."""
         self.undo_stack.clear()
         place_unpositioned(spec)
@@ -54,9 +56,11 @@ class Document(QObject):
         self.path, self.model, self.history, self.config = path, model, history, config
         self.optimizer_state, self.results_unsaved = optimizer_state, False
         self.title = title or spec.name or "Untitled"
+        self.runs = list(runs or [])
         self.analysis = engine.analyze(spec)
         self.spec_replaced.emit()
         self.analysis_changed.emit()
+        self.runs_changed.emit()
 
     @contextmanager
     def batch(self):
@@ -152,6 +156,33 @@ class Document(QObject):
         else:
             self.model, self.history, self.optimizer_state = model, history, optimizer_state
         self.results_unsaved = True
+        self.results_changed.emit()
+
+    # ------------------------------------------------------------------ kept runs
+    def upsert_run(self, record: dict) -> None:
+        """Keep a run: replace the record with the same id, or add it."""
+        ids = [r["id"] for r in self.runs]
+        if record["id"] in ids:
+            self.runs[ids.index(record["id"])] = record
+        else:
+            self.runs.append(record)
+        self._runs_edited()
+
+    def rename_run(self, run_id: str, label: str) -> None:
+        for r in self.runs:
+            if r["id"] == run_id and r["label"] != label:
+                r["label"] = label
+                self._runs_edited()
+
+    def delete_runs(self, run_ids: list[str]) -> None:
+        before = len(self.runs)
+        self.runs = [r for r in self.runs if r["id"] not in run_ids]
+        if len(self.runs) != before:
+            self._runs_edited()
+
+    def _runs_edited(self) -> None:
+        self.results_unsaved = True
+        self.runs_changed.emit()
         self.results_changed.emit()
 
     def mark_saved(self) -> None:
