@@ -74,7 +74,7 @@ class FileOps(QObject):
                               f"keep your copy.")
         else:
             self.doc.replace(saved.spec, str(Path(path).resolve()), "", saved.model,
-                             saved.history, saved.config, saved.optimizer_state)
+                             saved.history, saved.config, saved.optimizer_state, saved.runs)
             self.remember(self.doc.path)
             extra = " with trained weights" if saved.model is not None else ""
             self.message.emit(f"Opened {Path(path).name}{extra}.")
@@ -149,21 +149,21 @@ class FileOps(QObject):
             from engine.files import network_json
             data = json.dumps(network_json(doc.spec), indent=1).encode("utf-8")
             write_atomically(Path(path), data)
-            if doc.model is not None or doc.history is not None:
-                return ("A .json file holds the network only; the trained weights and "
-                        "history are kept in memory: use Save As .lwnet to keep them.")
+            if doc.model is not None or doc.history is not None or doc.runs:
+                return ("A .json file holds the network only; the trained weights, history "
+                        "and runs are kept in memory: use Save As .lwnet to keep them.")
             return ""
         if doc.model is not None:
             try:
                 engine.save(path, doc.spec, doc.model, doc.history, doc.config,
-                            doc.optimizer_state)
+                            doc.optimizer_state, runs=doc.runs)
                 return "Trained weights kept."
             except engine.SpecError:
-                engine.save(path, doc.spec, None, doc.history, doc.config)
+                engine.save(path, doc.spec, None, doc.history, doc.config, runs=doc.runs)
                 doc.model = doc.optimizer_state = None
                 return ("The trained weights no longer fit the edited network, so the file "
                         "was saved without them.")
-        engine.save(path, doc.spec, None, doc.history, doc.config)
+        engine.save(path, doc.spec, None, doc.history, doc.config, runs=doc.runs)
         return ""
 
     # ------------------------------------------------------------------ recent files
