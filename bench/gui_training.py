@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import engine  # noqa: E402
@@ -67,17 +67,15 @@ class Heartbeat:
 def train_in_window(app, window, epochs: int, beat: Heartbeat):
     spec = engine.load(ROOT / "resources" / "examples" / "lenet5.json").spec
     window.doc.replace(spec, None, "LeNet-5", config=settings(epochs))
-    done = []
-    window.training_finished.connect(done.append)
+    loop = QEventLoop()
+    window.training_finished.connect(loop.quit)
     beat.start()
     t0 = time.perf_counter()
     assert window.start_training()
-    while not done:
-        app.processEvents()
-        time.sleep(0.001)
+    loop.exec()                                   # the real event loop, as in the app
     wall = time.perf_counter() - t0
     stalls = beat.stop()
-    window.training_finished.disconnect()
+    window.training_finished.disconnect(loop.quit)
     history = window.doc.history
     return history, wall, stalls
 
@@ -156,15 +154,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="window/headless alternations")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (both runs)")
     parser.add_argument("--skip-refresh", action="store_true", help="training figures only")
+    parser.add_argument("--switch-ms", type=float, default=None, help="sys.setswitchinterval")
+    parser.add_argument("--hide-dashboard", action="store_true",
+                        help="close the dashboard docks (to see what they cost)")
     args = parser.parse_args()
     import torch
     torch.set_num_threads(args.threads)
+    if args.switch_ms:
+        sys.setswitchinterval(args.switch_ms / 1000)
     app = make_app()
     window = MainWindow()
     window.resize(1440, 1000)
     window.show()
-    window.ensure_training()
+    window.ensure_training().warm_up().join()     # as a few seconds after start-up
     app.processEvents()
+    if args.hide_dashboard:
+        for dock in window.training.dashboard.docks.values():
+            dock.hide()
     beat = Heartbeat()
     win_rates, head_rates, stalls = [], [], []
     for _ in range(args.rounds):

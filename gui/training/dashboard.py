@@ -6,6 +6,8 @@ use the node's colour (`colours`), and compared runs are told apart by line styl
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDockWidget, QSplitter, QVBoxLayout, QWidget
 
@@ -19,6 +21,7 @@ RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
 ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
              "saturation": ("saturation", "fraction near the bounds"),
              "dead units": ("dead", "fraction of units dead")}
+MIN_DRAW_S = 0.15        # live redraws: one dock at a time, at most ~7 a second
 DEPENDS = {"Loss": ("steps", "epochs"), "Accuracy": ("epochs",), "Gradients": ("probes",),
            "Gradient map": ("probes",), "Activations": ("probes",), "Pre-training": ("stages",),
            "Decision boundary": ("boundary",), "Filters": ("filters",),
@@ -34,11 +37,12 @@ class Dashboard:
         self.labels: dict[str, str] = {}
         self.colours: dict[str, str] = {}
         self.log_x = False
-        self.loss = LivePlot("Loss", "step", "loss")
-        self.accuracy = LivePlot("Accuracy", "epoch", "accuracy")
+        self.loss = LivePlot("Loss", "step", "loss", y_floor=0.0)
+        self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0))
         self.weight_grad = LivePlot("Weight gradient", "step", "‖∂L/∂W‖", log_y=True)
         self.delta_grad = LivePlot("Back-propagated gradient", "step", "‖∂L/∂a‖", log_y=True)
-        self.activations = LivePlot("Activations", "step", "fraction of outputs exactly 0")
+        self.activations = LivePlot("Activations", "step", "fraction of outputs exactly 0",
+                                    y_range=(0.0, 1.0))
         self.act_stat = QComboBox()
         self.act_stat.setObjectName("activation_stat")
         self.act_stat.addItems(list(ACT_STATS))
@@ -54,7 +58,9 @@ class Dashboard:
         self.boundary, self.filters, self.confusion = BoundaryView(), FiltersView(), \
             ConfusionView()
         self.docks: dict[str, QDockWidget] = {}
-        self._drawn: dict[str, int] = {}
+        self._drawn: dict[str, tuple] = {}
+        self._drawn_at: dict[str, float] = {}
+        self._last_draw = 0.0
         self._build_docks()
 
     # ------------------------------------------------------------------ docks
@@ -93,11 +99,24 @@ class Dashboard:
     def set_nodes(self, labels: dict[str, str], colours: dict[str, str]) -> None:
         self.labels, self.colours = labels, colours
 
-    def reset(self, history: dict | None = None) -> None:
+    def reset(self, history: dict | None = None, keep_curves: bool = False) -> None:
+        """Show `history` (or nothing). `keep_curves` (a new run of the same network) empties
+        the curves instead of removing them."""
         self.store.reset(history)
         for p in self.plots():
-            p.clear()
+            p.empty() if keep_curves else p.clear()
         self.refresh(force=True)
+
+    def prepare(self, weighted: list[str], activations: list[str]) -> None:
+        """Create the layer curves before a run starts (in network order), so that the first
+        refresh during training only sets their data."""
+        for plot, nodes in ((self.weight_grad, weighted), (self.delta_grad, weighted),
+                            (self.activations, activations)):
+            for node in nodes:
+                plot.curve(self.labels.get(node, node), self.colours.get(node, PALETTE[0]))
+        self.loss.curve("loss", LOSS_COLOURS["loss"])
+        self.loss.curve("smoothed", LOSS_COLOURS["smoothed"], width=2)
+        self.loss.curve("validation", LOSS_COLOURS["validation"], symbol="o")
 
     def begin_compare(self) -> None:
         self.store.runs, self.store.current = {}, "random"
@@ -116,16 +135,32 @@ class Dashboard:
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, force: bool = False) -> None:
-        for title, dock in self.docks.items():
-            if not dock.visibleRegion().isEmpty() or force:
-                self._draw(title, force)
+        """Redraw: with `force`, every dock; otherwise one visible dock whose data changed
+        (the one drawn longest ago), so that one refresh paints at most one dock."""
+        if force:
+            for title in self.docks:
+                self._draw(title, True)
+            return
+        now = time.monotonic()
+        if now - self._last_draw < MIN_DRAW_S:
+            return
+        changed = [t for t, d in self.docks.items() if not d.visibleRegion().isEmpty()
+                   and self._drawn.get(t) != self.store.signature(DEPENDS[t])]
+        if changed:
+            self._last_draw = now
+            self._draw(min(changed, key=lambda t: self._drawn_at.get(t, 0.0)))
 
     def _draw(self, title: str, force: bool = False) -> None:
         signature = self.store.signature(DEPENDS[title])
         if not force and self._drawn.get(title) == signature:
             return
         self._drawn[title] = signature
+        self._drawn_at[title] = time.monotonic()
         getattr(self, "_draw_" + title.lower().replace(" ", "_").replace("-", "_"))()
+        widget = self.docks[title].widget()
+        for plot in self.plots():
+            if plot is widget or widget.isAncestorOf(plot):
+                plot.fit_view()
 
     def _runs(self) -> list[RunData]:
         return list(self.store.runs.values())
@@ -141,7 +176,7 @@ class Dashboard:
             if single:
                 self.loss.set_curve("loss", *run.loss.data(), LOSS_COLOURS["loss"], width=1)
             self.loss.set_curve(self._name(run, "smoothed"), *run.smooth.data(),
-                                LOSS_COLOURS["smoothed"] if single else colour, width=2.2,
+                                LOSS_COLOURS["smoothed"] if single else colour, width=2,
                                 style=style)
             self.loss.set_curve(self._name(run, "validation"), *run.val_loss.data(),
                                 LOSS_COLOURS["validation"] if single else colour, width=1,
@@ -156,7 +191,7 @@ class Dashboard:
                                     "#1d4ed8" if single else colour, style=style, symbol="t")
             self.accuracy.set_curve(self._name(run, "validation"), *run.val_acc.data(),
                                     "#dc2626" if single else colour, style=style, symbol="o",
-                                    width=2.2)
+                                    width=2)
 
     def _layer_curves(self, plot: LivePlot, stat: str) -> None:
         for run in self._runs():

@@ -13,7 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from . import files
 
@@ -37,7 +38,8 @@ class LivePlot(QWidget):
     first use and updates it afterwards; `curve_data(name)` reads it back."""
 
     def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False,
-                 time_axis: bool = True, parent=None):
+                 time_axis: bool = True, y_range: tuple | None = None,
+                 y_floor: float | None = None, parent=None):
         super().__init__(parent)
         self.title, self.time_axis = title, time_axis
         self.widget = pg.PlotWidget()
@@ -45,7 +47,7 @@ class LivePlot(QWidget):
         self.plot = self.widget.getPlotItem()
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.showGrid(x=False, y=False)     # grid lines cost a repaint of every axis
         self.plot.setLogMode(x=False, y=log_y)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
@@ -59,6 +61,19 @@ class LivePlot(QWidget):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         if log_y:
             self.plot.getAxis("left").setStyle(maxTextLevel=0)     # decades only
+        self.plot.getAxis("left").setWidth(54)          # tick labels never re-layout the plot
+        for item in (self.legend, self.plot.getAxis("left"), self.plot.getAxis("bottom")):
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)   # text painted once
+        # The view follows the data in round steps (1, 2, 5 x 10^k; whole decades on a log
+        # axis), set once per refresh: the axes are redrawn only when the data passes a step,
+        # and no auto-range pass repaints the plot a second time. A manual zoom or pan stops
+        # the following; the plot's "A" button starts it again.
+        self.plot.enableAutoRange(x=False, y=False)
+        self.y_range, self.y_floor = y_range, y_floor
+        self.follow, self._view = True, None
+        if y_range is not None:
+            self.plot.setYRange(*y_range, padding=0.02)
+        self.plot.vb.sigRangeChangedManually.connect(self._manual)
         self._layout()
         self.widget.scene().sigMouseMoved.connect(self._hover)
 
@@ -100,22 +115,65 @@ class LivePlot(QWidget):
             y = np.where(np.asarray(y) > 0, y, np.nan)       # no zero on a log axis
         item.setData(x, y)
 
+    def _manual(self, *_) -> None:
+        self.follow = False
+
+    def fit_view(self) -> None:
+        """Set the view to round bounds around every curve's data (see __init__)."""
+        if any(self.plot.vb.state["autoRange"]):          # the "A" button: follow again
+            self.plot.enableAutoRange(x=False, y=False)
+            self.follow, self._view = True, None
+        if not self.follow:
+            return
+        bounds = _bounds([(i.xData, i.yData) for i in self.curves.values()],
+                         self.plot.ctrl.logYCheck.isChecked())
+        if bounds is None:
+            return
+        view = self._round(*bounds)
+        if view != self._view:
+            self._view = view
+            x0, x1, y0, y1 = view
+            log_x = self.plot.ctrl.logXCheck.isChecked()
+            self.plot.vb.setXRange(*((np.log10(max(x0, 1)), np.log10(x1)) if log_x
+                                     else (x0, x1)), padding=0.02)
+            if self.y_range is None:
+                self.plot.vb.setYRange(y0, y1, padding=0.04)
+
+    def _round(self, x0, x1, y0, y1) -> tuple:
+        if self.plot.ctrl.logYCheck.isChecked():        # whole decades, in log10 units
+            return (x0, round_up(x1), float(np.floor(np.log10(y0))),
+                    float(np.ceil(np.log10(y1))) if y1 > y0 else float(np.floor(
+                        np.log10(y0))) + 1)
+        low = self.y_floor if self.y_floor is not None else -round_up(-y0) if y0 < 0 else 0.0
+        return (x0, round_up(x1), low, round_up(y1) if y1 > 0 else 1.0)
+
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         item = self.curves[name]
         x, y = item.xData, item.yData                  # as given (getData() is log-mapped)
         return (np.asarray(x) if x is not None else np.empty(0),
                 np.asarray(y) if y is not None else np.empty(0))
 
+    def empty(self) -> None:
+        """Every curve kept (with its legend entry) but without data: cheaper than clear()
+        between two runs of the same network."""
+        for item in self.curves.values():
+            item.setData([], [])
+        self._view = None
+        self.readout.setText(" ")
+
     def clear(self) -> None:
         for item in self.curves.values():
             self.plot.removeItem(item)
             self.legend.removeItem(item)
         self.curves.clear()
+        self._view = None
         self.readout.setText(" ")
 
     def set_log_x(self, on: bool) -> None:
         if self.time_axis:
             self.plot.setLogMode(x=on, y=self.plot.ctrl.logYCheck.isChecked())
+            self._view = None
+            self.fit_view()
 
     # ------------------------------------------------------------------ hover readout
     def _hover(self, pos) -> None:
@@ -174,6 +232,36 @@ class LivePlot(QWidget):
         exporter.parameters()["width"] = max(800, int(self.widget.width()))
         if not exporter.export(path):
             raise OSError(f"could not write {path}")
+
+
+def _bounds(series, positive: bool):
+    """(x min, x max, y min, y max) over every series' finite points (y > 0 if positive)."""
+    xs0, xs1, ys0, ys1 = [], [], [], []
+    for x, y in series:
+        if x is None or not len(x):
+            continue
+        y = np.asarray(y, dtype=float)
+        ok = np.isfinite(y) & (y > 0) if positive else np.isfinite(y)
+        if not ok.any():
+            continue
+        xs0.append(float(x[0]))
+        xs1.append(float(x[-1]))
+        ys0.append(float(y[ok].min()))
+        ys1.append(float(y[ok].max()))
+    if not xs0:
+        return None
+    return min(xs0), max(xs1), min(ys0), max(ys1)
+
+
+def round_up(x: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k at least x (x > 0)."""
+    if x <= 1:
+        return 1.0
+    k = 10 ** np.floor(np.log10(x))
+    for m in (1, 2, 5, 10):
+        if m * k >= x:
+            return float(m * k)
+    return float(10 * k)
 
 
 def _stem(title: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from functools import partial
 from types import SimpleNamespace
 
@@ -76,6 +77,18 @@ class TrainingSession(QObject):
         self.doc.analysis_changed.connect(self._network_edited)
         self.doc.analysis_changed.connect(self._name_nodes)
 
+    @staticmethod
+    def warm_up() -> threading.Thread:
+        """Import in the background what a first run would otherwise import in the worker
+        (torch's optimizers pull in torch._dynamo: seconds of imports that hold the GIL and
+        would freeze the window at the first Train)."""
+        def work() -> None:
+            import torch
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+        thread = threading.Thread(target=work, name="layerwise-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     # ------------------------------------------------------------------ state
     @property
     def busy(self) -> bool:
@@ -132,6 +145,15 @@ class TrainingSession(QObject):
         colours = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(probed)}
         self.dashboard.set_nodes(labels, colours)
         self.diagnostics.colours = colours
+
+    def _probed(self) -> tuple[list[str], list[str]]:
+        """(parameterised nodes, activation nodes) of the network, in its order."""
+        spec, a = self.doc.spec, self.doc.analysis
+        order = [n for n in a.order if n in spec.nodes]
+        weighted = [n for n in order if a.params.get(n)
+                    and engine.LAYERS[spec.nodes[n].kind].category != "Activation"]
+        acts = [n for n in order if engine.LAYERS[spec.nodes[n].kind].category == "Activation"]
+        return weighted, acts
 
     def _network_edited(self) -> None:
         """Carry the trained weights over to the edited network (not while a run trains)."""
@@ -259,7 +281,8 @@ class TrainingSession(QObject):
             self.dashboard.begin_compare()
         elif kind == "train":
             history = getattr(request.start, "history", None)
-            self.dashboard.reset(history)
+            self.dashboard.reset(history, keep_curves=len(self.dashboard.store.runs) == 1)
+            self.dashboard.prepare(*self._probed())
         self._raise("Loss" if kind != "probe" else None)
 
     def _raise(self, dock: str | None) -> None:
