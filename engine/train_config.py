@@ -11,6 +11,7 @@ DEFAULT_LR = {"sgd": 0.01, "sgd+momentum": 0.01, "nesterov": 0.01, "adam": 0.001
               "adamw": 0.001, "rmsprop": 0.001, "adagrad": 0.01}
 SCHEDULES = ("none", "step", "cosine")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -24,7 +25,8 @@ class TrainConfig:
     "cosine" anneals it to zero over the run; both count epochs from the very first one, so a
     resumed run follows the same curve. loss "auto" is cross-entropy for classes and MSE for
     regression. grad_clip > 0 rescales the gradient to at most that norm. probe_every = 0 turns
-    probes off. device: auto (a GPU when there is one), cpu, cuda, cuda:N or mps.
+    probes off. device: auto (a GPU when there is one), cpu, cuda, cuda:N or mps. precision:
+    fp32, or mixed precision on a CUDA GPU: bf16 or fp16 autocast (fp16 with gradient scaling).
     """
     epochs: int = 5
     batch_size: int = 32
@@ -42,6 +44,7 @@ class TrainConfig:
     seed: int = 0
     probe_every: int = 20
     val_fraction: float = 0.1
+    precision: str = "fp32"
 
     def __post_init__(self):
         problems = _problems(self)
@@ -86,6 +89,7 @@ def _problems(c: TrainConfig) -> list[str]:
     _choice(p, "optimizer", c.optimizer, OPTIMIZERS)
     _choice(p, "lr_schedule", c.lr_schedule, SCHEDULES)
     _choice(p, "loss", c.loss, LOSSES)
+    _choice(p, "precision", c.precision, PRECISIONS)
     if c.lr is not None:
         _num(p, "lr", c.lr, 0.0, 10.0, low_open=True)
     _num(p, "momentum", c.momentum, 0.0, 0.9999)

@@ -1,6 +1,7 @@
 """What a run starts from: the device, the network (fresh, given, or resumed), the data."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -70,3 +71,84 @@ def resolve_network(network, seed: int) -> Start:
 def _state_of(network) -> OptimizerState | None:
     state = getattr(network, "optimizer_state", None)
     return state() if callable(state) else state
+
+
+def to_device(tensor: torch.Tensor, device) -> torch.Tensor:
+    """`tensor` on `device`; to a CUDA device through pinned memory, without blocking the host
+    (later work on the device's stream waits for the copy)."""
+    device = torch.device(device)
+    if device.type != "cuda" or tensor.device.type != "cpu":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
+def check_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of `precision` on `device` (None for fp32). Mixed precision needs a
+    CUDA GPU, and bf16 one that supports it (Ampere or newer)."""
+    if precision == "fp32":
+        return None
+    if device.type != "cuda":
+        raise TrainingError(f"precision {precision} (mixed precision) needs a CUDA GPU, but "
+                            f"training runs on {device}; use --precision fp32 or --device cuda")
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        name = torch.cuda.get_device_name(device)
+        raise TrainingError(f"precision bf16 is not supported by {name}; use --precision fp16 "
+                            f"(or fp32)")
+    return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def device_info(device) -> dict:
+    """The device in use, for display: {"device", "name", "allocated", "reserved", "total"};
+    the byte counts are this process's CUDA memory (None on other devices)."""
+    device = torch.device(device) if not isinstance(device, torch.device) else device
+    info = {"device": str(device), "name": _device_name(device), "allocated": None,
+            "reserved": None, "total": None}
+    if device.type == "cuda" and torch.cuda.is_available():
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        info.update(allocated=torch.cuda.memory_allocated(index),
+                    reserved=torch.cuda.memory_reserved(index),
+                    total=torch.cuda.get_device_properties(index).total_memory)
+    return info
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    import platform
+    return platform.processor() or platform.machine() or "CPU"
+
+
+class Mixed:
+    """Mixed precision for one run: the autocast context for forward passes, and for fp16 a
+    GradScaler (backward scales the loss, then unscales the gradients so that probes and
+    clipping see true values; a step with non-finite gradients is skipped by the scaler)."""
+
+    def __init__(self, precision: str, device: torch.device):
+        self.dtype = check_precision(precision, device)
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler("cuda") if self.dtype is torch.float16 else None
+
+    @property
+    def skips_bad_steps(self) -> bool:
+        return self.scaler is not None
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor, optimizer) -> None:
+        if self.scaler is None:
+            loss.backward()
+            return
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(optimizer)
+
+    def step(self, optimizer) -> None:
+        if self.scaler is None:
+            optimizer.step()
+            return
+        self.scaler.step(optimizer)
+        self.scaler.update()

@@ -5,6 +5,8 @@ reseeds torch's generator the same way (dropout), so the same seed on the CPU gi
 same history, and a run stopped at an epoch boundary and resumed matches one that never
 stopped. Between batches the loop checks a `Control` (pause, resume, stop). It reports through
 callbacks and event objects (engine.events); probes are a callback too (engine.probes).
+Under torchrun (engine.distributed) each process trains on its shard of the same epoch order
+through DistributedDataParallel; the loss, stopping and the epoch sums are agreed across ranks.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import torch
 
 from .data import Dataset, load_dataset
+from .distributed import SINGLE, Distributed
 from .errors import TrainingError
 from .events import (Control, Dispatcher, EpochEvent, FailedEvent, FinishedEvent, StepEvent)
 from .history import continue_history, finished_epochs, last_step
@@ -24,7 +27,7 @@ from .objective import ActivationL1, Objective, make_objective
 from .optim import OptimizerState, capture, lr_at, make_optimizer, restore, set_lr
 from .probes import ProbeCallback
 from .train_config import TrainConfig
-from .train_setup import Start, resolve_device, resolve_network
+from .train_setup import Mixed, Start, resolve_device, resolve_network, to_device
 
 VAL_BATCH = 1024
 
@@ -67,23 +70,27 @@ class Run:
 
 
 def train(network, dataset, config: TrainConfig | None = None, callbacks=(),
-          control: Control | None = None) -> Run:
+          control: Control | None = None, distributed: Distributed | None = None) -> Run:
     """Train `network` (a NetworkSpec, an engine.Model, a loaded .lwnet or an earlier Run, which
     continue where they left off) on `dataset` (a Dataset, a name or a path) for
     `config.epochs` epochs. Blocks until the run ends; returns the Run. A stopped run returns
     normally (run.status == "stopped"); a failed one (NaN loss, out of memory) raises
-    TrainingError whose `.run` holds the model with its last finite weights and the history."""
+    TrainingError whose `.run` holds the model with its last finite weights and the history.
+    `distributed` (from engine.distributed.launch) makes this one process of a torchrun run:
+    it trains on its device and its shard, and every rank ends with the same weights."""
     config = config if config is not None else TrainConfig()
     if not isinstance(config, TrainConfig):
         raise TrainingError(f"config must be an engine.TrainConfig, not "
                             f"{type(config).__name__}")
-    device = resolve_device(config.device)
+    dist = distributed or SINGLE
+    device = dist.device if dist.active else resolve_device(config.device)
     start = resolve_network(network, config.seed)
     data = load_dataset(dataset).fit_input(start.model.input_shape)
     objective = make_objective(start.model, data, config.loss)
     run = Run(start.model, config, continue_history(start.history), data.reference(),
               str(device))
-    return _Loop(run, data, objective, start, list(callbacks), control or Control()).fit()
+    return _Loop(run, data, objective, start, list(callbacks), control or Control(),
+                 dist).fit()
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -103,12 +110,14 @@ class _Diverged(Exception):
 
 class _Loop:
     def __init__(self, run: Run, data: Dataset, objective: Objective, start: Start,
-                 callbacks: list, control: Control):
-        self.run, self.objective, self.control = run, objective, control
+                 callbacks: list, control: Control, dist: Distributed):
+        self.run, self.objective, self.control, self.dist = run, objective, control, dist
         self.cfg = cfg = run.config
         self.device = torch.device(run.device)
+        self.mixed = Mixed(cfg.precision, self.device)
         self.model = run.model.to(self.device)
         self.x, self.y, self.vx, self.vy = _split(data, cfg, self.device)
+        self.net = dist.wrap(self.model)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(cfg, self.params)
         self.resumed = bool(start.optimizer_state) and restore(
@@ -119,7 +128,7 @@ class _Loop:
         self.first_epoch = finished_epochs(run.history)
         self.end_epoch = self.first_epoch + cfg.epochs
         self.dispatch = Dispatcher(callbacks, run)
-        if cfg.probe_every:
+        if cfg.probe_every and dist.is_main:
             self.dispatch.callbacks.insert(
                 0, ProbeCallback(self.model, cfg.probe_every, self.dispatch.emit))
         self.l1 = ActivationL1(self.model, cfg.l1_activation) if cfg.l1_activation else None
@@ -131,7 +140,10 @@ class _Loop:
         record = {"start_step": self.step, "start_epoch": self.first_epoch,
                   "epochs": self.cfg.epochs, "device": str(self.device),
                   "optimizer": self.cfg.optimizer,
-                  "optimizer_state": "restored" if self.resumed else "new"}
+                  "optimizer_state": "restored" if self.resumed else "new",
+                  "precision": self.cfg.precision, "processes": self.dist.world_size,
+                  "batch_size": self.cfg.batch_size,
+                  "global_batch": self.dist.global_batch(self.cfg.batch_size)}
         self.run.history["runs"].append(record)
         try:
             self.model.train()
@@ -185,20 +197,20 @@ class _Loop:
         cfg = self.cfg
         lr = lr_at(cfg, epoch, self.end_epoch)
         set_lr(self.optimizer, lr)
-        torch.manual_seed(epoch_seed(cfg.seed, epoch))
-        order = epoch_order(len(self.x), cfg.seed, epoch, self.device)
+        torch.manual_seed(epoch_seed(cfg.seed, epoch) + self.dist.rank)
+        order = self.dist.shard(epoch_order(len(self.x), cfg.seed, epoch, self.device))
         self.dispatch.call("on_epoch_start", epoch + 1)
         t0, paused0 = time.perf_counter(), self.paused_s
-        batches = math.ceil(len(self.x) / cfg.batch_size)
+        batches = math.ceil(len(order) / cfg.batch_size)
         loss_sum, correct = 0.0, torch.zeros((), device=self.device)
         for b in range(batches):
-            if self._should_stop():
+            if self.dist.any(self._should_stop()):
                 return False
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             loss_sum += self._batch(self.x[idx], self.y[idx], correct, epoch, b, batches, lr) \
                 * len(idx)
         seconds = time.perf_counter() - t0 - (self.paused_s - paused0)
-        self._epoch_end(epoch, lr, loss_sum, correct, seconds)
+        self._epoch_end(epoch, lr, loss_sum, len(order), correct, seconds)
         return True
 
     def _should_stop(self) -> bool:
@@ -212,22 +224,23 @@ class _Loop:
     def _batch(self, xb, yb, correct, epoch: int, b: int, batches: int, lr: float) -> float:
         step = self.step + 1
         self.dispatch.call("on_batch_start", step)
-        out = self.model(xb)
-        loss = self.objective.loss(out, yb)
-        if self.l1:
-            loss = loss + self.l1.penalty()
-        value = loss.item()
+        with self.mixed.autocast():
+            out = self.net(xb)
+            loss = self.objective.loss(out, yb)
+            if self.l1:
+                loss = loss + self.l1.penalty()
+        value = self.dist.mean(loss.detach().float()).item()
         if not math.isfinite(value):
             raise _Diverged(_diverged_message("loss", value, step, epoch, self.cfg))
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.mixed.backward(loss, self.optimizer)
         self.dispatch.call("on_after_backward", step)
         if self.cfg.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
-            if not torch.isfinite(norm):
+            if not self.mixed.skips_bad_steps and not torch.isfinite(norm):
                 raise _Diverged(_diverged_message("gradient norm", float(norm), step, epoch,
                                                   self.cfg))
-        self.optimizer.step()
+        self.mixed.step(self.optimizer)
         self.step = step
         if self.objective.correct is not None:
             correct += self.objective.correct(out.detach(), yb)
@@ -235,13 +248,14 @@ class _Loop:
         self.dispatch.emit(StepEvent(step, epoch + 1, b + 1, batches, value, lr, len(yb)))
         return value
 
-    def _epoch_end(self, epoch: int, lr: float, loss_sum: float, correct, seconds) -> None:
-        n, nv = len(self.x), len(self.vx)
+    def _epoch_end(self, epoch: int, lr: float, loss_sum: float, samples: int, correct,
+                   seconds: float) -> None:
+        n, nv = samples * self.dist.world_size, len(self.vx)    # n counts a shard's repeats
         val_loss, val_correct = self._validate()
-        train_correct, val_loss, val_correct = torch.stack(
-            [correct.float(), val_loss.float(), val_correct.float()]).tolist()
+        train_correct, val_loss, val_correct = self.dist.sum(torch.stack(
+            [correct.float(), val_loss.float(), val_correct.float()])).tolist()
         classes = self.objective.correct is not None
-        record = {"epoch": epoch + 1, "train_loss": loss_sum / n,
+        record = {"epoch": epoch + 1, "train_loss": loss_sum / samples,
                   "train_acc": train_correct / n if classes else None,
                   "val_loss": val_loss / nv if nv else None,
                   "val_acc": val_correct / nv if nv and classes else None,
@@ -253,13 +267,16 @@ class _Loop:
     def _validate(self):
         loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
-        if not len(self.vx):
+        part = self.dist.val_slice(len(self.vx))
+        vx, vy = self.vx[part], self.vy[part]
+        if not len(vx):
             return loss, correct
         self.model.eval()
         try:
-            for i in range(0, len(self.vx), VAL_BATCH):
-                x, y = self.vx[i:i + VAL_BATCH], self.vy[i:i + VAL_BATCH]
-                out = self.model(x)
+            for i in range(0, len(vx), VAL_BATCH):
+                x, y = vx[i:i + VAL_BATCH], vy[i:i + VAL_BATCH]
+                with self.mixed.autocast():
+                    out = self.model(x)
                 loss += self.objective.loss(out, y) * len(x)
                 if self.objective.correct is not None:
                     correct += self.objective.correct(out, y)
@@ -270,8 +287,8 @@ class _Loop:
 
 def _split(data: Dataset, cfg: TrainConfig, device):
     train_idx, val_idx = data.split(cfg.val_fraction, cfg.seed)
-    return (data.x[train_idx].to(device), data.y[train_idx].to(device),
-            data.x[val_idx].to(device), data.y[val_idx].to(device))
+    return (to_device(data.x[train_idx], device), to_device(data.y[train_idx], device),
+            to_device(data.x[val_idx], device), to_device(data.y[val_idx], device))
 
 
 def _diverged_message(what: str, value: float, step: int, epoch: int, cfg: TrainConfig) -> str:
