@@ -80,7 +80,25 @@ class MainWindow(QMainWindow):
             from .training import install
             self.training = install(self)
             self.training.finished.connect(self.training_finished)
+            self._install_runs()
         return self.training
+
+    def _install_runs(self) -> None:
+        """The Runs panel, and the keeper that records every training run in the document."""
+        from .run_keeper import RunKeeper
+        from .runs_panel import RunsPanel
+        self.run_keeper = RunKeeper(self.doc, self.training, self)
+        self.runs_panel = RunsPanel(self.doc)
+        self.runs_dock = QDockWidget("Runs", self)
+        self.runs_dock.setObjectName("runs_dock")
+        self.runs_dock.setWidget(self.runs_panel)
+        self.addDockWidget(Qt.BottomDockWidgetArea, self.runs_dock)
+        loss = getattr(self.training, "dashboard", None)
+        docks = getattr(loss, "docks", {}) if loss is not None else {}
+        if "Loss" in docks:
+            self.tabifyDockWidget(docks["Loss"], self.runs_dock)
+            docks["Loss"].raise_()
+        self.view_menu.addAction(self.runs_dock.toggleViewAction())
 
     def start_training(self) -> bool:
         """Train with the document's settings; False (with a message) if it cannot start."""
@@ -181,7 +199,7 @@ class MainWindow(QMainWindow):
                       self.duplicate_action, self.delete_action])
         m.addSeparator()
         m.addActions([self.select_all_action, self.layout_action])
-        m = bar.addMenu("&View")
+        m = self.view_menu = bar.addMenu("&View")
         m.addActions([self.fit_action, self.reset_zoom_action, self.zoom_in_action,
                       self.zoom_out_action])
         m.addSeparator()

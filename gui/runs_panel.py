@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -101,9 +101,8 @@ class RunsPanel(QWidget):
                 if key != "label":
                     item.setFlags(item.flags() & ~Qt.ItemIsEditable)
                 self.table.setItem(i, j, item)
-            if record["id"] in selected:
-                self.table.selectRow(i)
         self.table.blockSignals(False)
+        self.select_ids(list(selected))
         self.table.resizeColumnsToContents()
         self._selected()
 
@@ -113,10 +112,12 @@ class RunsPanel(QWidget):
         return [r for r in self.doc.runs if r["id"] in ids]
 
     def select_ids(self, ids: list[str]) -> None:
-        self.table.clearSelection()
+        model, chosen = self.table.selectionModel(), QItemSelection()
         for i in range(self.table.rowCount()):
             if self.table.item(i, 0).data(Qt.UserRole) in ids:
-                self.table.selectRow(i)
+                index = self.table.model().index(i, 0)
+                chosen.select(index, index)
+        model.select(chosen, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
 
     def _selected(self) -> None:
         records = self.selected()

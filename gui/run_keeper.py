@@ -1,0 +1,69 @@
+"""Keeps every training run of the document in `Document.runs`, for the Runs panel.
+
+It listens to the training session: when a training job ends (finished, stopped or failed), the
+document's current run is recorded (and updated on each later Train that continues it); a
+comparison adds one record per compared run. Reset weights, New and Open start a new current run.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from engine import runs as R
+
+
+class RunKeeper(QObject):
+    def __init__(self, doc, session, parent=None):
+        super().__init__(parent)
+        self.doc, self.session = doc, session
+        self.current_id: str | None = None
+        self.comparisons = 0
+        session.finished.connect(self._job_ended)
+        doc.results_changed.connect(self._results_changed)
+        doc.spec_replaced.connect(self._new_document)
+
+    def _new_document(self) -> None:
+        self.current_id = None
+
+    def _results_changed(self) -> None:
+        if self.doc.history is None and self.doc.model is None:
+            self.current_id = None          # weights were reset: the next Train is a new run
+
+    def _job_ended(self, status: str) -> None:
+        outcome = self.session.last_outcome
+        if outcome is None:
+            return
+        if outcome.kind == "train" and outcome.run is not None:
+            self._keep_training(outcome.run, status)
+        elif outcome.kind == "compare" and outcome.comparison is not None:
+            self._keep_comparison(outcome.comparison)
+
+    def _keep_training(self, run, status: str) -> None:
+        config = run.config_record() if hasattr(run, "config_record") else self.doc.config
+        label = self._label(config)
+        if status == "failed":
+            label += " (failed)"
+        record = R.make_record(run.history, config, label, self.doc.spec)
+        if self.current_id is None:
+            self.current_id = record["id"]
+        else:
+            record["id"] = self.current_id
+            old = next((r for r in self.doc.runs if r["id"] == self.current_id), None)
+            if old is not None:
+                record["label"], record["created"] = old["label"], old["created"]
+        self.doc.upsert_run(record)
+
+    def _keep_comparison(self, comparison) -> None:
+        self.comparisons += 1
+        for name, run in comparison.runs.items():
+            label = f"comparison {self.comparisons}: {name}"
+            self.doc.upsert_run(R.make_record(run.history, run.config_record(), label,
+                                              self.doc.spec))
+
+    def _label(self, config: dict | None) -> str:
+        config = config or {}
+        n = len(self.doc.runs) + 1
+        lr = config.get("lr")
+        rate = f", lr {lr:g}" if isinstance(lr, (int, float)) else ""
+        data = config.get("dataset") or {}
+        on = f" on {data.get('name')}" if isinstance(data, dict) and data.get("name") else ""
+        return f"run {n}: {config.get('optimizer', 'training')}{rate}{on}"
