@@ -20,6 +20,7 @@ _LAZY = {
     "save": "files", "load": "files", "Saved": "files", "FORMAT_VERSION": "files",
     "load_dataset": "data", "datasets": "data", "Dataset": "data", "DatasetInfo": "data",
     "train": "training", "Run": "training", "TrainConfig": "train_config",
+    "device_info": "train_setup", "Checkpoints": "checkpoints",
     "Control": "events", "Callback": "events", "EventQueue": "events",
     "StepEvent": "events", "EpochEvent": "events", "ProbeEvent": "events",
     "StageEvent": "events", "FinishedEvent": "events", "FailedEvent": "events",

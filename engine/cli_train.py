@@ -3,6 +3,9 @@ with weights, config, history and optimizer state (-o), and metrics as JSON or C
 
 A file that already holds weights continues where it stopped (history appended, optimizer state
 restored) unless --fresh. Ctrl+C stops at the end of the batch and still writes the outputs.
+--epochs always counts the epochs to train now; --resume CHECKPOINT without --epochs trains the
+epochs its interrupted run had left. Under torchrun every process trains (engine.distributed);
+only rank 0 prints and writes files.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from .cli_progress import ProgressBar, duration, is_terminal, table
 from .errors import LayerwiseError, TrainingError
-from .train_config import LOSSES, OPTIMIZERS, SCHEDULES
+from .train_config import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES
 
 INTERRUPTED = 130
 
@@ -26,14 +29,19 @@ def register(sub) -> None:
                        description="Train the network in FILE (.lwnet or network.json). A "
                                    "file with weights continues where it stopped unless "
                                    "--fresh. Ctrl+C stops cleanly and still writes -o and "
-                                   "--metrics.")
-    p.add_argument("file", metavar="FILE", help="a .lwnet file or a network.json")
+                                   "--metrics. Under `torchrun --nproc_per_node=N main.py "
+                                   "train ...` N processes train together (DDP); only rank 0 "
+                                   "prints and writes files.")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="a .lwnet file or a network.json (optional with --resume)")
     p.add_argument("--dataset", metavar="D", help="a data set name (see `datasets`) or a path "
                    "to a .csv, .npz, IDX file or image folder; default: the one in FILE")
     p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
                    help="a data set option, e.g. noise=0.2 or label=species (repeatable)")
-    p.add_argument("--epochs", type=int, help="epochs to train (default 5, or as in FILE)")
-    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--epochs", type=int, help="epochs to train now, after any already done "
+                   "(default 5, or as in FILE; with --resume: the epochs its run had left)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="samples per step and process "
+                   "(under torchrun the global batch is N x processes)")
     p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--lr", type=float, metavar="X", help="learning rate (default: the "
                    "optimizer's usual one)")
@@ -44,7 +52,10 @@ def register(sub) -> None:
     p.add_argument("--schedule", dest="lr_schedule", choices=SCHEDULES)
     p.add_argument("--loss", choices=LOSSES)
     p.add_argument("--grad-clip", type=float, metavar="X", help="clip the gradient norm")
-    p.add_argument("--device", metavar="auto|cpu|cuda|mps")
+    p.add_argument("--device", metavar="auto|cpu|cuda|mps", help="default auto: CUDA, then MPS, "
+                   "then the CPU (under torchrun each process uses cuda:LOCAL_RANK)")
+    p.add_argument("--precision", choices=PRECISIONS, help="fp32 (default), or mixed precision "
+                   "on a CUDA GPU: bf16, or fp16 with gradient scaling")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--probe-every", type=int, metavar="N",
                    help="probe every N steps (0: never; default 20)")
@@ -57,6 +68,14 @@ def register(sub) -> None:
                    help="epochs per pre-trained layer (default 3)")
     p.add_argument("--fresh", action="store_true",
                    help="start from new weights even if FILE has some")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in "
+                   "CHECKPOINT (a .lwnet from --checkpoint-every or -o): weights, optimizer state, "
+                   "history and epoch; its data set and settings apply unless given again")
+    p.add_argument("--checkpoint-every", type=int, metavar="N", help="every N epochs (counted "
+                   "from the first epoch of the history), save the run to --checkpoint, "
+                   "atomically, replacing the previous checkpoint")
+    p.add_argument("--checkpoint", metavar="PATH.lwnet", help="where --checkpoint-every writes "
+                   "(default: OUT.checkpoint.lwnet next to -o)")
     p.add_argument("-o", "--output", metavar="OUT.lwnet", help="write the trained network here")
     p.add_argument("--metrics", metavar="OUT.json|.csv", help="write the history here")
     p.set_defaults(run=run)
@@ -64,43 +83,98 @@ def register(sub) -> None:
 
 CONFIG_FLAGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
                 "l1_activation", "lr_schedule", "loss", "grad_clip", "device", "seed",
-                "probe_every", "val_fraction")
+                "probe_every", "val_fraction", "precision")
 
 
 def run(args) -> int:
     import engine
+    from .distributed import launch
     from .train_config import TrainConfig
     _check_outputs(args)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise LayerwiseError(f"--threads must be at least 1, not {args.threads}")
-        import torch
-        torch.set_num_threads(args.threads)
-    saved = engine.load(args.file)
+    _set_threads(args.threads)
+    saved, resume = _source(engine, args)
     recorded = dict(saved.config or {})
-    resume = saved.model is not None and not args.fresh
     data_ref = recorded.pop("dataset", None) or {}
     base = recorded if (resume or not args.fresh) else {}
-    config = TrainConfig.from_dict(base, **{k: getattr(args, k) for k in CONFIG_FLAGS})
+    flags = {k: getattr(args, k) for k in CONFIG_FLAGS}
+    if args.resume:
+        from .checkpoints import remaining_epochs
+        left = remaining_epochs(saved)
+        flags["epochs"] = left if args.epochs is None else args.epochs
+    config = TrainConfig.from_dict(base, **flags)
     dataset = _dataset(args, data_ref)
     if args.pretrain != "none" and resume:
-        raise LayerwiseError(f"'{args.file}' already has trained weights; pre-training starts "
+        raise LayerwiseError(f"'{saved.path}' already has trained weights; pre-training starts "
                              f"from new ones: add --fresh")
     network = saved if resume else saved.spec
-    control = engine.Control()
-    restore = _stop_on_ctrl_c(control)
-    try:
-        print(_header(saved, dataset, config, resume), flush=True)
-        return _train(engine, args, network, saved.spec, dataset, config, resume, control)
-    finally:
-        restore()
+    with launch(config.device) as dist:
+        if dist.active and args.pretrain != "none":
+            raise LayerwiseError("--pretrain does not run under torchrun: pre-train in one "
+                                 "process (-o), then train that file with torchrun")
+        control = engine.Control()
+        restore = _stop_on_ctrl_c(control)
+        try:
+            _say(dist, _header(saved, dataset, config, resume, dist))
+            return _train(engine, args, network, saved.spec, dataset, config, resume, control,
+                          dist)
+        finally:
+            restore()
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise LayerwiseError(f"--threads must be at least 1, not {threads}")
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _source(engine, args):
+    """The file to train and whether it continues a run: FILE, or the --resume checkpoint
+    (FILE, when given too, must hold the same network)."""
+    if not args.resume:
+        if not args.file:
+            raise LayerwiseError("train needs FILE (a .lwnet or network.json), or --resume "
+                                 "CHECKPOINT to continue a run")
+        saved = engine.load(args.file)
+        return saved, saved.model is not None and not args.fresh
+    if args.fresh:
+        raise LayerwiseError("--resume continues a run and --fresh starts a new one: pass one "
+                             "of them")
+    saved = engine.load(args.resume)
+    if args.file and not _same_network(engine.load(args.file).spec, saved.spec):
+        raise LayerwiseError(f"'{args.file}' and the checkpoint '{args.resume}' hold different "
+                             f"networks: pass only --resume {args.resume}")
+    return saved, True
+
+
+def _same_network(a, b) -> bool:
+    def shape(spec):
+        d = spec.to_dict()
+        return [(n["id"], n["kind"], n["params"]) for n in d["nodes"]], d["edges"]
+    return shape(a) == shape(b)
+
+
+def _say(dist, text: str) -> None:
+    if dist.is_main:
+        print(text, flush=True)
 
 
 def _check_outputs(args) -> None:
     if args.metrics and Path(args.metrics).suffix.lower() not in (".json", ".csv"):
         raise LayerwiseError(f"--metrics {args.metrics}: the file name must end in .json or "
                              f".csv")
-    for out in (args.output, args.metrics):
+    if args.checkpoint_every is not None:
+        if args.checkpoint_every < 1:
+            raise LayerwiseError(f"--checkpoint-every must be at least 1 (epochs), not "
+                                 f"{args.checkpoint_every}")
+        if not (args.checkpoint or args.output):
+            raise LayerwiseError("--checkpoint-every needs somewhere to write: --checkpoint "
+                                 "PATH.lwnet, or -o OUT.lwnet (then OUT.checkpoint.lwnet)")
+    elif args.checkpoint:
+        raise LayerwiseError("--checkpoint PATH needs --checkpoint-every N (epochs)")
+    for out in (args.output, args.metrics, args.checkpoint):
         if out and not Path(out).resolve().parent.is_dir():
             raise LayerwiseError(f"cannot write '{out}': the folder "
                                  f"'{Path(out).resolve().parent}' does not exist")
@@ -141,15 +215,22 @@ def _download_progress(name: str, done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def _header(saved, dataset, config, resume: bool) -> str:
+def _header(saved, dataset, config, resume: bool, dist) -> str:
     from .history import finished_epochs
     from .train_setup import resolve_device
     n_val = int(round(len(dataset) * config.val_fraction))
     name = saved.spec.name or Path(saved.path).name
+    device = dist.device if dist.active else resolve_device(config.device)
+    batch = f"batch {config.batch_size}"
+    if dist.active:
+        batch += (f" per process x {dist.world_size} processes = global batch "
+                  f"{dist.global_batch(config.batch_size)}")
+        device = f"{device.type} ({dist.world_size} processes, DDP)"
     text = (f"Training {name} on {dataset.name} ({len(dataset) - n_val:,} training / {n_val:,} "
             f"validation samples): {config.epochs} epochs, {config.optimizer} lr "
-            f"{config.learning_rate:g}, batch {config.batch_size}, on "
-            f"{resolve_device(config.device)}")
+            f"{config.learning_rate:g}, {batch}, on {device}")
+    if config.precision != "fp32":
+        text += f", {config.precision} mixed precision"
     if resume:
         text += f"; continuing after epoch {finished_epochs(saved.history or {})}"
     return text
@@ -157,26 +238,51 @@ def _header(saved, dataset, config, resume: bool) -> str:
 
 # ----------------------------------------------------------------------------- the run
 
-def _train(engine, args, network, spec, dataset, config, resume: bool, control) -> int:
-    from .history import finished_epochs
-    callbacks = []
-    if is_terminal():
-        first = finished_epochs(network.history or {}) if resume else 0
-        callbacks.append(ProgressBar(config.epochs, first))
+def _train(engine, args, network, spec, dataset, config, resume: bool, control, dist) -> int:
+    callbacks = _callbacks(args, network, config, resume) if dist.is_main else []
     try:
         if args.pretrain != "none":
             network = _pretrain(engine, args, network, dataset, config, control)
-        run = engine.train(network, dataset, config, callbacks=callbacks, control=control)
+        run = engine.train(network, dataset, config, callbacks=callbacks, control=control,
+                           distributed=dist)
         error = None
     except TrainingError as exc:
         if getattr(exc, "run", None) is None:
             raise
         run, error = exc.run, exc
-    print("\n".join(summary(run)))
-    _write_outputs(args, run, spec)
+    if dist.is_main:
+        print("\n".join(summary(run) + _checkpoint_lines(callbacks, run.status)))
+        _write_outputs(args, run, spec)
     if error is not None:
         raise error
     return INTERRUPTED if run.stopped else 0
+
+
+def _callbacks(args, network, config, resume: bool) -> list:
+    from .checkpoints import Checkpoints
+    from .history import finished_epochs
+    callbacks = []
+    if is_terminal():
+        first = finished_epochs(network.history or {}) if resume else 0
+        callbacks.append(ProgressBar(config.epochs, first))
+    if args.checkpoint_every:
+        path = args.checkpoint or _default_checkpoint(args.output)
+        callbacks.append(Checkpoints(path, args.checkpoint_every))
+    return callbacks
+
+
+def _checkpoint_lines(callbacks, status: str) -> list[str]:
+    from .checkpoints import Checkpoints
+    hint = "" if status == "finished" else "; continue with --resume PATH"
+    return [f"Checkpoint {c.path} written after epoch {c.written[-1]} "
+            f"({len(c.written)} this run{hint})."
+            for c in callbacks if isinstance(c, Checkpoints) and c.written]
+
+
+def _default_checkpoint(output: str) -> str:
+    out = Path(output)
+    stem = out.name[:-len(out.suffix)] if out.suffix else out.name
+    return str(out.with_name(stem + ".checkpoint.lwnet"))
 
 
 def _pretrain(engine, args, spec, dataset, config, control):
