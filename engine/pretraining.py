@@ -28,7 +28,7 @@ from .optim import make_optimizer
 from .pretrain_parts import Block, Decoder, Head, chain_blocks, corrupt, reconstruction_loss, \
     unit_interval
 from .train_config import TrainConfig
-from .train_setup import resolve_device, resolve_network
+from .train_setup import resolve_device, resolve_network, to_device
 from .training import epoch_order
 
 MODES = ("supervised", "unsupervised")
@@ -78,8 +78,10 @@ class _Stages:
         self.prefix, self.blocks, self.control = prefix, blocks, control
         self.device = next(self.model.parameters()).device
         train_idx, val_idx = data.split(cfg.val_fraction, cfg.seed)
-        self.x, self.y = data.x[train_idx].to(self.device), data.y[train_idx].to(self.device)
-        self.vx, self.vy = data.x[val_idx].to(self.device), data.y[val_idx].to(self.device)
+        self.x, self.y = (to_device(data.x[train_idx], self.device),
+                          to_device(data.y[train_idx], self.device))
+        self.vx, self.vy = (to_device(data.x[val_idx], self.device),
+                            to_device(data.y[val_idx], self.device))
         self.n_out = data.n_classes if data.n_classes else math.prod(data.target_shape)
         self.dispatch = Dispatcher(callbacks, result)
         self.step = 0
