@@ -50,6 +50,7 @@ def test_python_source_reproduces_exactly_without_layerwise(tmp_path, name):
     assert r.stdout.strip() == "same", r.stderr
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_torchscript_loads_with_plain_torch(tmp_path, name):
     model = trained(name)
