@@ -21,11 +21,15 @@ RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
 ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
              "saturation": ("saturation", "fraction near the bounds"),
              "dead units": ("dead", "fraction of units dead")}
-MIN_DRAW_S = 0.15        # live redraws: one dock at a time, at most ~7 a second
-DEPENDS = {"Loss": ("steps", "epochs"), "Accuracy": ("epochs",), "Gradients": ("probes",),
-           "Gradient map": ("probes",), "Activations": ("probes",), "Pre-training": ("stages",),
-           "Decision boundary": ("boundary",), "Filters": ("filters",),
-           "Confusion": ("confusion",)}
+MIN_DRAW_S = 0.25        # live redraws: one dock at a time, at most 4 a second
+UNITS = {       # what is redrawn at once: (its dock, the kinds of data it shows)
+    "Loss": ("Loss", ("steps", "epochs")), "Accuracy": ("Accuracy", ("epochs",)),
+    "Weight gradient": ("Gradients", ("probes",)),
+    "Back-propagated gradient": ("Gradients", ("probes",)),
+    "Gradient map": ("Gradient map", ("probes",)), "Activations": ("Activations", ("probes",)),
+    "Pre-training": ("Pre-training", ("stages",)),
+    "Decision boundary": ("Decision boundary", ("boundary",)),
+    "Filters": ("Filters", ("filters",)), "Confusion": ("Confusion", ("confusion",))}
 GRAD_STATS = {"weight gradient ‖∂L/∂W‖": "grad_norm",
               "back-propagated gradient ‖∂L/∂a‖": "delta_norm"}
 
@@ -49,7 +53,7 @@ class Dashboard:
         self.act_stat.setToolTip("Which statistic of the activation layers is plotted")
         self.act_stat.currentTextChanged.connect(self._act_stat_changed)
         self.activations.tools.insertWidget(0, self.act_stat)
-        self.pretrain = LivePlot("Pre-training loss", "pre-training step", "loss")
+        self.pretrain = LivePlot("Pre-training", "pre-training step", "loss")
         self.heat = HeatMap()
         self.heat_stat = QComboBox()
         self.heat_stat.addItems(list(GRAD_STATS))
@@ -78,7 +82,7 @@ class Dashboard:
             dock.setWidget(widget)
             dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
                              | QDockWidget.DockWidgetFloatable)
-            dock.visibilityChanged.connect(lambda on, t=title: on and self._draw(t, True))
+            dock.visibilityChanged.connect(lambda on, t=title: on and self._draw_dock(t))
             self.docks[title] = dock
         d = self.docks
         w.addDockWidget(Qt.BottomDockWidgetArea, d["Loss"])
@@ -138,28 +142,33 @@ class Dashboard:
         """Redraw: with `force`, every dock; otherwise one visible dock whose data changed
         (the one drawn longest ago), so that one refresh paints at most one dock."""
         if force:
-            for title in self.docks:
-                self._draw(title, True)
+            for unit in UNITS:
+                self._draw(unit, True)
             return
         now = time.monotonic()
         if now - self._last_draw < MIN_DRAW_S:
             return
-        changed = [t for t, d in self.docks.items() if not d.visibleRegion().isEmpty()
-                   and self._drawn.get(t) != self.store.signature(DEPENDS[t])]
+        changed = [u for u, (dock, kinds) in UNITS.items()
+                   if not self.docks[dock].visibleRegion().isEmpty()
+                   and self._drawn.get(u) != self.store.signature(kinds)]
         if changed:
             self._last_draw = now
-            self._draw(min(changed, key=lambda t: self._drawn_at.get(t, 0.0)))
+            self._draw(min(changed, key=lambda u: self._drawn_at.get(u, 0.0)))
 
-    def _draw(self, title: str, force: bool = False) -> None:
-        signature = self.store.signature(DEPENDS[title])
-        if not force and self._drawn.get(title) == signature:
+    def _draw_dock(self, title: str) -> None:
+        for unit, (dock, _) in UNITS.items():
+            if dock == title:
+                self._draw(unit, True)
+
+    def _draw(self, unit: str, force: bool = False) -> None:
+        signature = self.store.signature(UNITS[unit][1])
+        if not force and self._drawn.get(unit) == signature:
             return
-        self._drawn[title] = signature
-        self._drawn_at[title] = time.monotonic()
-        getattr(self, "_draw_" + title.lower().replace(" ", "_").replace("-", "_"))()
-        widget = self.docks[title].widget()
+        self._drawn[unit] = signature
+        self._drawn_at[unit] = time.monotonic()
+        getattr(self, "_draw_" + unit.lower().replace(" ", "_").replace("-", "_"))()
         for plot in self.plots():
-            if plot is widget or widget.isAncestorOf(plot):
+            if plot.title == unit:
                 plot.fit_view()
 
     def _runs(self) -> list[RunData]:
@@ -204,8 +213,10 @@ class Dashboard:
                 plot.set_curve(self._name(run, label), *buf.data(),
                                self.colours.get(node, PALETTE[0]), style=style)
 
-    def _draw_gradients(self) -> None:
+    def _draw_weight_gradient(self) -> None:
         self._layer_curves(self.weight_grad, "grad_norm")
+
+    def _draw_back_propagated_gradient(self) -> None:
         self._layer_curves(self.delta_grad, "delta_norm")
 
     def _draw_activations(self) -> None:

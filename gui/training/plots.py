@@ -53,6 +53,7 @@ class LivePlot(QWidget):
         self.plot.setClipToView(True)
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.raw: dict[str, tuple] = {}
         self.readout = QLabel(" ")
         self.readout.setObjectName("readout")
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
@@ -110,7 +111,13 @@ class LivePlot(QWidget):
         return item
 
     def set_curve(self, name: str, x, y, color, **style) -> None:
+        """Show (x, y) as curve `name`. Long series are handed to the plot decimated (the
+        lowest and highest value of each of DECIMATE_BINS bins, so spikes stay visible); the
+        readout and the CSV export use the series itself."""
         item = self.curve(name, color, **style)
+        self.raw[name] = (x, y)
+        if len(x) > DECIMATE_ABOVE:
+            x, y = decimate(np.asarray(x), np.asarray(y, dtype=float))
         if self.plot.ctrl.logYCheck.isChecked():
             y = np.where(np.asarray(y) > 0, y, np.nan)       # no zero on a log axis
         item.setData(x, y)
@@ -148,8 +155,8 @@ class LivePlot(QWidget):
         return (x0, round_up(x1), low, round_up(y1) if y1 > 0 else 1.0)
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        item = self.curves[name]
-        x, y = item.xData, item.yData                  # as given (getData() is log-mapped)
+        """The series shown as curve `name`, as given (not decimated, not log-mapped)."""
+        x, y = self.raw.get(name, (None, None))
         return (np.asarray(x) if x is not None else np.empty(0),
                 np.asarray(y) if y is not None else np.empty(0))
 
@@ -158,6 +165,7 @@ class LivePlot(QWidget):
         between two runs of the same network."""
         for item in self.curves.values():
             item.setData([], [])
+        self.raw.clear()
         self._view = None
         self.readout.setText(" ")
 
@@ -166,6 +174,7 @@ class LivePlot(QWidget):
             self.plot.removeItem(item)
             self.legend.removeItem(item)
         self.curves.clear()
+        self.raw.clear()
         self._view = None
         self.readout.setText(" ")
 
@@ -188,9 +197,9 @@ class LivePlot(QWidget):
     def readout_at(self, x: float) -> str:
         """'x: name value · name value' for the point of each curve nearest to x."""
         parts, at = [], None
-        for name, item in self.curves.items():
-            xs, ys = item.xData, item.yData
-            if xs is None or not len(xs):
+        for name in self.curves:
+            xs, ys = self.curve_data(name)
+            if not len(xs):
                 continue
             i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
             if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
@@ -232,6 +241,26 @@ class LivePlot(QWidget):
         exporter.parameters()["width"] = max(800, int(self.widget.width()))
         if not exporter.export(path):
             raise OSError(f"could not write {path}")
+
+
+DECIMATE_ABOVE = 8000
+DECIMATE_BINS = 2000
+
+
+def decimate(x: np.ndarray, y: np.ndarray, bins: int = DECIMATE_BINS):
+    """At most 2 x bins points: each bin's first x with its lowest and highest y (NaN-aware),
+    and the points after the last whole bin as they are."""
+    per = len(x) // bins
+    if per < 2:
+        return x, y
+    k = per * bins
+    blocks = y[:k].reshape(bins, per)
+    lo, hi = np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)   # NaN-skipping
+    xs = x[:k:per]
+    dx = np.repeat(xs, 2)
+    dy = np.empty(2 * bins)
+    dy[0::2], dy[1::2] = lo, hi
+    return np.concatenate([dx, x[k:]]), np.concatenate([dy, y[k:]])
 
 
 def _bounds(series, positive: bool):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from functools import partial
 from types import SimpleNamespace
 
@@ -32,6 +33,7 @@ from .plots import PALETTE
 from .progress import Progress
 from .worker import Worker
 
+PROGRESS_S = 0.2          # the progress bar's text changes at most 5 times a second
 JOBS = {"train": train_job, "compare": compare_job, "probe": probe_job}
 
 
@@ -59,6 +61,7 @@ class TrainingSession(QObject):
         self.last_outcome = None
         self.comparison = None
         self._stages: list[list[str]] = []
+        self._progress_at = 0.0
         self._wire()
 
     def _wire(self) -> None:
@@ -124,6 +127,7 @@ class TrainingSession(QObject):
         self.comparison = None
         self._name_nodes()
         self.dashboard.reset(doc.history)
+        self.dashboard.prepare(*self._probed())          # now rather than at the first Train
         stats = latest_stats(doc.history)
         if stats:
             self.diagnostics.show(stats, "From the saved history (last probe).", True)
@@ -368,7 +372,10 @@ class TrainingSession(QObject):
                 self.diagnostics.set_stages([], [])
         if probe is not None:
             self.diagnostics.show(probe.layers, f"Live, at step {probe.step:,}.")
-        if self.worker.kind in ("train", "compare") and self.progress.last is not None:
+        now = time.monotonic()
+        if self.worker.kind in ("train", "compare") and self.progress.last is not None \
+                and now - self._progress_at >= PROGRESS_S:
+            self._progress_at = now
             self.panel.progress.setValue(self.progress.percent())
             self.panel.progress.setFormat(self.progress.text(self.worker.paused))
 
