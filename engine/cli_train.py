@@ -38,8 +38,9 @@ def register(sub) -> None:
                    "to a .csv, .npz, IDX file or image folder; default: the one in FILE")
     p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
                    help="a data set option, e.g. noise=0.2 or label=species (repeatable)")
-    p.add_argument("--epochs", type=int, help="epochs to train now, after any already done "
-                   "(default 5, or as in FILE; with --resume: the epochs its run had left)")
+    p.add_argument("--epochs", type=int, metavar="N", help="epochs to train now, after any "
+                   "already done (default 5, or as in FILE; with --resume: the epochs its run "
+                   "had left)")
     p.add_argument("--batch-size", type=int, metavar="N", help="samples per step and process "
                    "(under torchrun the global batch is N x processes)")
     p.add_argument("--optimizer", choices=OPTIMIZERS)
@@ -70,7 +71,8 @@ def register(sub) -> None:
                    help="start from new weights even if FILE has some")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in "
                    "CHECKPOINT (a .lwnet from --checkpoint-every or -o): weights, optimizer state, "
-                   "history and epoch; its data set and settings apply unless given again")
+                   "history and epoch (an epoch cut short by Ctrl+C is trained again from "
+                   "its start); its data set and settings apply unless given again")
     p.add_argument("--checkpoint-every", type=int, metavar="N", help="every N epochs (counted "
                    "from the first epoch of the history), save the run to --checkpoint, "
                    "atomically, replacing the previous checkpoint")

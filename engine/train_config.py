@@ -18,6 +18,9 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 class TrainConfig:
     """Settings of `engine.train`.
 
+    epochs counts the epochs this call trains, after any already in the history of the network
+    it continues (a loaded .lwnet or an earlier Run).
+
     lr None means the optimizer's usual default (DEFAULT_LR). weight_decay is an L2 penalty
     (decoupled for adamw); l1_activation adds l1_activation x mean |a| of every hidden activation
     layer's output to the loss (it pushes rectifier units to exact zero). lr_schedule: "step"
