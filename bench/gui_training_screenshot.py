@@ -21,6 +21,7 @@ os.environ.setdefault("LAYERWISE_HOME", "/tmp/layerwise-screenshot")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.app import make_app  # noqa: E402
@@ -47,7 +48,11 @@ def main() -> int:
     session = window.ensure_training()
     window.open_example(str(ROOT / "resources" / "examples" / f"{args.example}.json"))
     session.panel.epochs.setValue(20)
-    window.training_dock.raise_()
+    dash = session.dashboard
+    dash.act_stat.setCurrentText("saturation" if "sigmoid" in args.example else "sparsity")
+    window.resizeDocks([dash.docks["Loss"], dash.docks["Gradients"], dash.docks["Activations"]],
+                       [520, 560, 520], Qt.Horizontal)
+    window.resizeDocks([dash.docks["Loss"]], [330], Qt.Vertical)
     pump(app, 0.3)
     window.view.fit()
     assert window.start_training()

@@ -51,7 +51,8 @@ class LivePlot(QWidget):
         self.plot.setLogMode(x=False, y=log_y)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt",
+                                          brush=pg.mkBrush(255, 255, 255, 200))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw: dict[str, tuple] = {}
         self.readout = QLabel(" ")
@@ -108,6 +109,8 @@ class LivePlot(QWidget):
                                    clipToView=True)
             self.plot.addItem(item)
             self.curves[name] = item
+            if len(self.curves) > 4:
+                self.legend.setColumnCount(2 if len(self.curves) <= 8 else 3)
         return item
 
     def set_curve(self, name: str, x, y, color, **style) -> None:
@@ -282,12 +285,15 @@ def _bounds(series, positive: bool):
     return min(xs0), max(xs1), min(ys0), max(ys1)
 
 
+STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+
+
 def round_up(x: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k at least x (x > 0)."""
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k at least x (x > 0)."""
     if x <= 1:
         return 1.0
     k = 10 ** np.floor(np.log10(x))
-    for m in (1, 2, 5, 10):
+    for m in STEPS:
         if m * k >= x:
             return float(m * k)
     return float(10 * k)

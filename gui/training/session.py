@@ -288,6 +288,9 @@ class TrainingSession(QObject):
             self.dashboard.reset(history, keep_curves=len(self.dashboard.store.runs) == 1)
             self.dashboard.prepare(*self._probed())
         self._raise("Loss" if kind != "probe" else None)
+        if kind != "probe":
+            self.window.training_dock.raise_()
+            self.window.diagnostics_dock.raise_()
 
     def _raise(self, dock: str | None) -> None:
         if dock and dock in self.dashboard.docks:
