@@ -24,14 +24,16 @@ class ProgressBar(Callback):
     """`epoch 2/3 [#########-----] 95/141  loss 0.2134  val acc 96.4%  2,310 samples/s  ETA 0:04`.
 
     The loss is the running mean of the epoch so far; the accuracy is the last finished epoch's
-    validation accuracy (training accuracy is only counted at epoch ends, on the device)."""
+    validation accuracy (training accuracy is only counted at epoch ends, on the device).
+    Under torchrun, `processes` scales the rate to samples/s over all processes."""
 
     WIDTH = 24
 
-    def __init__(self, epochs: int, first_epoch: int = 0, stream=None, every_s: float = 0.1):
+    def __init__(self, epochs: int, first_epoch: int = 0, stream=None, every_s: float = 0.1,
+                 processes: int = 1):
         self.stream = stream or sys.stderr
         self.epochs, self.first = epochs, first_epoch
-        self.every_s = every_s
+        self.every_s, self.processes = every_s, processes
         self.t0 = self.last_draw = 0.0
         self.samples = 0
         self.loss_sum = self.loss_n = 0.0
@@ -44,7 +46,7 @@ class ProgressBar(Callback):
         self.loss_sum = self.loss_n = 0.0
 
     def on_step(self, run, e: StepEvent) -> None:
-        self.samples += e.samples
+        self.samples += e.samples * self.processes
         self.loss_sum += e.loss * e.samples
         self.loss_n += e.samples
         now = time.perf_counter()

@@ -241,7 +241,7 @@ def _header(saved, dataset, config, resume: bool, dist) -> str:
 # ----------------------------------------------------------------------------- the run
 
 def _train(engine, args, network, spec, dataset, config, resume: bool, control, dist) -> int:
-    callbacks = _callbacks(args, network, config, resume) if dist.is_main else []
+    callbacks = _callbacks(args, network, config, resume, dist) if dist.is_main else []
     try:
         if args.pretrain != "none":
             network = _pretrain(engine, args, network, dataset, config, control)
@@ -260,13 +260,13 @@ def _train(engine, args, network, spec, dataset, config, resume: bool, control, 
     return INTERRUPTED if run.stopped else 0
 
 
-def _callbacks(args, network, config, resume: bool) -> list:
+def _callbacks(args, network, config, resume: bool, dist) -> list:
     from .checkpoints import Checkpoints
     from .history import finished_epochs
     callbacks = []
     if is_terminal():
         first = finished_epochs(network.history or {}) if resume else 0
-        callbacks.append(ProgressBar(config.epochs, first))
+        callbacks.append(ProgressBar(config.epochs, first, processes=dist.world_size))
     if args.checkpoint_every:
         path = args.checkpoint or _default_checkpoint(args.output)
         callbacks.append(Checkpoints(path, args.checkpoint_every))

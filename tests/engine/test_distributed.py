@@ -128,3 +128,18 @@ def test_cuda_under_torchrun_without_a_gpu_is_refused():
     with pytest.raises(TrainingError, match="no CUDA GPU"):
         with launch("cuda", environ=environ):
             pass
+
+
+def test_the_progress_bar_counts_the_samples_of_every_process():
+    import io
+    import time
+    from engine.cli_progress import ProgressBar
+    from engine.events import StepEvent
+    rates = []
+    for processes in (1, 2):
+        stream = io.StringIO()
+        bar = ProgressBar(1, stream=stream, processes=processes)
+        bar.t0 = time.perf_counter() - 10.0
+        bar.on_step(None, StepEvent(1, 1, 1, 1, 0.5, 0.01, 1000))
+        rates.append(int(stream.getvalue().split(" samples/s")[0].split()[-1].replace(",", "")))
+    assert rates[0] in (99, 100) and rates[1] in (199, 200)
