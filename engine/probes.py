@@ -184,11 +184,14 @@ def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
 
 class ProbeCallback(Callback):
     """Probes the training batch every `every` steps (steps 1, 1 + every, ...): hooks on before
-    the forward pass, statistics read after the backward pass, hooks off again."""
+    the forward pass, statistics read after the backward pass, hooks off again. `loss_scale`
+    (fp16 training) gives the factor the loss was multiplied by, which the layer-output
+    gradients still carry; their norms are divided by it."""
 
-    def __init__(self, model, every: int, emit):
+    def __init__(self, model, every: int, emit, loss_scale=None):
         self.every = every
         self.emit = emit
+        self.loss_scale = loss_scale
         self.watch = Watch(model)
         self.probing = 0
 
@@ -201,7 +204,7 @@ class ProbeCallback(Callback):
     def on_after_backward(self, run, step: int) -> None:
         if self.probing != step:
             return
-        layers = self.watch.collect()
+        layers = self.watch.collect(deltas=self._unscaled_deltas())
         if self.every > 1:                 # probing every step keeps the hooks on
             self.watch.remove()
         self.probing = 0
@@ -210,6 +213,13 @@ class ProbeCallback(Callback):
 
     def on_train_end(self, run) -> None:
         self.watch.close()
+
+    def _unscaled_deltas(self) -> dict | None:
+        if self.loss_scale is None:
+            return None
+        scale = float(self.loss_scale())
+        return {n: out.grad.float() / scale for n, out in self.watch.graded.items()
+                if out.grad is not None}
 
 
 def probe(network, dataset, samples: int = 500, seed: int = 0, loss: str = "auto",

@@ -134,6 +134,12 @@ class Mixed:
     def skips_bad_steps(self) -> bool:
         return self.scaler is not None
 
+    @property
+    def loss_scale(self):
+        """A function giving the factor the loss is multiplied by before backward (fp16), for
+        the probes; None when the loss is not scaled."""
+        return self.scaler.get_scale if self.scaler is not None else None
+
     def autocast(self):
         if self.dtype is None:
             return contextlib.nullcontext()

@@ -130,7 +130,8 @@ class _Loop:
         self.dispatch = Dispatcher(callbacks, run)
         if cfg.probe_every and dist.is_main:
             self.dispatch.callbacks.insert(
-                0, ProbeCallback(self.model, cfg.probe_every, self.dispatch.emit))
+                0, ProbeCallback(self.model, cfg.probe_every, self.dispatch.emit,
+                                 self.mixed.loss_scale))
         self.l1 = ActivationL1(self.model, cfg.l1_activation) if cfg.l1_activation else None
         self.paused_s = 0.0
 

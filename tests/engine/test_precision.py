@@ -9,6 +9,7 @@ import torch
 
 import engine
 from engine.cli import main
+from engine.history import new_history
 from engine.train_setup import Mixed, check_precision, to_device
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +89,29 @@ def test_mixed_precision_trains_on_cuda(precision):
     losses = [e["train_loss"] for e in run.history["epochs"]]
     assert run.status == "finished" and losses[-1] < losses[0]
     assert all(p.dtype == torch.float32 for p in run.model.parameters())
+
+
+def test_probes_divide_layer_output_gradients_by_the_loss_scale():
+    """fp16 scales the loss before backward; the delta_norm probe reports true gradients."""
+    from engine.probes import ProbeCallback
+    spec = engine.load(TOY).spec
+    data = engine.load_dataset("moons", samples=64)
+    stats = []
+    for factor in (1.0, 1024.0):
+        torch.manual_seed(0)
+        model = engine.build(spec)
+        seen = []
+        probes = ProbeCallback(model, 1, seen.append,
+                               (lambda f=factor: f) if factor != 1.0 else None)
+        run = type("R", (), {"history": new_history()})()
+        probes.on_batch_start(run, 1)
+        loss = torch.nn.functional.cross_entropy(model(data.x), data.y) * factor
+        loss.backward()
+        probes.on_after_backward(run, 1)
+        probes.on_train_end(run)
+        stats.append(seen[0].layers)
+    for node, values in stats[0].items():
+        if "delta_norm" in values:
+            assert stats[1][node]["delta_norm"] == pytest.approx(values["delta_norm"], rel=1e-5)
+            assert stats[1][node]["grad_norm"] == pytest.approx(values["grad_norm"] * 1024,
+                                                               rel=1e-5)
