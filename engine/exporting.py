@@ -7,6 +7,7 @@ same random batch as the original; the largest difference is returned.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import io
 import logging
@@ -42,7 +43,7 @@ def export(network, path, format: str = "python", verify: bool = True) -> Export
         raise LayerwiseError(f"unknown export format {format!r}; choose one of "
                              f"{', '.join(FORMATS)}")
     model, note = _model_of(network)
-    model = model.to("cpu").eval()
+    model = copy.deepcopy(model).to("cpu").eval()     # the caller's model stays as it is
     path = Path(path)
     if not path.parent.is_dir():
         raise LayerwiseError(f"Cannot export to '{path}': the folder '{path.parent}' does not "

@@ -83,6 +83,13 @@ class MainWindow(QMainWindow):
             self._install_runs()
         return self.training
 
+    def export_network(self) -> bool:
+        """File → Export…: asks where and in which format, then exports in the background."""
+        if getattr(self, "exporter", None) is None:
+            from .export_action import ExportController
+            self.exporter = ExportController(self)
+        return self.exporter.ask()
+
     def _install_runs(self) -> None:
         """The Runs panel, and the keeper that records every training run in the document."""
         from .run_keeper import RunKeeper
@@ -156,6 +163,8 @@ class MainWindow(QMainWindow):
                                 "Save the network under a new name")
         self.revert_action = a("&Revert to Saved", f.revert, None,
                                "Discard the changes since the last save")
+        self.export_action = a("&Export…", self.export_network, "Ctrl+E",
+                               "Export the network as PyTorch source, TorchScript or ONNX")
         self.quit_action = a("&Quit", self.close, "Ctrl+Q", "Close Layerwise")
         stack = self.doc.undo_stack
         self.undo_action = stack.createUndoAction(self, "&Undo")
@@ -190,6 +199,8 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda checked=False, p=str(path): self.open_example(p))
         m.addSeparator()
         m.addActions([self.save_action, self.save_as_action, self.revert_action])
+        m.addSeparator()
+        m.addAction(self.export_action)
         m.addSeparator()
         m.addAction(self.quit_action)
         m = bar.addMenu("&Edit")
@@ -418,6 +429,8 @@ class MainWindow(QMainWindow):
         lab = getattr(self, "lab_window", None)
         if lab is not None:
             lab.close()             # stops a running experiment and waits for its thread
+        if getattr(self, "exporter", None) is not None:
+            self.exporter.shutdown()
         self.autosave.close()
         self.statusBar().clearMessage()      # stops the message timer
         settings = paths.settings()

@@ -77,6 +77,12 @@ def test_onnx_passes_the_checker_and_matches_in_onnx_runtime(tmp_path, name):
         assert torch.allclose(got, model(x), atol=1e-5)
 
 
+def test_export_leaves_the_callers_model_alone(tmp_path):
+    model = trained("toy_2d").train()
+    export(model, tmp_path / "m.pt", format="torchscript")
+    assert model.training
+
+
 def test_onnx_without_the_extra_says_what_to_install(tmp_path, monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
