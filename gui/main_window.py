@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(docks["Loss"], self.runs_dock)
             docks["Loss"].raise_()
         self.view_menu.addAction(self.runs_dock.toggleViewAction())
+        from .device_status import DeviceStatus
+        self.device_status = DeviceStatus(self.training, self)
+        self.statusBar().addPermanentWidget(self.device_status)
 
     def start_training(self) -> bool:
         """Train with the document's settings; False (with a message) if it cannot start."""
@@ -426,6 +429,7 @@ class MainWindow(QMainWindow):
             return
         if self.training is not None:
             self.training.shutdown()
+            self.device_status.shutdown()
         lab = getattr(self, "lab_window", None)
         if lab is not None:
             lab.close()             # stops a running experiment and waits for its thread

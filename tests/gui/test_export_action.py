@@ -40,3 +40,11 @@ def _controller(window):
     from gui.export_action import ExportController
     window.exporter = ExportController(window)
     return window.exporter
+
+
+def test_device_readout_describes_gpu_memory():
+    from gui.device_status import describe
+    text = describe({"device": "cuda:0", "name": "NVIDIA H200", "allocated": 3 * 1024 ** 3,
+                     "reserved": 4 * 1024 ** 3, "total": 140 * 1024 ** 3})
+    assert text == "cuda:0 · NVIDIA H200 · 3.00 GiB in use of 140"
+    assert describe({"device": "cpu", "name": "x86_64", "allocated": None}) == "cpu · x86_64"

@@ -41,6 +41,8 @@ def train(qtbot, win) -> str:
 def test_runs_are_kept_overlaid_compared_saved_and_exported(qtbot, window, tmp_path):
     session = load(window)
     assert train(qtbot, window) == "finished"
+    assert window.device_status.text().startswith("cpu · ")      # where it trained
+    assert not window.device_status.timer.isActive()
     assert len(window.doc.runs) == 1
     first = window.doc.runs[0]
     assert first["config"]["optimizer"] == "adam" and len(first["history"]["epochs"]) == 2
