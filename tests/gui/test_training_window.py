@@ -255,3 +255,34 @@ def test_check_trainability_colours_nodes_and_warns(qtbot, window):
     s.diag_panel.colour_by.setCurrentIndex(s.diag_panel.colour_by.findData("sparsity"))
     assert window.scene.nodes["linear_1"].badge is None
     assert window.scene.nodes["sigmoid_1"].badge[0] == "0%"
+
+
+def test_download_progress_and_a_users_csv_file(qtbot, window, tmp_path, monkeypatch):
+    from gui.training import jobs
+    s = load(window)
+    s.panel.dataset.set_reference({"name": "mnist", "options": {}})
+    if not s.panel.dataset.needs_download():
+        pytest.skip("mnist is already in this machine's cache")
+    seen = []
+    real_load = engine.load_dataset
+    xor = real_load("xor")
+
+    def fake_load(name, progress=None, **options):
+        for done in (0, 50, 100):
+            progress("train-images-idx3-ubyte.gz", done, 100)
+        return xor
+    monkeypatch.setattr(jobs.engine, "load_dataset", fake_load)
+    s.panel.dataset.show_progress = lambda done, total: seen.append((done, total))
+    with qtbot.waitSignal(window.training_finished, timeout=30000) as blocker:
+        qtbot.mouseClick(s.panel.dataset.download, Qt.LeftButton)
+    assert blocker.args == ["finished"] and seen[-1] == (100, 100)
+    assert "is ready" in s.panel.status.text()
+    monkeypatch.setattr(jobs.engine, "load_dataset", real_load)
+    path = tmp_path / "points.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+    monkeypatch.setattr(tfiles, "ask_data_path", lambda *a: str(path))
+    box = s.panel.dataset
+    box._activated(box.combo.findData("__open_file__"))
+    assert box.reference()["name"] == str(path)
+    assert window.doc.config["dataset"]["name"] == str(path)
+    assert box.summary.text().startswith("40 samples · input 2 · 2 classes")
