@@ -78,7 +78,7 @@ def _after_paint(window: MainWindow, files: list[str], hook) -> None:
     loading = preload_torch()
 
     def ready() -> None:
-        window.ensure_training()          # the Training panel and dashboard (needs torch)
+        window.ensure_training().warm_up()   # the Training panel, dashboard; first-run imports
         if files:
             window.open_path(files[0])    # asks first if the network was edited meanwhile
     if files:
