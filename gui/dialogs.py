@@ -39,12 +39,13 @@ def show_error(parent: QWidget, title: str, message: str) -> None:
     box.exec()
 
 
-def confirm(parent: QWidget, title: str, text: str, yes: str) -> bool:
+def confirm(parent: QWidget, title: str, text: str, yes: str,
+            name: str = "confirm_box") -> bool:
     box = QMessageBox(QMessageBox.Question, title, text, parent=parent)
     ok = box.addButton(yes, QMessageBox.AcceptRole)
     box.addButton(QMessageBox.Cancel)
     box.setDefaultButton(ok)
-    box.setObjectName("confirm_box")
+    box.setObjectName(name)
     box.exec()
     return box.clickedButton() is ok
 

@@ -26,13 +26,17 @@ def ask_data_folder(parent: QWidget) -> str:
 
 
 def confirm(parent: QWidget, title: str, text: str, yes: str) -> bool:
-    box = QMessageBox(QMessageBox.Question, title, text, parent=parent)
-    ok = box.addButton(yes, QMessageBox.AcceptRole)
-    box.addButton(QMessageBox.Cancel)
-    box.setDefaultButton(ok)
-    box.setObjectName("training_confirm")
-    box.exec()
-    return box.clickedButton() is ok
+    from gui.dialogs import confirm as ask
+    return ask(parent, title, text, yes, name="training_confirm")
+
+
+def ask_export(widget, title: str, stem: str, kind: str, export) -> None:
+    """Ask where to export `title` as CSV data or a PNG image, then run `export(path)`."""
+    what, suffix, pattern = (("data", ".csv", "CSV files (*.csv)") if kind == "csv" else
+                             ("image", ".png", "PNG images (*.png)"))
+    path = ask_save_path(widget, f"Export {title} {what}", stem + suffix, pattern)
+    if path:
+        report(widget, lambda: export(path), path)
 
 
 def show_error(parent: QWidget, title: str, text: str) -> None:

@@ -61,16 +61,10 @@ class ImageView(QWidget):
         return f"row {row}, column {col}: {self.matrix[row, col]:.4g}"
 
     def _ask_csv(self) -> None:
-        path = files.ask_save_path(self, f"Export {self.title} data", _stem(self.title) + ".csv",
-                                   "CSV files (*.csv)")
-        if path:
-            files.report(self, lambda: self.export_csv(path), path)
+        files.ask_export(self, self.title, _stem(self.title), "csv", self.export_csv)
 
     def _ask_png(self) -> None:
-        path = files.ask_save_path(self, f"Export {self.title} image", _stem(self.title) + ".png",
-                                   "PNG images (*.png)")
-        if path:
-            files.report(self, lambda: self.export_png(path), path)
+        files.ask_export(self, self.title, _stem(self.title), "png", self.export_png)
 
     def export_csv(self, path: str) -> None:
         with open(path, "w", newline="", encoding="utf-8") as fh:

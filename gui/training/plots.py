@@ -216,16 +216,10 @@ class LivePlot(QWidget):
 
     # ------------------------------------------------------------------ export
     def ask_csv(self) -> None:
-        path = files.ask_save_path(self, f"Export {self.title} data", _stem(self.title) + ".csv",
-                                   "CSV files (*.csv)")
-        if path:
-            files.report(self, lambda: self.export_csv(path), path)
+        files.ask_export(self, self.title, _stem(self.title), "csv", self.export_csv)
 
     def ask_png(self) -> None:
-        path = files.ask_save_path(self, f"Export {self.title} image", _stem(self.title) + ".png",
-                                   "PNG images (*.png)")
-        if path:
-            files.report(self, lambda: self.export_png(path), path)
+        files.ask_export(self, self.title, _stem(self.title), "png", self.export_png)
 
     def export_csv(self, path: str) -> None:
         """One row per point: series, x, y (curves of different lengths fit one table)."""
