@@ -67,6 +67,14 @@ def register(sub) -> None:
                    help="greedy layer-wise pre-training of the hidden layers before training")
     p.add_argument("--pretrain-epochs", type=int, default=3, metavar="N",
                    help="epochs per pre-trained layer (default 3)")
+    p.add_argument("--pretrain-lr", type=float, metavar="X",
+                   help="learning rate of pre-training (default: the training one)")
+    p.add_argument("--noise", type=float, default=0.25, metavar="F",
+                   help="unsupervised pre-training: fraction of inputs masked (denoising "
+                        "autoencoders; default 0.25, 0 for plain autoencoders)")
+    p.add_argument("--tied", action="store_true",
+                   help="unsupervised pre-training: decoders use the encoders' weights, "
+                        "transposed")
     p.add_argument("--fresh", action="store_true",
                    help="start from new weights even if FILE has some")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in "
@@ -296,8 +304,10 @@ def _pretrain(engine, args, spec, dataset, config, control):
     def announce(event):
         if isinstance(event, StageEvent):
             print(event.name, flush=True)
-    return pretrain(spec, dataset, mode=args.pretrain, epochs=args.pretrain_epochs,
-                    lr=config.lr, optimizer=config.optimizer, batch_size=config.batch_size,
+    lr = args.pretrain_lr if args.pretrain_lr is not None else config.lr
+    return pretrain(spec, dataset, mode=args.pretrain, epochs=args.pretrain_epochs, lr=lr,
+                    noise=args.noise, tied=args.tied, optimizer=config.optimizer,
+                    batch_size=config.batch_size,
                     seed=config.seed, device=config.device, val_fraction=config.val_fraction,
                     callbacks=[announce], control=control)
 

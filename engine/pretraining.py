@@ -116,6 +116,7 @@ class _Stages:
                   "layer": self.model.label(block.weighted), "nodes": block.nodes,
                   "loss_name": self.objective.name if mode == "supervised"
                   else ("bce" if bce else "mse"),
+                  "settings": dict(self.result.config),
                   "loss": [], "val_loss": [], "seconds": 0.0,
                   "initial_val_loss": self._val_loss(block, layers, extra, bce)}
         self.result.history["stages"].append(record)

@@ -121,3 +121,16 @@ def test_pretraining_before_training(tmp_path, capsys):
     assert len(saved.history["stages"]) == 1 and len(saved.history["epochs"]) == 1
     assert main(["train", str(out), "--pretrain", "unsupervised"]) == 1
     assert "add --fresh" in capsys.readouterr().err
+
+
+def test_unsupervised_pretraining_flags_reach_the_stages(tmp_path, capsys):
+    out = tmp_path / "auto.lwnet"
+    assert main(["train", TOY, "--dataset", "moons", "--data-option", "samples=200",
+                 "--pretrain", "unsupervised", "--pretrain-epochs", "2", "--pretrain-lr", "0.02",
+                 "--noise", "0.1", "--tied", "--epochs", "1", "-o", str(out)]) == 0
+    assert "(1 of 1, autoencoder)" in capsys.readouterr().out
+    stage = engine.load(out).history["stages"][0]
+    assert stage["mode"] == "unsupervised" and len(stage["loss"]) == 2
+    assert stage["val_loss"][-1] < stage["initial_val_loss"]
+    assert stage["settings"]["noise"] == 0.1 and stage["settings"]["tied"]
+    assert stage["settings"]["lr"] == 0.02
