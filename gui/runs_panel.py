@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -55,7 +56,6 @@ class RunsPanel(QWidget):
             w.setTitle(title, color="#222", size="10pt")
             w.setLabel("bottom", x)
             w.showGrid(x=True, y=True, alpha=0.2)
-            w.addLegend(offset=(-5, 5), labelTextColor="#222")
             self.plots[key] = w
             row.addWidget(w)
         self.compare_button = QPushButton("Compare Settings…")
@@ -65,7 +65,8 @@ class RunsPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.export_button.clicked.connect(self.export_csv)
         self.hint = QLabel("Every training run is kept here with its settings. Select runs to "
-                           "overlay their curves; double-click a name to rename it.")
+                           "overlay their curves (the colour beside a name is its curve's); "
+                           "double-click a name to rename it.")
         self.hint.setWordWrap(True)
         self._layout(plots)
         doc.runs_changed.connect(self.refresh)
@@ -82,9 +83,11 @@ class RunsPanel(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         col.addLayout(buttons)
-        split = QSplitter(Qt.Vertical)
+        split = QSplitter(Qt.Horizontal)
         split.addWidget(top)
         split.addWidget(plots)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
         QVBoxLayout(self).addWidget(split)
 
     # ------------------------------------------------------------------ table
@@ -129,6 +132,13 @@ class RunsPanel(QWidget):
 
     def _overlay(self, records: list[dict]) -> None:
         import pyqtgraph as pg
+        colours = {r["id"]: pg.intColor(k, hues=max(3, len(records)), maxValue=200)
+                   for k, r in enumerate(records)}
+        self.table.blockSignals(True)
+        for i in range(self.table.rowCount()):        # the table is the legend
+            item = self.table.item(i, 0)
+            item.setIcon(_swatch(colours.get(item.data(Qt.UserRole))))
+        self.table.blockSignals(False)
         for key, plot in self.plots.items():
             plot.clear()
             for k, record in enumerate(records):
@@ -136,7 +146,7 @@ class RunsPanel(QWidget):
                 pairs = [(x, y) for x, y in zip(xs, ys) if y is not None]
                 if not pairs:
                     continue
-                colour = pg.intColor(k, hues=max(3, len(records)), maxValue=200)
+                colour = colours[record["id"]]
                 plot.plot([p[0] for p in pairs], [p[1] for p in pairs], name=record["label"],
                           pen=pg.mkPen(colour, width=2),
                           symbol="o" if key != "train_loss_per_step" else None,
@@ -186,6 +196,15 @@ class RunsPanel(QWidget):
                                                      f"{exc.strerror or exc}.")
             return False
         return True
+
+
+def _swatch(colour) -> QIcon:
+    """A small square of the curve's colour (an empty icon for a run that is not shown)."""
+    if colour is None:
+        return QIcon()
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
 
 
 class SettingsDiff(QDialog):
