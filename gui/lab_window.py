@@ -54,6 +54,7 @@ class LabWindow(QDialog):
         self.worker.events.connect(self._events)
         self.worker.ended.connect(self._ended)
         self.result = None
+        self.stage_text = ""
         self.list = QListWidget()
         for e in experiments():
             item = QListWidgetItem(f"{e.title}\n{e.summary}")
@@ -129,6 +130,7 @@ class LabWindow(QDialog):
                                "experiment has the processor to itself.")
             return False
         name = self.selected()
+        self.stage_text = ""
         if not name or not self.worker.start("lab", lab_job(name, self.quick.isChecked(),
                                                              self.seed.value())):
             return False
@@ -140,8 +142,8 @@ class LabWindow(QDialog):
         stages = [e for e in batch if isinstance(e, engine.StageEvent) and not e.record]
         steps = [e for e in batch if isinstance(e, engine.StepEvent)]
         if stages:
-            self._stage_text = stages[-1].name
-        text = getattr(self, "_stage_text", "")
+            self.stage_text = stages[-1].name
+        text = self.stage_text
         if steps:
             s = steps[-1]
             text += f"\nepoch {s.epoch}, batch {s.batch} of {s.batches}"

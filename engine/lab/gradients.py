@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 import statistics
 
-
 from ..probes import probe
 from ..train_config import TrainConfig
 from .common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
@@ -233,5 +232,3 @@ EXPERIMENTS = [
     Experiment("saturation", "Sigmoid saturation", "mean activation and saturation per layer of "
                "a 4-hidden-layer sigmoid net over training", saturation),
 ]
-
-
