@@ -38,14 +38,20 @@ def add_probe(history: dict, step: int, layers: dict[str, dict[str, float]]) -> 
     n = len(probes["step"])
     probes["step"].append(step)
     added = 0
+    tables = probes["layers"]
     for node, stats in layers.items():
-        table = probes["layers"].setdefault(node, {})
+        table = tables.get(node)
+        if table is None:
+            table = tables[node] = {}
         for stat, value in stats.items():
-            table.setdefault(stat, [None] * n).append(value)
+            column = table.get(stat)
+            if column is None:
+                column = table[stat] = [None] * n
+            column.append(value)
         added += len(stats)
-    if added == sum(len(t) for t in probes["layers"].values()):
+    if added == sum(len(t) for t in tables.values()):
         return                          # the usual case: every known stat was given
-    for table in probes["layers"].values():
+    for table in tables.values():
         for values in table.values():
             if len(values) == n:
                 values.append(None)

@@ -1,6 +1,8 @@
 """build(): a NetworkSpec turned into `Model`, an nn.Module that keeps its spec."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -16,6 +18,9 @@ class Model(nn.Module):
 
     `spec` is a private copy of the network it was built from; `analysis` holds its shapes.
     `forward(x)` takes a batch shaped (N, *input_shape) and returns the output node's tensor.
+    `add_tap(fn)` has `fn(node_id, output)` called with every layer's output during forward
+    passes — a plain function call per layer, far cheaper than a module hook on each layer.
+    Taps are not copied with the model.
     """
 
     def __init__(self, spec: NetworkSpec, analysis: Analysis):
@@ -30,6 +35,7 @@ class Model(nn.Module):
         for n in self.order:
             node = spec.nodes[n]
             self.layers[n] = LAYERS[node.kind].build(node.params, analysis.in_shapes[n])
+        self._taps: list[Callable[[str, torch.Tensor], None]] = []
         self.reset_weights()
 
     @property
@@ -51,9 +57,26 @@ class Model(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = {self.input_id: x}
+        taps = self._taps
         for n in self.order:
-            outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
+            out = outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
+            for tap in taps:
+                tap(n, out)
         return outs[self.output_id]
+
+    def add_tap(self, fn: Callable[[str, torch.Tensor], None]) -> Callable[[], None]:
+        """Call `fn(node_id, output)` for each layer as forward passes run it; returns the
+        function that takes the tap off again."""
+        self._taps = [*self._taps, fn]      # a new list: a forward pass in flight keeps its own
+
+        def remove() -> None:
+            self._taps = [t for t in self._taps if t is not fn]
+        return remove
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()        # copies (deepcopy, pickle) start without taps
+        state["_taps"] = []
+        return state
 
     def label(self, node_id: str) -> str:
         return self.spec.label(node_id)

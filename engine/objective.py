@@ -73,16 +73,17 @@ def activation_layers(model) -> list[str]:
 
 class ActivationL1:
     """L1 penalty on hidden activations: weight x sum over activation layers (not the output)
-    of mean |a|. Forward hooks collect the outputs; `remove()` takes them all off."""
+    of mean |a|. A tap on the model (engine.Model.add_tap) collects the outputs; `remove()`
+    takes it off."""
 
     def __init__(self, model, weight: float):
         self.weight = weight
         self.outputs: list[torch.Tensor] = []
-        self.handles = [model.layers[n].register_forward_hook(self._keep)
-                        for n in activation_layers(model) if n != model.output_id]
+        self.nodes = {n for n in activation_layers(model) if n != model.output_id}
+        self._untap = model.add_tap(self._keep) if self.nodes else None
 
-    def _keep(self, module, inputs, output) -> None:
-        if torch.is_grad_enabled():     # not during validation
+    def _keep(self, node: str, output: torch.Tensor) -> None:
+        if node in self.nodes and torch.is_grad_enabled():     # not during validation
             self.outputs.append(output)
 
     def penalty(self) -> torch.Tensor | float:
@@ -91,7 +92,7 @@ class ActivationL1:
         return self.weight * total
 
     def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-        self.handles.clear()
+        if self._untap is not None:
+            self._untap()
+            self._untap = None
         self.outputs.clear()

@@ -14,9 +14,9 @@ For each activation layer:
                   either bound;
   mean_activation mean of its outputs.
 
-Everything is reduced on the device (over the batch, per unit) and fetched in one transfer per
-probe step; the sums over each layer's units are finished on the host. Hooks are put on for one
-forward/backward only and all handles are kept in one list, removed in one place.
+Everything is reduced on the device and fetched in one transfer per probe step; only turning
+counts into fractions is left to the host. The model is tapped (engine.Model.add_tap) for the
+probed forward/backward only, and the tap is taken off in one place.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import math
 import threading
 import weakref
 
-import numpy as np
 import torch
 
 from .errors import TrainingError
@@ -46,13 +45,15 @@ def probed_layers(model) -> tuple[list[str], list[str]]:
 
 
 class Watch:
-    """Hooks for one forward/backward of `model`. `attach()` before the forward pass,
-    `collect()` after the backward pass, `close()` when done (removes every hook).
+    """Taps one forward/backward of `model`. `attach()` before the forward pass, `collect()`
+    after the backward pass, `close()` when done (takes the tap off).
 
-    The hooks only keep references (activation outputs, output gradients); `collect()` then
-    reduces everything in a handful of batched device operations — all norms in one fused call,
-    all activation layers side by side as one (batch, units) matrix reduced over the batch —
-    and fetches the result in one transfer; the per-layer sums are finished on the host."""
+    The tap (engine.Model.add_tap, one plain call per layer) only keeps references: activation
+    outputs, and the outputs of parameterised layers with their gradient retained. `collect()`
+    then reduces everything in a handful of batched device operations — all norms in one fused
+    call per dtype, all activation layers side by side as one (batch, units) matrix reduced
+    over the batch and then, by one matrix product, per layer — and fetches the result in one
+    transfer."""
 
     def __init__(self, model):
         with _watched_lock:
@@ -64,20 +65,24 @@ class Watch:
         self.weighted, self.activations = probed_layers(model)
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
         self.weights = {n: model.layers[n].weight for n in self.weighted}
-        self.handles: list = []
+        self.probed = [n for n in model.order if n in self.weights or n in self.bounds]
         self.outputs: dict[str, torch.Tensor] = {}      # activation layers: detached outputs
         self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
-        self._limits: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._untap = None
+        self._plans: dict[tuple, _ActivationPlan] = {}
+
+    @property
+    def attached(self) -> bool:
+        return self._untap is not None
 
     def attach(self) -> None:
-        self.remove()
-        for n in dict.fromkeys(self.weighted + self.activations):
-            self.handles.append(self.model.layers[n].register_forward_hook(self._hook(n)))
+        if self._untap is None:
+            self._untap = self.model.add_tap(self._on_output)
 
     def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-        self.handles.clear()
+        if self._untap is not None:
+            self._untap()
+            self._untap = None
 
     def close(self) -> None:
         self.remove()
@@ -86,16 +91,12 @@ class Watch:
         with _watched_lock:
             _watched.discard(self.model)
 
-    def _hook(self, node: str):
-        weighted, activation = node in self.weights, node in self.bounds
-
-        def on_forward(module, inputs, output):
-            if weighted and output.requires_grad:
-                output.retain_grad()          # ∂L/∂a, filled in by the backward pass
-                self.graded[node] = output
-            if activation:
-                self.outputs[node] = output.detach()
-        return on_forward
+    def _on_output(self, node: str, output: torch.Tensor) -> None:
+        if node in self.weights and output.requires_grad:
+            output.retain_grad()              # ∂L/∂a, filled in by the backward pass
+            self.graded[node] = output
+        if node in self.bounds:
+            self.outputs[node] = output.detach()
 
     @torch.no_grad()
     def collect(self, grads: dict[str, torch.Tensor] | None = None,
@@ -114,77 +115,107 @@ class Watch:
                 if t is not None:
                     keys.append((n, stat))
                     tensors.append(t)
-        acts = [n for n in self.activations if n in self.outputs]
-        units = [math.prod(self.outputs[n].shape[1:]) for n in acts]
-        parts = [torch.stack(_norms(tensors)).float()] if tensors else []
-        parts += self._activation_sums(acts, units)
-        values = torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros(0)
-        out: dict[str, dict] = {n: {} for n in self.model.order
-                                if n in self.weights or n in self.bounds}
+        parts = [_norms(tensors)] if tensors else []
+        plan = self._plan()
+        if plan is not None:
+            batch = self.outputs[plan.acts[0]].shape[0]
+            parts.append(plan.reduce(self.outputs, batch))
+        values = torch.cat(parts).cpu().numpy().tolist() if parts else []
+        out: dict[str, dict] = {n: {} for n in self.probed}
         for n in self.weighted:
             out[n]["grad_norm"] = 0.0          # unless a gradient reached it (below)
         for (node, stat), value in zip(keys, values):
-            out[node][stat] = float(value)
-        self._activation_stats(acts, units, values[len(keys):], out)
+            out[node][stat] = value
+        if plan is not None:
+            plan.finish(values[len(keys):], batch, out)
         self.outputs.clear()
         self.graded.clear()
         return out
 
-    def _activation_sums(self, acts: list[str], units: list[int]) -> list[torch.Tensor]:
-        """Per unit, over the batch: how many zeros, the sum, and how many saturated."""
-        if not acts:
-            return []
-        batch = self.outputs[acts[0]].shape[0]
-        flat = torch.cat([self.outputs[n].reshape(batch, -1) for n in acts], dim=1)
-        sums = [torch.count_nonzero(flat, dim=0).float(), flat.sum(0, dtype=torch.float32)]
-        if any(self.bounds[n] for n in acts):
-            centre, reach = self._saturation_limits(acts, units, flat)
-            sums.append(((flat - centre).abs_() >= reach).sum(0, dtype=torch.float32))
-        return sums
-
-    def _saturation_limits(self, acts: list[str], sizes: list[int], flat: torch.Tensor):
-        """Per unit: the centre of its layer's output range and the distance from it beyond
-        which the unit counts as saturated (infinite for unbounded layers)."""
-        key = (tuple(acts), tuple(sizes), flat.device, flat.dtype)
-        if key not in self._limits:
-            centres, reaches = [], []
-            for n, units in zip(acts, sizes):
-                lo, hi = self.bounds[n] or (0.0, math.inf)
-                centres.append(torch.full((units,), 0.0 if math.isinf(hi) else (lo + hi) / 2))
-                reaches.append(torch.full((units,), math.inf if math.isinf(hi) else
-                                          (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)))
-            self._limits[key] = (torch.cat(centres).to(flat), torch.cat(reaches).to(flat))
-        return self._limits[key]
-
-    def _activation_stats(self, acts: list[str], sizes: list[int], values: np.ndarray,
-                          out: dict) -> None:
-        """Finish on the host: per-unit sums over the batch -> per-layer statistics."""
-        if not acts:
-            return
-        batch = self.outputs[acts[0]].shape[0]
-        units = np.array(sizes, dtype=np.float64)
-        starts = np.concatenate([[0], np.cumsum(units[:-1])]).astype(np.int64)
-        per_unit = values.reshape(-1, int(units.sum()))   # nonzero, sum[, saturated]
-        per_layer = np.add.reduceat(per_unit, starts, axis=1) / (batch * units)
-        dead = (np.add.reduceat(per_unit[0] == 0, starts) / units).tolist()
-        rows = per_layer.tolist()
-        for i, n in enumerate(acts):
-            out[n].update(sparsity=1.0 - rows[0][i], dead=dead[i], mean_activation=rows[1][i])
-            if self.bounds[n]:
-                out[n]["saturation"] = rows[2][i]
+    def _plan(self) -> "_ActivationPlan | None":
+        """The reduction plan for the activation outputs kept (the forward pass keeps them in
+        the network's order; their per-sample shapes are fixed by the network)."""
+        if not self.outputs:
+            return None
+        acts = tuple(self.outputs)
+        first = self.outputs[acts[0]]
+        key = (acts, first.device)
+        if key not in self._plans:
+            self._plans[key] = _ActivationPlan(
+                acts, [math.prod(self.outputs[n].shape[1:]) for n in acts],
+                [self.bounds[n] for n in acts], first.device)
+        return self._plans[key]
 
 
-def _norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Euclidean norms of many tensors, in one fused call where torch has it."""
-    foreach = getattr(torch, "_foreach_norm", None)
-    if foreach is not None and len({(t.device, t.dtype) for t in tensors}) == 1:
-        return list(foreach(tensors))
-    return [t.norm().to(tensors[0].device) for t in tensors]
+class _ActivationPlan:
+    """How the outputs of a set of activation layers are reduced, worked out once: side by
+    side as one (batch, units) matrix, per unit over the batch (nonzero count, sum, dead,
+    saturated count), then per layer by one product with a (units, layers) membership matrix.
+    The per-layer counts are turned into fractions on the host."""
+
+    def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device):
+        self.acts, self.sizes = acts, sizes
+        self.saturating = [b is not None for b in bounds]
+        member = torch.zeros(sum(sizes), len(acts))
+        centre = torch.zeros(sum(sizes))
+        reach = torch.full((sum(sizes),), math.inf)
+        start = 0
+        for j, (units, b) in enumerate(zip(sizes, bounds)):
+            member[start:start + units, j] = 1.0
+            if b is not None:
+                lo, hi = b
+                centre[start:start + units] = (lo + hi) / 2
+                reach[start:start + units] = (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)
+            start += units
+        self.member = member.to(device)
+        self.limits = (centre.to(device), reach.to(device)) if any(self.saturating) else None
+
+    def reduce(self, outputs: dict[str, torch.Tensor], batch: int) -> torch.Tensor:
+        """(rows x layers) sums, flattened: nonzero, sum, dead units[, saturated]. Written for
+        few kernel launches: |sign(a)| counts nonzeros as floats, ge_ marks in place."""
+        flat = torch.cat([outputs[n].reshape(batch, -1) for n in self.acts], dim=1)
+        if flat.dtype != torch.float32:
+            flat = flat.float()              # counts stay exact, sums comparable
+        nonzero = flat.sign().abs_().sum(0)
+        rows = [nonzero, flat.sum(0), nonzero.eq(0).float()]
+        if self.limits is not None:
+            centre, reach = self.limits
+            rows.append((flat - centre).abs_().ge_(reach).sum(0))
+        return torch.mm(torch.stack(rows), self.member).reshape(-1)
+
+    def finish(self, values: list[float], batch: int, out: dict) -> None:
+        """Per-layer sums (as `reduce` laid them out) -> per-layer statistics in `out`."""
+        layers = len(self.acts)
+        for j, (n, units) in enumerate(zip(self.acts, self.sizes)):
+            cells = batch * units
+            stats = out[n]
+            stats["sparsity"] = 1.0 - values[j] / cells
+            stats["dead"] = values[2 * layers + j] / units
+            stats["mean_activation"] = values[layers + j] / cells
+            if self.saturating[j]:
+                stats["saturation"] = values[3 * layers + j] / cells
+
+
+def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Euclidean norms of many tensors as one float32 vector: one fused call per
+    (device, dtype) — mixed precision keeps layer outputs in a lower precision than weights."""
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(tensors):
+        groups.setdefault((t.device, t.dtype), []).append(i)
+    if len(groups) == 1:
+        return torch.stack(torch._foreach_norm(tensors)).float()
+    device = tensors[0].device
+    norms: list = [None] * len(tensors)
+    for members in groups.values():
+        found = torch._foreach_norm([tensors[i] for i in members])
+        for i, value in zip(members, found):
+            norms[i] = value.float().to(device)
+    return torch.stack(norms)
 
 
 class ProbeCallback(Callback):
-    """Probes the training batch every `every` steps (steps 1, 1 + every, ...): hooks on before
-    the forward pass, statistics read after the backward pass, hooks off again. `loss_scale`
+    """Probes the training batch every `every` steps (steps 1, 1 + every, ...): tap on before
+    the forward pass, statistics read after the backward pass, tap off again. `loss_scale`
     (fp16 training) gives the factor the loss was multiplied by, which the layer-output
     gradients still carry; their norms are divided by it."""
 
@@ -197,15 +228,14 @@ class ProbeCallback(Callback):
 
     def on_batch_start(self, run, step: int) -> None:
         if (step - 1) % self.every == 0:
-            if not self.watch.handles:
-                self.watch.attach()
+            self.watch.attach()
             self.probing = step
 
     def on_after_backward(self, run, step: int) -> None:
         if self.probing != step:
             return
         layers = self.watch.collect(deltas=self._unscaled_deltas())
-        if self.every > 1:                 # probing every step keeps the hooks on
+        if self.every > 1:                 # probing every step keeps the tap on
             self.watch.remove()
         self.probing = 0
         add_probe(run.history, step, layers)

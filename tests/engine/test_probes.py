@@ -66,7 +66,7 @@ def test_probe_matches_a_direct_computation(act):
     assert_close(got, direct(model, data.x[pick], data.y[pick]))
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
-    assert not any(m._forward_hooks for m in model.modules())
+    assert not any(m._forward_hooks for m in model.modules()) and not model._taps
 
 
 def test_probe_on_a_convolutional_network_with_batch_norm():
@@ -161,8 +161,9 @@ def test_probe_statistics_are_fetched_in_one_transfer(monkeypatch):
     monkeypatch.setattr(torch.Tensor, "item", forbidden)
     monkeypatch.setattr(torch.Tensor, "tolist", forbidden)
     engine.probe(model, data, samples=64)
-    # 4 Linear x (weight, gradient, output gradient) norms + 3 Tanh x 12 units x 3 sums
-    assert transfers == [(4 * 3 + 3 * 12 * 3,)]
+    # 4 Linear x (weight, gradient, output gradient) norms + 3 Tanh x (nonzero, sum, dead,
+    # saturated) — reduced per layer on the device
+    assert transfers == [(4 * 3 + 3 * 4,)]
 
 
 def test_probe_arguments_are_checked():
@@ -170,3 +171,40 @@ def test_probe_arguments_are_checked():
         engine.probe(deep(), "spiral", samples=0)
     with pytest.raises(engine.DatasetError, match="Input has shape"):
         engine.probe(deep(inputs=3), "spiral")
+
+
+def test_probe_of_mixed_activations_matches_a_direct_computation():
+    """Saturating and rectifying layers reduced together, in one plan."""
+    spec = engine.NetworkSpec.sequential((2,), [
+        ("Linear", {"out_features": 9}), ("Sigmoid", {}), ("Linear", {"out_features": 7}),
+        ("ReLU", {}), ("Linear", {"out_features": 5}), ("Tanh", {}),
+        ("Linear", {"out_features": 3})])
+    data = engine.load_dataset("spiral", samples=200)
+    torch.manual_seed(3)
+    model = engine.build(spec)
+    got = engine.probe(model, data, samples=50, seed=2)
+    pick = torch.randperm(200, generator=torch.Generator().manual_seed(2))[:50]
+    assert_close(got, direct(model, data.x[pick], data.y[pick]))
+
+
+def test_norms_of_mixed_precision_tensors_are_grouped_by_dtype():
+    from engine.probes import _norms
+    g = torch.Generator().manual_seed(0)
+    tensors = [torch.randn(30, generator=g), torch.randn(4, 5, generator=g).bfloat16(),
+               torch.randn(7, generator=g), torch.randn(3, generator=g).half()]
+    got = _norms(tensors)
+    assert got.dtype == torch.float32
+    assert got.tolist() == pytest.approx([t.float().norm().item() for t in tensors], rel=1e-2)
+
+
+def test_model_taps_see_every_layer_and_are_not_copied():
+    import copy
+    model = engine.build(deep())
+    seen = []
+    untap = model.add_tap(lambda node, out: seen.append((node, tuple(out.shape))))
+    model(torch.zeros(4, 2))
+    assert [n for n, _ in seen] == model.order and seen[-1][1] == (4, 3)
+    assert copy.deepcopy(model)._taps == [] and len(model._taps) == 1
+    untap()
+    model(torch.zeros(4, 2))
+    assert len(seen) == len(model.order) and not model._taps

@@ -126,7 +126,7 @@ def test_stop_ends_at_a_batch_boundary_with_the_history_so_far():
     assert run.stopped and run.history["status"] == "stopped" and "step 5" in run.message
     assert len(run.history["steps"]) == 5 and run.history["epochs"] == []
     assert run.model is model and all(torch.isfinite(p).all() for p in model.parameters())
-    assert not any(m._forward_hooks for m in model.modules())
+    assert not model._taps and not any(m._forward_hooks for m in model.modules())
 
 
 def test_pause_and_resume_from_another_thread():
@@ -196,10 +196,10 @@ def test_nan_loss_stops_with_advice_and_keeps_the_last_finite_weights():
     assert all(torch.equal(v, before[k]) for k, v in run.model.state_dict().items())
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
     assert all(math.isfinite(s["loss"]) for s in run.history["steps"])
-    assert not any(m._forward_hooks for m in model.modules())
+    assert not model._taps and not any(m._forward_hooks for m in model.modules())
 
 
-def test_hooks_are_removed_when_a_callback_raises():
+def test_taps_are_removed_when_a_callback_raises():
     model = engine.build(net(act="ReLU"))
 
     class Boom(engine.Callback):
@@ -208,7 +208,7 @@ def test_hooks_are_removed_when_a_callback_raises():
 
     with pytest.raises(RuntimeError, match="boom"):
         engine.train(model, moons(), cfg(probe_every=1, l1_activation=0.1), callbacks=[Boom()])
-    assert not any(m._forward_hooks for m in model.modules())
+    assert not model._taps and not any(m._forward_hooks for m in model.modules())
     engine.train(model, moons(), cfg(epochs=1))     # the model can be trained again
 
 
