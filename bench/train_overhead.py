@@ -5,10 +5,12 @@ same validation pass each epoch; runs interleaved (bare, engine with default pro
 probing every step, in a rotating order) so that drift in machine load hits all alike. Prints
 one table: median seconds and the median of the per-round ratios engine / bare.
 
-    .venv/bin/python bench/train_overhead.py [--epochs 1] [--rounds 7] [--device cpu]
+    .venv/bin/python bench/train_overhead.py [--epochs 1] [--rounds 21] [--device cpu]
                                              [--threads N]
 
 Targets: default probing at most 1.05x the bare loop; probing every step at most 1.25x.
+On a shared machine, many short interleaved rounds give a steadier median than a few long
+ones; `--threads 1` keeps torch's own threads from fighting the machine's other load.
 """
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ def measure(spec, data, base: engine.TrainConfig, rounds: int) -> dict[str, list
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=21)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (default: torch's choice); 1 is steadier on a busy "
@@ -102,16 +104,19 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
           f"mnist-5k, {args.epochs} epoch(s) per run, batch {base.batch_size}, adam, "
           f"{args.rounds} interleaved rounds; default probe_every={base.probe_every}")
-    print(f"{'network':24} {'bare s':>8} {'engine s':>9} {'ratio':>6} {'every-step s':>13} "
-          f"{'ratio':>6}")
+    print("ratio: the median of the per-round ratios engine / bare; range: their spread")
+    print(f"{'network':24} {'bare s':>7} {'engine s':>9} {'ratio':>6} {'range':>10} "
+          f"{'every-step s':>13} {'ratio':>6} {'range':>10}")
     for title, file in CASES:
         spec = engine.load(EXAMPLES / file).spec
         t = measure(spec, data, base, args.rounds)
-        ratio = [statistics.median(e / b for e, b in zip(t[k], t["bare"]))
-                 for k in ("engine", "engine, probe every step")]
-        med = {k: statistics.median(v) for k, v in t.items()}
-        print(f"{title:24} {med['bare']:8.3f} {med['engine']:9.3f} {ratio[0]:6.3f} "
-              f"{med['engine, probe every step']:13.3f} {ratio[1]:6.3f}")
+        cells = [f"{statistics.median(t['bare']):7.3f}"]
+        for k, width in (("engine", 9), ("engine, probe every step", 13)):
+            ratios = [e / b for e, b in zip(t[k], t["bare"])]
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            cells.append(f"{statistics.median(t[k]):{width}.3f} "
+                         f"{statistics.median(ratios):6.3f} {spread:>10}")
+        print(f"{title:24} " + " ".join(cells))
 
 
 if __name__ == "__main__":

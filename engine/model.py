@@ -12,15 +12,17 @@ from .init import initialise
 from .layers import LAYERS
 from .spec import NetworkSpec
 
+Tap = Callable[[dict[str, torch.Tensor]], None]
+
 
 class Model(nn.Module):
     """One submodule per node, keyed by node id in `self.layers`; runs them in topological order.
 
     `spec` is a private copy of the network it was built from; `analysis` holds its shapes.
     `forward(x)` takes a batch shaped (N, *input_shape) and returns the output node's tensor.
-    `add_tap(fn)` has `fn(node_id, output)` called with every layer's output during forward
-    passes — a plain function call per layer, far cheaper than a module hook on each layer.
-    Taps are not copied with the model.
+    `add_tap(fn)` has `fn(outputs)` called at the end of every forward pass with every layer's
+    output, {node_id: tensor} — one plain call per pass, far cheaper than a module hook on
+    each layer. Taps are not copied with the model.
     """
 
     def __init__(self, spec: NetworkSpec, analysis: Analysis):
@@ -35,7 +37,7 @@ class Model(nn.Module):
         for n in self.order:
             node = spec.nodes[n]
             self.layers[n] = LAYERS[node.kind].build(node.params, analysis.in_shapes[n])
-        self._taps: list[Callable[[str, torch.Tensor], None]] = []
+        self._taps: list[Tap] = []
         self.reset_weights()
 
     @property
@@ -57,16 +59,15 @@ class Model(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = {self.input_id: x}
-        taps = self._taps
         for n in self.order:
-            out = outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
-            for tap in taps:
-                tap(n, out)
+            outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
+        for tap in self._taps:
+            tap(outs)
         return outs[self.output_id]
 
-    def add_tap(self, fn: Callable[[str, torch.Tensor], None]) -> Callable[[], None]:
-        """Call `fn(node_id, output)` for each layer as forward passes run it; returns the
-        function that takes the tap off again."""
+    def add_tap(self, fn: Tap) -> Callable[[], None]:
+        """Call `fn(outputs)`, {node_id: output} (the input too), after each forward pass;
+        returns the function that takes the tap off again."""
         self._taps = [*self._taps, fn]      # a new list: a forward pass in flight keeps its own
 
         def remove() -> None:

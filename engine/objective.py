@@ -79,12 +79,12 @@ class ActivationL1:
     def __init__(self, model, weight: float):
         self.weight = weight
         self.outputs: list[torch.Tensor] = []
-        self.nodes = {n for n in activation_layers(model) if n != model.output_id}
+        self.nodes = [n for n in activation_layers(model) if n != model.output_id]
         self._untap = model.add_tap(self._keep) if self.nodes else None
 
-    def _keep(self, node: str, output: torch.Tensor) -> None:
-        if node in self.nodes and torch.is_grad_enabled():     # not during validation
-            self.outputs.append(output)
+    def _keep(self, outputs: dict[str, torch.Tensor]) -> None:
+        if torch.is_grad_enabled():     # not during validation
+            self.outputs += [outputs[n] for n in self.nodes]
 
     def penalty(self) -> torch.Tensor | float:
         total = sum(a.abs().mean() for a in self.outputs) if self.outputs else 0.0

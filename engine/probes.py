@@ -48,12 +48,12 @@ class Watch:
     """Taps one forward/backward of `model`. `attach()` before the forward pass, `collect()`
     after the backward pass, `close()` when done (takes the tap off).
 
-    The tap (engine.Model.add_tap, one plain call per layer) only keeps references: activation
-    outputs, and the outputs of parameterised layers with their gradient retained. `collect()`
-    then reduces everything in a handful of batched device operations — all norms in one fused
-    call per dtype, all activation layers side by side as one (batch, units) matrix reduced
-    over the batch and then, by one matrix product, per layer — and fetches the result in one
-    transfer."""
+    The tap (engine.Model.add_tap, one plain call per forward pass) only keeps references:
+    activation outputs, and the outputs of parameterised layers with their gradient retained.
+    `collect()` then reduces everything in a handful of batched device operations — all norms
+    in one fused call per dtype, all activation layers side by side as one (batch, units)
+    matrix reduced over the batch and then, by one matrix product, per layer — and fetches
+    the result in one transfer."""
 
     def __init__(self, model):
         with _watched_lock:
@@ -66,7 +66,8 @@ class Watch:
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
         self.weights = {n: model.layers[n].weight for n in self.weighted}
         self.probed = [n for n in model.order if n in self.weights or n in self.bounds]
-        self.outputs: dict[str, torch.Tensor] = {}      # activation layers: detached outputs
+        self._weight_keys = [(n, "weight_norm") for n in self.weights]
+        self.outputs: dict[str, torch.Tensor] = {}      # activation layers: outputs kept
         self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
         self._untap = None
         self._plans: dict[tuple, _ActivationPlan] = {}
@@ -77,7 +78,7 @@ class Watch:
 
     def attach(self) -> None:
         if self._untap is None:
-            self._untap = self.model.add_tap(self._on_output)
+            self._untap = self.model.add_tap(self._on_outputs)
 
     def remove(self) -> None:
         if self._untap is not None:
@@ -91,12 +92,14 @@ class Watch:
         with _watched_lock:
             _watched.discard(self.model)
 
-    def _on_output(self, node: str, output: torch.Tensor) -> None:
-        if node in self.weights and output.requires_grad:
-            output.retain_grad()              # ∂L/∂a, filled in by the backward pass
-            self.graded[node] = output
-        if node in self.bounds:
-            self.outputs[node] = output.detach()
+    def _on_outputs(self, outputs: dict[str, torch.Tensor]) -> None:
+        for n in self.weighted:
+            out = outputs[n]
+            if out.requires_grad:
+                out.retain_grad()             # ∂L/∂a, filled in by the backward pass
+                self.graded[n] = out
+        for n in self.activations:
+            self.outputs[n] = outputs[n]      # read under no_grad in collect()
 
     @torch.no_grad()
     def collect(self, grads: dict[str, torch.Tensor] | None = None,
@@ -104,17 +107,7 @@ class Watch:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
         transfer. Gradients come from `.grad`, or from `grads` (weights) and `deltas` (layer
         outputs), {node: tensor}, when the caller used torch.autograd.grad."""
-        if grads is None:
-            grads = {n: w.grad for n, w in self.weights.items()}
-        if deltas is None:
-            deltas = {n: out.grad for n, out in self.graded.items()}
-        keys, tensors = [], []
-        for stat, source in (("weight_norm", self.weights), ("grad_norm", grads),
-                             ("delta_norm", deltas)):
-            for n, t in source.items():
-                if t is not None:
-                    keys.append((n, stat))
-                    tensors.append(t)
+        keys, tensors = self._sources(grads, deltas)
         parts = [_norms(tensors)] if tensors else []
         plan = self._plan()
         if plan is not None:
@@ -131,6 +124,22 @@ class Watch:
         self.outputs.clear()
         self.graded.clear()
         return out
+
+    def _sources(self, grads: dict | None, deltas: dict | None) -> tuple[list, list]:
+        """[(node, stat)] and the tensors whose norms they are: every weight, every weight
+        gradient that exists, every layer-output gradient that exists."""
+        keys, tensors = list(self._weight_keys), list(self.weights.values())
+        for n, t in (grads.items() if grads is not None else
+                     ((n, w.grad) for n, w in self.weights.items())):
+            if t is not None:
+                keys.append((n, "grad_norm"))
+                tensors.append(t)
+        for n, t in (deltas.items() if deltas is not None else
+                     ((n, out.grad) for n, out in self.graded.items())):
+            if t is not None:
+                keys.append((n, "delta_norm"))
+                tensors.append(t)
+        return keys, tensors
 
     def _plan(self) -> "_ActivationPlan | None":
         """The reduction plan for the activation outputs kept (the forward pass keeps them in
@@ -149,7 +158,7 @@ class Watch:
 
 class _ActivationPlan:
     """How the outputs of a set of activation layers are reduced, worked out once: side by
-    side as one (batch, units) matrix, per unit over the batch (nonzero count, sum, dead,
+    side as one (batch, units) matrix, per unit over the batch (nonzero count, sum, alive,
     saturated count), then per layer by one product with a (units, layers) membership matrix.
     The per-layer counts are turned into fractions on the host."""
 
@@ -171,17 +180,18 @@ class _ActivationPlan:
         self.limits = (centre.to(device), reach.to(device)) if any(self.saturating) else None
 
     def reduce(self, outputs: dict[str, torch.Tensor], batch: int) -> torch.Tensor:
-        """(rows x layers) sums, flattened: nonzero, sum, dead units[, saturated]. Written for
+        """(rows x layers) sums, flattened: nonzero, sum, live units[, saturated]. Written for
         few kernel launches: |sign(a)| counts nonzeros as floats, ge_ marks in place."""
-        flat = torch.cat([outputs[n].reshape(batch, -1) for n in self.acts], dim=1)
+        flat = torch.cat([o if o.dim() == 2 else o.reshape(batch, -1)
+                          for o in map(outputs.__getitem__, self.acts)], dim=1)
         if flat.dtype != torch.float32:
             flat = flat.float()              # counts stay exact, sums comparable
         nonzero = flat.sign().abs_().sum(0)
-        rows = [nonzero, flat.sum(0), nonzero.eq(0).float()]
+        rows = [nonzero, flat.sum(0), nonzero.sign()]          # sign: the unit is alive
         if self.limits is not None:
             centre, reach = self.limits
             rows.append((flat - centre).abs_().ge_(reach).sum(0))
-        return torch.mm(torch.stack(rows), self.member).reshape(-1)
+        return torch.mm(torch.stack(rows), self.member).view(-1)
 
     def finish(self, values: list[float], batch: int, out: dict) -> None:
         """Per-layer sums (as `reduce` laid them out) -> per-layer statistics in `out`."""
@@ -190,7 +200,7 @@ class _ActivationPlan:
             cells = batch * units
             stats = out[n]
             stats["sparsity"] = 1.0 - values[j] / cells
-            stats["dead"] = values[2 * layers + j] / units
+            stats["dead"] = (units - values[2 * layers + j]) / units
             stats["mean_activation"] = values[layers + j] / cells
             if self.saturating[j]:
                 stats["saturation"] = values[3 * layers + j] / cells
@@ -203,7 +213,8 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     for i, t in enumerate(tensors):
         groups.setdefault((t.device, t.dtype), []).append(i)
     if len(groups) == 1:
-        return torch.stack(torch._foreach_norm(tensors)).float()
+        norms = torch.stack(torch._foreach_norm(tensors))
+        return norms if norms.dtype == torch.float32 else norms.float()
     device = tensors[0].device
     norms: list = [None] * len(tensors)
     for members in groups.values():
@@ -235,8 +246,7 @@ class ProbeCallback(Callback):
         if self.probing != step:
             return
         layers = self.watch.collect(deltas=self._unscaled_deltas())
-        if self.every > 1:                 # probing every step keeps the tap on
-            self.watch.remove()
+        self.watch.remove()                # off until the next probed step (not in validation)
         self.probing = 0
         add_probe(run.history, step, layers)
         self.emit(ProbeEvent(step, layers))

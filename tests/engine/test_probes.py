@@ -201,10 +201,11 @@ def test_model_taps_see_every_layer_and_are_not_copied():
     import copy
     model = engine.build(deep())
     seen = []
-    untap = model.add_tap(lambda node, out: seen.append((node, tuple(out.shape))))
-    model(torch.zeros(4, 2))
-    assert [n for n, _ in seen] == model.order and seen[-1][1] == (4, 3)
+    untap = model.add_tap(lambda outs: seen.append({n: tuple(o.shape) for n, o in outs.items()}))
+    y = model(torch.zeros(4, 2))
+    assert len(seen) == 1 and list(seen[0]) == [model.input_id, *model.order]
+    assert seen[0][model.output_id] == tuple(y.shape) == (4, 3)
     assert copy.deepcopy(model)._taps == [] and len(model._taps) == 1
     untap()
     model(torch.zeros(4, 2))
-    assert len(seen) == len(model.order) and not model._taps
+    assert len(seen) == 1 and not model._taps
