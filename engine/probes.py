@@ -101,7 +101,7 @@ class Watch:
         for n in self.activations:
             self.outputs[n] = outputs[n]      # read under no_grad in collect()
 
-    @torch.no_grad()
+    @torch.inference_mode()        # a little cheaper per operation than no_grad
     def collect(self, grads: dict[str, torch.Tensor] | None = None,
                 deltas: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
@@ -207,20 +207,17 @@ class _ActivationPlan:
 
 
 def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """Euclidean norms of many tensors as one float32 vector: one fused call per
-    (device, dtype) — mixed precision keeps layer outputs in a lower precision than weights."""
-    groups: dict[tuple, list[int]] = {}
-    for i, t in enumerate(tensors):
-        groups.setdefault((t.device, t.dtype), []).append(i)
-    if len(groups) == 1:
+    """Euclidean norms of many tensors (all on one device) as one float32 vector: one fused
+    call per dtype — mixed precision keeps layer outputs in a lower precision than weights."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) == 1:
         norms = torch.stack(torch._foreach_norm(tensors))
         return norms if norms.dtype == torch.float32 else norms.float()
-    device = tensors[0].device
     norms: list = [None] * len(tensors)
-    for members in groups.values():
-        found = torch._foreach_norm([tensors[i] for i in members])
-        for i, value in zip(members, found):
-            norms[i] = value.float().to(device)
+    for dtype in dtypes:
+        members = [i for i, t in enumerate(tensors) if t.dtype == dtype]
+        for i, value in zip(members, torch._foreach_norm([tensors[i] for i in members])):
+            norms[i] = value.float()
     return torch.stack(norms)
 
 
