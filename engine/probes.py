@@ -32,6 +32,7 @@ from .history import add_probe
 from .layers import LAYERS
 
 SATURATION_MARGIN = 0.05
+MEMBERSHIP_LIMIT = 1 << 20     # entries of the (units, layers) matrix that sums per layer
 _watched: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
 _watched_lock = threading.Lock()
 
@@ -159,24 +160,26 @@ class Watch:
 class _ActivationPlan:
     """How the outputs of a set of activation layers are reduced, worked out once: side by
     side as one (batch, units) matrix, per unit over the batch (nonzero count, sum, alive,
-    saturated count), then per layer by one product with a (units, layers) membership matrix.
+    saturated count), then per layer — by one product with a (units, layers) membership
+    matrix while that matrix is small (MEMBERSHIP_LIMIT entries), else one sum per layer.
     The per-layer counts are turned into fractions on the host."""
 
     def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device):
         self.acts, self.sizes = acts, sizes
         self.saturating = [b is not None for b in bounds]
-        member = torch.zeros(sum(sizes), len(acts))
-        centre = torch.zeros(sum(sizes))
-        reach = torch.full((sum(sizes),), math.inf)
+        total = sum(sizes)
+        member = torch.zeros(total, len(acts)) if total * len(acts) <= MEMBERSHIP_LIMIT else None
+        centre, reach = torch.zeros(total), torch.full((total,), math.inf)
         start = 0
         for j, (units, b) in enumerate(zip(sizes, bounds)):
-            member[start:start + units, j] = 1.0
+            if member is not None:
+                member[start:start + units, j] = 1.0
             if b is not None:
                 lo, hi = b
                 centre[start:start + units] = (lo + hi) / 2
                 reach[start:start + units] = (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)
             start += units
-        self.member = member.to(device)
+        self.member = member.to(device) if member is not None else None
         self.limits = (centre.to(device), reach.to(device)) if any(self.saturating) else None
 
     def reduce(self, outputs: dict[str, torch.Tensor], batch: int) -> torch.Tensor:
@@ -191,7 +194,11 @@ class _ActivationPlan:
         if self.limits is not None:
             centre, reach = self.limits
             rows.append((flat - centre).abs_().ge_(reach).sum(0))
-        return torch.mm(torch.stack(rows), self.member).view(-1)
+        if self.member is not None:
+            return torch.mm(torch.stack(rows), self.member).view(-1)
+        per_unit = torch.stack(rows)
+        return torch.stack([part.sum(1) for part in per_unit.split(self.sizes, dim=1)],
+                           dim=1).view(-1)
 
     def finish(self, values: list[float], batch: int, out: dict) -> None:
         """Per-layer sums (as `reduce` laid them out) -> per-layer statistics in `out`."""

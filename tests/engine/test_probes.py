@@ -187,6 +187,25 @@ def test_probe_of_mixed_activations_matches_a_direct_computation():
     assert_close(got, direct(model, data.x[pick], data.y[pick]))
 
 
+def test_large_networks_sum_per_layer_without_a_membership_matrix(monkeypatch):
+    """Above the size limit each layer is summed on its own; the statistics are the same."""
+    from engine import probes
+    spec = engine.NetworkSpec.sequential((1, 8, 8), [
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3}), ("Tanh", {}),
+        ("Flatten", {}), ("Linear", {"out_features": 6}), ("ReLU", {}),
+        ("Linear", {"out_features": 3})])
+    x = torch.randn(30, 1, 8, 8, generator=torch.Generator().manual_seed(4))
+    data = engine.data.dataset.make_dataset("blobs", x.numpy(), (torch.arange(30) % 3).numpy(),
+                                            "classification")
+    torch.manual_seed(2)
+    model = engine.build(spec)
+    small = engine.probe(model, data, samples=30)
+    monkeypatch.setattr(probes, "MEMBERSHIP_LIMIT", 0)
+    large = engine.probe(model, data, samples=30)
+    assert_close(large, small)
+    assert_close(large, direct(model, x, torch.arange(30) % 3))
+
+
 def test_norms_of_mixed_precision_tensors_are_grouped_by_dtype():
     from engine.probes import _norms
     g = torch.Generator().manual_seed(0)
