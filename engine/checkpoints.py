@@ -3,8 +3,9 @@
 `Checkpoints(path, every)` is a training callback: after every `every`-th epoch (counted over
 the whole history, so a resumed run keeps the same cadence) it writes the run to `path` with
 engine.save, which is atomic (a temporary file, then a rename): a crash leaves the previous
-checkpoint whole. The file holds the weights, the optimizer state, the config, the data set and
-the history, so `train --resume path` continues exactly where it was written.
+checkpoint whole. The file holds the weights, the optimizer state (with the loss scaler's of an
+fp16 run), the config, the data set and the history, so `train --resume path` continues exactly
+where it was written.
 """
 from __future__ import annotations
 

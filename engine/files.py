@@ -3,7 +3,9 @@
 Members: manifest.json (format, version, app and torch versions, date), network.json (the spec),
 training.json (config and data set), weights.safetensors and history.json (both optional), and
 optimizer.json + optimizer.safetensors (optional, together: the optimizer's state, so that
-training can continue where it stopped).
+training can continue where it stopped; for fp16 runs optimizer.json also holds the loss
+scaler's state under "grad_scaler", optional, so files without it still load, and older
+readers ignore it: no format version change).
 Never pickle. Reading checks member names, count and sizes before decompressing, then the
 version, JSON structure, kinds and parameters, and weight shapes against the spec, and reports
 every problem in one FileFormatError. Writing goes to a temporary file that is renamed over the

@@ -166,6 +166,8 @@ def parse_json(members: dict[str, bytes], name: str, problems: list[str], requir
                         f"{exc.msg})")
     except RecursionError:
         problems.append(f"{name} is nested too deeply")
+    except ValueError:      # an integer too long to convert (more than 4300 digits)
+        problems.append(f"{name} holds a number too long to read")
     return None
 
 
@@ -249,9 +251,10 @@ def state_dict_problems(expected: dict, found: dict) -> list[str]:
 
 def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
     """Problems of a stored optimizer state: optimizer.json must be {"format", "optimizer",
-    "params": [parameter names], "scalars": {name: {key: number}}}, and every tensor of
-    optimizer.safetensors is named 'parameter/key' after one of the network's `parameters`
-    ({name: shape}), with that parameter's shape or no dimensions."""
+    "params": [parameter names], "scalars": {name: {key: number}}} with, optionally (fp16
+    runs), "grad_scaler" (see scaler_problems), and every tensor of optimizer.safetensors is
+    named 'parameter/key' after one of the network's `parameters` ({name: shape}), with that
+    parameter's shape or no dimensions."""
     if not isinstance(meta, dict):
         return ["optimizer.json must be an object"]
     problems = []
@@ -270,6 +273,9 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
                                         for x in v.values()) for v in scalars.values()):
         problems.append("optimizer.json: 'scalars' must map parameter names to objects of "
                         "numbers")
+    if "grad_scaler" in meta:
+        problems.extend(f"optimizer.json: 'grad_scaler' {p}"
+                        for p in scaler_problems(meta["grad_scaler"]))
     for key, tensor in tensors.items():
         name = key.rpartition("/")[0]
         if name not in names:
@@ -279,3 +285,57 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
             problems.append(f"optimizer.safetensors: {key!r} has shape {tuple(tensor.shape)} "
                             f"but {name} is {parameters[name]}")
     return problems
+
+
+# ----------------------------------------------------------------------------- loss scaler state
+
+# torch.amp.GradScaler.state_dict(): the current loss scale, its settings, and the number of
+# steps since the scale last changed. Stored in optimizer.json as "grad_scaler" (fp16 runs).
+SCALER_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
+FLOAT32_MAX = 3.4028234663852886e38     # the scale is held in a float32 tensor
+INT32_MAX = 2 ** 31 - 1                 # the growth tracker is held in an int32 tensor
+
+
+def scaler_problems(state: Any) -> list[str]:
+    """Problems of a stored GradScaler state: an object with exactly SCALER_KEYS, a finite
+    positive scale, a growth factor above 1, a backoff factor between 0 and 1, a whole growth
+    interval of at least 1 and a whole growth tracker from 0 to below the interval."""
+    if not isinstance(state, dict):
+        return ["must be an object"]
+    problems = [f"lacks {key!r}" for key in SCALER_KEYS if key not in state]
+    problems += [f"has an unexpected key {key!r}" for key in state if key not in SCALER_KEYS]
+    for key, (kind, fits, words) in SCALER_CHECKS.items():
+        if key in state and not (kind(state[key]) and fits(state[key])):
+            problems.append(f"{key!r} {words}, not {_shown(state[key])}")
+    if not problems and state["_growth_tracker"] >= state["growth_interval"]:
+        problems.append(f"'_growth_tracker' ({state['_growth_tracker']}) must be below "
+                        f"'growth_interval' ({state['growth_interval']})")
+    return problems
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# key: (type check, range check, what it must be)
+SCALER_CHECKS = {
+    "scale": (_is_number, lambda v: 0 < v <= FLOAT32_MAX, "must be a finite positive number"),
+    "growth_factor": (_is_number, lambda v: 1 < v <= FLOAT32_MAX,
+                      "must be a finite number above 1"),
+    "backoff_factor": (_is_number, lambda v: 0 < v < 1, "must be a number between 0 and 1"),
+    "growth_interval": (_is_whole, lambda v: 1 <= v <= INT32_MAX,
+                        "must be a whole number of steps of at least 1"),
+    "_growth_tracker": (_is_whole, lambda v: 0 <= v <= INT32_MAX,
+                        "must be a whole number of steps, at least 0"),
+}

@@ -1,4 +1,8 @@
-"""Optimizers, learning-rate schedules, and optimizer state as safetensors + JSON (no pickle)."""
+"""Optimizers, learning-rate schedules, and optimizer state as safetensors + JSON (no pickle).
+
+The stored state also carries, for fp16 runs, the GradScaler's state (its current loss scale,
+growth tracker and settings: plain numbers, in the JSON under 'grad_scaler'), so that a resumed
+fp16 run goes on with the scale it had reached instead of the default one."""
 from __future__ import annotations
 
 import math
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import TrainingError
+from .files_check import SCALER_KEYS, scaler_problems
 from .train_config import TrainConfig
 
 STATE_FORMAT = 1
@@ -51,13 +56,22 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 @dataclass
 class OptimizerState:
     """An optimizer's per-parameter state: tensors (for safetensors, keyed 'param_name/key')
-    and JSON-ready `meta` ({"format", "optimizer", "params": [names], "scalars": {...}})."""
+    and JSON-ready `meta` ({"format", "optimizer", "params": [names], "scalars": {...}}, and
+    for fp16 runs "grad_scaler": the GradScaler's state_dict())."""
     tensors: dict[str, torch.Tensor]
     meta: dict
 
+    @property
+    def grad_scaler(self) -> dict | None:
+        """The GradScaler's state saved with the optimizer's, or None (not an fp16 run, or a
+        file written before it was stored)."""
+        return self.meta.get("grad_scaler")
 
-def capture(optimizer: torch.optim.Optimizer, names: list[str], kind: str) -> OptimizerState:
-    """The optimizer's state by parameter name (the optimizer was built on `names`, in order)."""
+
+def capture(optimizer: torch.optim.Optimizer, names: list[str], kind: str,
+            scaler: torch.amp.GradScaler | None = None) -> OptimizerState:
+    """The optimizer's state by parameter name (the optimizer was built on `names`, in order),
+    with the state of `scaler` (fp16 runs) when there is one."""
     state = optimizer.state_dict()["state"]
     tensors, scalars = {}, {}
     for index, values in state.items():
@@ -69,7 +83,34 @@ def capture(optimizer: torch.optim.Optimizer, names: list[str], kind: str) -> Op
                 scalars.setdefault(name, {})[key] = value
     meta = {"format": STATE_FORMAT, "optimizer": kind, "params": list(names),
             "scalars": scalars}
+    scaler_state = capture_scaler(scaler)
+    if scaler_state is not None:
+        meta["grad_scaler"] = scaler_state
     return OptimizerState(tensors, meta)
+
+
+def capture_scaler(scaler: torch.amp.GradScaler | None) -> dict | None:
+    """The JSON-ready state of an enabled GradScaler (plain float and int values, only the
+    keys files accept), else None. Call it after the scaler's update(), as at a step's end."""
+    if scaler is None or not scaler.is_enabled():
+        return None
+    state = scaler.state_dict()
+    return {key: (int(state[key]) if key in ("growth_interval", "_growth_tracker")
+                  else float(state[key])) for key in SCALER_KEYS}
+
+
+def restore_scaler(scaler: torch.amp.GradScaler | None, state: dict | None) -> bool:
+    """Load a saved GradScaler state into `scaler`. False when there is nothing to restore
+    (no scaler in this run, or none saved: the scaler starts at its default scale);
+    TrainingError if the state is not a valid one."""
+    if scaler is None or state is None or not scaler.is_enabled():
+        return False
+    problems = scaler_problems(state)
+    if problems:
+        raise TrainingError(f"the saved loss-scaler state is not valid: {problems[0]}; train "
+                            f"with --fresh to start over")
+    scaler.load_state_dict({key: state[key] for key in SCALER_KEYS})
+    return True
 
 
 def restore(optimizer: torch.optim.Optimizer, named: list[tuple[str, torch.Tensor]],

@@ -8,7 +8,7 @@ import torch
 
 from .errors import TrainingError
 from .model import Model, build
-from .optim import OptimizerState
+from .optim import OptimizerState, capture_scaler, restore_scaler
 from .spec import NetworkSpec
 
 
@@ -97,6 +97,11 @@ def check_precision(precision: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if precision == "bf16" else torch.float16
 
 
+def new_scaler(device: torch.device) -> torch.amp.GradScaler:
+    """The loss scaler of an fp16 run on `device`, with torch's default settings."""
+    return torch.amp.GradScaler(device.type)
+
+
 def device_info(device) -> dict:
     """The device in use, for display: {"device", "name", "allocated", "reserved", "total"};
     the byte counts are this process's CUDA memory (None on other devices)."""
@@ -123,12 +128,23 @@ def _device_name(device: torch.device) -> str:
 class Mixed:
     """Mixed precision for one run: the autocast context for forward passes, and for fp16 a
     GradScaler (backward scales the loss, then unscales the gradients so that probes and
-    clipping see true values; a step with non-finite gradients is skipped by the scaler)."""
+    clipping see true values; a step with non-finite gradients is skipped by the scaler).
+    The scaler's state (its scale reached so far) is saved with the optimizer's: `state()`,
+    and `load_state(saved)` when a run continues."""
 
     def __init__(self, precision: str, device: torch.device):
         self.dtype = check_precision(precision, device)
         self.device_type = device.type
-        self.scaler = torch.amp.GradScaler("cuda") if self.dtype is torch.float16 else None
+        self.scaler = new_scaler(device) if self.dtype is torch.float16 else None
+
+    def state(self) -> dict | None:
+        """The scaler's JSON-ready state (fp16), else None."""
+        return capture_scaler(self.scaler)
+
+    def load_state(self, saved: OptimizerState | None) -> bool:
+        """Continue with the scaler state stored in `saved`: True if restored, False when this
+        run has no scaler or `saved` holds none (older files, bf16 and fp32 runs)."""
+        return restore_scaler(self.scaler, saved.grad_scaler if saved is not None else None)
 
     @property
     def skips_bad_steps(self) -> bool:

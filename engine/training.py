@@ -43,6 +43,7 @@ class Run:
     dataset: dict = field(default_factory=dict)
     device: str = "cpu"
     optimizer: torch.optim.Optimizer | None = field(default=None, repr=False)
+    scaler: torch.amp.GradScaler | None = field(default=None, repr=False)   # fp16 runs
     status: str = "new"
     message: str = ""
 
@@ -51,11 +52,12 @@ class Run:
         return self.status == "stopped"
 
     def optimizer_state(self) -> OptimizerState | None:
-        """The optimizer's state by parameter name, ready to store (safetensors + JSON)."""
+        """The optimizer's state by parameter name, ready to store (safetensors + JSON), with
+        the loss scaler's state of an fp16 run."""
         if self.optimizer is None:
             return None
         names = [n for n, _ in self.model.named_parameters()]
-        return capture(self.optimizer, names, self.config.optimizer)
+        return capture(self.optimizer, names, self.config.optimizer, self.scaler)
 
     def config_record(self) -> dict:
         """The config as stored in a file, with the data set used."""
@@ -63,7 +65,7 @@ class Run:
 
     def save(self, path) -> Path:
         """Write a .lwnet with the network, weights, config, data set, history and optimizer
-        state, from which `train` can continue."""
+        state (with the loss scaler's, fp16), from which `train` can continue."""
         from .files import save
         return save(path, self.model.spec, model=self.model, history=self.history,
                     config=self.config_record(), optimizer=self.optimizer_state())
@@ -123,7 +125,8 @@ class _Loop:
         self.resumed = bool(start.optimizer_state) and restore(
             self.optimizer, list(self.model.named_parameters()), start.optimizer_state,
             cfg.optimizer)
-        run.optimizer = self.optimizer
+        self.scaler_resumed = self.mixed.load_state(start.optimizer_state)
+        run.optimizer, run.scaler = self.optimizer, self.mixed.scaler
         self.step = last_step(run.history)
         self.first_epoch = finished_epochs(run.history)
         self.end_epoch = self.first_epoch + cfg.epochs
@@ -145,6 +148,8 @@ class _Loop:
                   "precision": self.cfg.precision, "processes": self.dist.world_size,
                   "batch_size": self.cfg.batch_size,
                   "global_batch": self.dist.global_batch(self.cfg.batch_size)}
+        if self.mixed.scaler is not None:
+            record["grad_scaler"] = "restored" if self.scaler_resumed else "new"
         self.run.history["runs"].append(record)
         try:
             self.model.train()
