@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -161,3 +162,105 @@ def _regression_targets(y: np.ndarray, where: str) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise DatasetError(f"data set '{where}' has targets that are not finite numbers")
     return y.reshape(len(y), 1) if y.ndim == 1 else y
+
+
+# ----------------------------------------------------------------------------- options
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a named data set or of a kind of file, described well enough to check a
+    value and to build a control for it. `kind` (from the default when not given):
+    "number" (a whole number when the default is an int; within lo..hi), "choice" (one of
+    `choices`, shown as `labels` when given), "column" (a column number, negative from the
+    end, or a column name), "path" (a file; None for "find it"), "size" ([height, width] in
+    pixels; None for "as it is")."""
+    name: str
+    default: Any
+    help: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple = ()
+    kind: str = ""
+    labels: tuple = ()
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", "choice" if self.choices else "number")
+
+    def label(self, choice) -> str:
+        """How a choice is shown."""
+        for value, text in zip(self.choices, self.labels):
+            if _same(value, choice):
+                return text
+        return str(choice)
+
+    def check(self, dataset: str, value: Any) -> Any:
+        """The value as the loader takes it, or DatasetError saying what is wrong."""
+        where = f"data set '{dataset}': option {self.name}"
+        return getattr(self, "_check_" + self.kind)(where, value)
+
+    def _check_choice(self, where: str, value: Any):
+        for choice in self.choices:
+            if _same(choice, value):
+                return choice
+        if isinstance(value, str):
+            word = value.strip().lower()
+            for choice in self.choices:
+                if word in (str(choice).lower(), self.label(choice).lower()):
+                    return choice
+        shown = ", ".join(self.label(c) for c in self.choices)
+        raise DatasetError(f"{where} must be one of {shown}, not {value!r}")
+
+    def _check_number(self, where: str, value: Any):
+        whole = isinstance(self.default, int)
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if whole and not number.is_integer():
+                raise ValueError
+        except (TypeError, ValueError):
+            raise DatasetError(f"{where} must be {'a whole number' if whole else 'a number'}, "
+                               f"not {value!r}") from None
+        value = int(number) if whole else number
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise DatasetError(f"{where} must be between {self.lo} and {self.hi}, not {value}")
+        return value
+
+    def _check_column(self, where: str, value: Any):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            return int(text) if text.lstrip("-").isdigit() else text
+        raise DatasetError(f"{where} must be a column number (0 for the first, -1 for the "
+                           f"last) or a column name from the header row, not {value!r}")
+
+    def _check_path(self, where: str, value: Any):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            return value.strip()
+        raise DatasetError(f"{where} must be the path of a file, not {value!r}")
+
+    def _check_size(self, where: str, value: Any):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        parts = value.lower().replace("x", ",").split(",") if isinstance(value, str) else value
+        try:
+            if isinstance(parts, (list, tuple)) and len(parts) == 2 and not any(
+                    isinstance(p, (bool, float)) for p in parts):
+                size = [int(p) for p in parts]
+                if all(0 < v <= 4096 for v in size):
+                    return size
+        except (TypeError, ValueError):
+            pass
+        raise DatasetError(f"{where} must be height x width in pixels (each 1 to 4096), as "
+                           f"28x28, or empty to keep the images' own size; not {value!r}")
+
+
+def _same(a, b) -> bool:
+    """Equal and of the same type (so that 1 is not True and 0 is not False)."""
+    return type(a) is type(b) and a == b

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from .dataset import CLASSIFICATION, REGRESSION, Dataset, make_dataset
+from .dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
 from .idx import find_labels, read_idx
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff",
@@ -21,21 +21,107 @@ NORMALISE = ("auto", "none", "global", "features")
 
 
 def read_path(path: Path, options: dict) -> Dataset:
-    """Pick the reader from what the path is."""
-    if not path.exists():
-        raise DatasetError(f"the data file '{path}' does not exist")
+    """Pick the reader from what the path is; check the options against that kind of file."""
+    kind = check_path(path)
+    options = check_file_options(path, options)
+    if kind == "idx" and path.is_dir():
+        path = _idx_in(path)
+    readers = {"csv": read_csv, "npz": read_npz, "idx": read_idx_pair,
+               "images": read_image_folder}
+    return readers[kind](path, **options)
+
+
+# ----------------------------------------------------------------------------- options
+
+DELIMITERS = ("auto", ",", ";", "\t", " ", "|")
+FILE_KINDS = {"csv": "a CSV table", "npz": "an NPZ file of arrays", "idx": "an IDX image file",
+              "images": "a folder of images"}
+READER_OPTIONS = {
+    "csv": (
+        Option("label", -1, "the column that holds the labels or targets: its number (0 for "
+               "the first, -1 for the last) or its name in the header row", kind="column"),
+        Option("header", "auto", "whether the first row holds column names; auto: yes when "
+               "it has text where the next row has numbers", choices=("auto", True, False),
+               labels=("auto", "yes", "no")),
+        Option("task", "auto", "classification (the labels are classes) or regression "
+               "(they are numbers to predict); auto: classes when every label is a whole "
+               "number or some are text, regression otherwise", choices=TASKS),
+        Option("delimiter", "auto", "what separates the values of a row; auto: the first of "
+               "comma, semicolon or tab found in the first row", choices=DELIMITERS,
+               labels=("auto", "comma", "semicolon", "tab", "space", "bar")),
+        Option("normalise", "features", "how the inputs are scaled: features (each column to "
+               "mean 0 and standard deviation 1), global (one mean and deviation for all "
+               "values), none (as in the file); auto is features", choices=NORMALISE)),
+    "npz": (
+        Option("task", "auto", "classification or regression; auto: classes when y holds "
+               "integers, regression otherwise", choices=TASKS),
+        Option("normalise", "auto", "how X is scaled: features (each to mean 0 and standard "
+               "deviation 1), global (one mean and deviation for all values), none; auto: "
+               "global for images (bytes, or 3 or more dimensions), features otherwise",
+               choices=NORMALISE)),
+    "idx": (
+        Option("labels", None, "the IDX label file; empty: the '...-labels-idx1-ubyte' file "
+               "next to the images", kind="path"),),
+    "images": (
+        Option("size", None, "resize every image to height x width pixels, as 28x28; empty: "
+               "keep their own size (then all must be the same size)", kind="size"),
+        Option("color", "auto", "gray (one channel) or rgb (three); auto: gray when every "
+               "image is grey", choices=("auto", "gray", "rgb"))),
+}
+
+
+def file_kind(path) -> str | None:
+    """What `load_dataset(path)` reads there: "csv", "npz", "idx" or "images" (a folder of
+    class folders); None for anything else."""
+    path = Path(path)
     if path.is_dir():
-        return read_folder(path, options)
+        return "idx" if _idx_in(path) else "images"
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        return read_csv(path, **options)
+        return "csv"
     if suffix == ".npz":
-        return read_npz(path, **options)
+        return "npz"
     if "idx" in path.name.lower() or suffix in (".idx", ".gz"):
-        return read_idx_pair(path, **options)
-    raise DatasetError(f"'{path}' is not a data file Layerwise reads: use a .csv, an .npz "
-                       f"(arrays X and y), an IDX image file or a folder of images with one "
-                       f"subfolder per class")
+        return "idx"
+    return None
+
+
+def check_path(path) -> str:
+    """The kind of data file at `path`; DatasetError when it is missing or of no known kind."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"the data file '{path}' does not exist")
+    kind = file_kind(path)
+    if kind is None:
+        raise DatasetError(f"'{path}' is not a data file Layerwise reads: use a .csv, an .npz "
+                           f"(arrays X and y), an IDX image file or a folder of images with one "
+                           f"subfolder per class")
+    return kind
+
+
+def file_options(path) -> tuple[Option, ...]:
+    """The options the reader of this kind of file takes (none for an unknown kind)."""
+    return READER_OPTIONS.get(file_kind(path), ())
+
+
+def check_file_options(path, options: dict) -> dict:
+    """`options` as the reader takes them; DatasetError naming an unknown option or a bad
+    value, and what is accepted instead."""
+    path = Path(path)
+    kind = file_kind(path)
+    known = {o.name: o for o in READER_OPTIONS.get(kind, ())}
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        takes = f"it takes {', '.join(known)}" if known else "it takes no options"
+        raise DatasetError(f"'{path.name}' ({FILE_KINDS.get(kind, 'a file')}) has no option "
+                           f"{unknown[0]!r}; {takes}")
+    return {k: known[k].check(path.name, v) for k, v in options.items()}
+
+
+def _idx_in(folder: Path) -> Path | None:
+    idx = sorted(folder.glob("*images-idx3-ubyte*"))
+    train = [p for p in idx if p.name.startswith("train")]
+    return (train or idx or [None])[0]
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -47,7 +133,7 @@ def read_csv(path: Path, label=-1, header="auto", task: str = "auto", delimiter:
     _choice("task", task, TASKS)
     _choice("normalise", normalise, NORMALISE)
     rows = _csv_rows(path, delimiter)
-    names, rows = _csv_header(rows, header)
+    names, rows = _csv_header(path, rows, header)
     width = len(rows[0][1])
     col = _label_column(path, label, names, width)
     xs, labels = [], []
@@ -55,12 +141,13 @@ def read_csv(path: Path, label=-1, header="auto", task: str = "auto", delimiter:
         if len(row) != width:
             raise DatasetError(f"'{path}', line {line}: {len(row)} values, but the first row "
                                f"has {width}; every row needs the same number of columns")
-        xs.append([_number(path, line, i, v) for i, v in enumerate(row) if i != col])
+        first = names is None and line == rows[0][0]      # perhaps names, read as data
+        xs.append([_number(path, line, i, v, first) for i, v in enumerate(row) if i != col])
         labels.append(row[col].strip())
     if not xs[0]:
         raise DatasetError(f"'{path}' has only a label column; it needs input columns too")
-    y, task, classes = _csv_labels(path, labels, task, [ln for ln, _ in rows])
-    return make_dataset(path.name, np.array(xs), y, task, source=str(path),
+    y, resolved, classes = _csv_labels(path, labels, task, [ln for ln, _ in rows])
+    return make_dataset(path.name, np.array(xs), y, resolved, source=str(path),
                         options=_opts(label=label, header=header, task=task,
                                       delimiter=delimiter, normalise=normalise),
                         normalise="none" if normalise == "none" else
@@ -75,24 +162,55 @@ def _csv_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
         raise DatasetError(f"'{path}' is not UTF-8 text; save it as a UTF-8 CSV") from None
     except OSError as exc:
         raise DatasetError(f"'{path}' cannot be read: {exc.strerror or exc}") from None
-    if delimiter == "auto":
-        first = next((ln for ln in text.splitlines() if ln.strip()), "")
-        delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
-    rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    rows = _split_rows(path, text.splitlines(), delimiter)
     if not rows:
         raise DatasetError(f"'{path}' is empty: it has no rows of data")
     return rows
 
 
-def _csv_header(rows, header):
+def _split_rows(path: Path, lines: list[str], delimiter: str) -> list[tuple[int, list[str]]]:
+    if delimiter == "auto":
+        first = next((ln for ln in lines if ln.strip()), "")
+        delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        return [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise DatasetError(f"'{path}', line {reader.line_num}: not a row of a CSV table "
+                           f"({exc})") from None
+
+
+def csv_columns(path, header="auto", delimiter="auto") -> list[str | None]:
+    """The columns of a CSV file, read from its first lines (to choose the label column):
+    one entry per column, its name in the header row or None without one."""
+    path = Path(path)
+    lines = []
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for line in fh:
+                if line.strip():
+                    lines.append(line.rstrip("\r\n"))
+                if len(lines) == 3:
+                    break
+    except UnicodeDecodeError:
+        raise DatasetError(f"'{path}' is not UTF-8 text; save it as a UTF-8 CSV") from None
+    except OSError as exc:
+        raise DatasetError(f"'{path}' cannot be read: {exc.strerror or exc}") from None
+    rows = _split_rows(path, lines, delimiter)
+    if not rows:
+        raise DatasetError(f"'{path}' is empty: it has no rows of data")
+    names, rows = _csv_header(path, rows, header)
+    return list(names) if names else [None] * len(rows[0][1])
+
+
+def _csv_header(path, rows, header):
     if header == "auto":
         header = not all(_is_number(v) for v in rows[0][1]) and len(rows) > 1 and \
             sum(_is_number(v) for v in rows[1][1]) > sum(_is_number(v) for v in rows[0][1])
     if header:
         names, rows = [c.strip() for c in rows[0][1]], rows[1:]
         if not rows:
-            raise DatasetError("the CSV file has a header but no rows of data")
+            raise DatasetError(f"'{path}' has a header row but no rows of data")
         return names, rows
     return None, rows
 
@@ -100,7 +218,8 @@ def _csv_header(rows, header):
 def _label_column(path, label, names, width) -> int:
     if isinstance(label, str) and not label.lstrip("-").isdigit():
         if not names or label not in names:
-            known = f"its columns are {', '.join(names)}" if names else "it has no header row"
+            known = f"its columns are {', '.join(names)}" if names else \
+                "it has no header row (set header to yes if its first row holds names)"
             raise DatasetError(f"'{path}' has no column called {label!r}; {known}")
         return names.index(label)
     col = int(label)
@@ -115,7 +234,10 @@ def _csv_labels(path, labels, task, lines):
     if task == REGRESSION or (task == "auto" and numeric
                               and not all(float(v).is_integer() for v in labels)):
         for line, v in zip(lines, labels):
-            _number(path, line, None, v)
+            if not _is_number(v):
+                raise DatasetError(f"'{path}', line {line}: label {v!r} is not a number, but "
+                                   f"regression needs numbers to predict (use task="
+                                   f"classification for named classes)")
         return np.array([float(v) for v in labels]), REGRESSION, None
     if numeric:
         for line, v in zip(lines, labels):
@@ -136,12 +258,17 @@ def _is_number(v: str) -> bool:
         return False
 
 
-def _number(path, line, col, v) -> float:
+def _number(path, line, col, v, first=False) -> float:
+    """An input value; DatasetError naming the line and column (counted from 1) and what to
+    change when it is not a number."""
     try:
         return float(v)
     except ValueError:
-        where = f", column {col + 1}" if col is not None else ""
-        raise DatasetError(f"'{path}', line {line}{where}: {v.strip()!r} is not a number")
+        names = "; if the first row holds column names, set header to yes" if first else ""
+        raise DatasetError(f"'{path}', line {line}, column {col + 1}: {v.strip()!r} is not a "
+                           f"number. Every column but the label column must hold numbers: if "
+                           f"this one holds the labels, choose it as the label column (label="
+                           f"{col}, counting from 0){names}") from None
 
 
 # ----------------------------------------------------------------------------- NPZ
@@ -163,11 +290,11 @@ def read_npz(path: Path, task: str = "auto", normalise: str = "auto") -> Dataset
     if x.ndim < 2:
         raise DatasetError(f"'{path}': X must have one row per sample (at least 2 dimensions), "
                            f"but it has shape {list(x.shape)}")
-    if task == "auto":
-        task = CLASSIFICATION if np.issubdtype(y.dtype, np.integer) else REGRESSION
+    resolved = task if task != "auto" else (
+        CLASSIFICATION if np.issubdtype(y.dtype, np.integer) else REGRESSION)
     images = x.dtype == np.uint8 or x.ndim >= 3
     how = normalise if normalise != "auto" else ("global" if images else "features")
-    return make_dataset(path.name, x, y, task, source=str(path),
+    return make_dataset(path.name, x, y, resolved, source=str(path),
                         options=_opts(task=task, normalise=normalise), normalise=how,
                         scale=1 / 255 if x.dtype == np.uint8 else 1.0,
                         description=f"arrays X and y of {path.name}")
@@ -194,14 +321,6 @@ def read_idx_pair(path: Path, labels: str | None = None) -> Dataset:
 
 
 # ----------------------------------------------------------------------------- folders
-
-def read_folder(path: Path, options: dict) -> Dataset:
-    idx = sorted(path.glob("*images-idx3-ubyte*"))
-    if idx:
-        train = [p for p in idx if p.name.startswith("train")]
-        return read_idx_pair((train or idx)[0], **options)
-    return read_image_folder(path, **options)
-
 
 def read_image_folder(path: Path, size=None, color: str = "auto") -> Dataset:
     """One subfolder per class, named after it; every image the same size (or resized to

@@ -5,55 +5,20 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from ..errors import DatasetError
 from . import download as D
 from . import synthetic as S
-from .dataset import CLASSIFICATION, REGRESSION, Dataset, make_dataset
+from .dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
 from .idx import read_idx
 from .readers import read_path
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "data"
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    default: Any
-    help: str
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple = ()
-
-    def _number(self, where: str, value: Any):
-        whole = isinstance(self.default, int)
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value)
-            if whole and not number.is_integer():
-                raise ValueError
-        except (TypeError, ValueError):
-            raise DatasetError(f"{where} must be {'a whole number' if whole else 'a number'}, "
-                               f"not {value!r}") from None
-        return int(number) if whole else number
-
-    def check(self, dataset: str, value: Any) -> Any:
-        where = f"data set '{dataset}': option {self.name}"
-        if self.choices:
-            if value not in self.choices:
-                raise DatasetError(f"{where} must be one of {', '.join(self.choices)}, "
-                                   f"not {value!r}")
-            return value
-        value = self._number(where, value)
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise DatasetError(f"{where} must be between {self.lo} and {self.hi}, not {value}")
-        return value
 
 
 @dataclass(frozen=True)

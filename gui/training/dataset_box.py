@@ -1,26 +1,36 @@
-"""Choosing the data set: the named ones (with their options), the user's own files, and a
-preview of shape, classes and a few samples."""
+"""Choosing the data set: the named ones (with their options), the user's own files (with the
+options their kind of file takes, as the engine describes them), and a preview of shape,
+classes and a few samples."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
 
 import engine
+from engine.data import Option, check_file_options, check_path, csv_columns, file_options
 
 from . import files
 from .plots import PALETTE
 
 OPEN_FILE, OPEN_FOLDER = "__open_file__", "__open_folder__"
+ERROR_COLOUR = "#b91c1c"
 
 
 class DatasetBox(QWidget):
-    """`reference()` is {"name", "options"}; `changed` fires when the choice or an option
-    changes; `download_requested` asks the session to fetch a remote data set now."""
+    """`reference()` is {"name", "options"}: a named data set or the path of the user's file,
+    with the values of the option controls shown for it. `changed` fires when the choice or
+    an option really changes; `file_opened` when the person opens a file or folder (so that
+    it is read from disk again); `download_requested` asks the session to fetch a remote data
+    set now."""
     changed = Signal()
+    file_opened = Signal(str)
     download_requested = Signal()
 
     def __init__(self, parent=None):
@@ -36,10 +46,11 @@ class DatasetBox(QWidget):
         self.combo.addItem("Open image folder…", OPEN_FOLDER)
         self.combo.activated.connect(self._activated)
         self.options = QFormLayout()
-        self.option_widgets: dict[str, QWidget] = {}
+        self.fields: dict[str, tuple[Option, QWidget]] = {}
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setObjectName("dataset_summary")
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.samples = QHBoxLayout()
         self.download = QPushButton("Download now")
         self.download.clicked.connect(self.download_requested)
@@ -47,6 +58,9 @@ class DatasetBox(QWidget):
         self.progress = QProgressBar()
         self.progress.hide()
         self._current = ""
+        self._kept: dict = {}           # options of the reference that have no control here
+        self._remembered: dict[str, dict] = {}     # the options last shown for each choice
+        self._last: dict = {}
         self._layout()
 
     def _layout(self) -> None:
@@ -65,11 +79,18 @@ class DatasetBox(QWidget):
     def _title(info) -> str:
         return info.name + ("" if info.available else "  (download)")
 
+    @property
+    def option_widgets(self) -> dict[str, QWidget]:
+        return {name: w for name, (_, w) in self.fields.items()}
+
     # ------------------------------------------------------------------ the choice
     def reference(self) -> dict:
-        name = self._current
-        options = {k: _value(w) for k, w in self.option_widgets.items()}
-        return {"name": name, "options": options}
+        options = dict(self._kept)
+        for name, (opt, w) in self.fields.items():
+            value = _value(opt, w)
+            if value is not None:
+                options[name] = value
+        return {"name": self._current, "options": options}
 
     def set_reference(self, ref: dict | None) -> None:
         ref = ref or {}
@@ -79,42 +100,102 @@ class DatasetBox(QWidget):
     def _activated(self, index: int) -> None:
         data = self.combo.itemData(index)
         if data in (OPEN_FILE, OPEN_FOLDER):
-            path = files.ask_data_path(self) if data == OPEN_FILE else \
-                files.ask_data_folder(self)
-            if not path:
+            data = self._ask_path(data)
+            if not data:
                 self._select(self._current)
                 return
-            data = path
-        self._choose(str(data), {}, emit=True)
+            self.file_opened.emit(data)
+        self._choose(str(data), None, emit=True)
 
-    def _choose(self, name: str, options: dict, emit: bool) -> None:
+    def _ask_path(self, what: str) -> str:
+        """A readable kind of file or folder from the person, or "" (with the reason shown)."""
+        path = files.ask_data_path(self) if what == OPEN_FILE else files.ask_data_folder(self)
+        if not path:
+            return ""
+        try:
+            check_path(path)
+        except engine.LayerwiseError as exc:
+            still = f"'{self._current}'" if self._current else "not chosen"
+            self.show_text(f"{exc}. The data set is still {still}.", error=True)
+            return ""
+        return str(path)
+
+    def _choose(self, name: str, options: dict | None, emit: bool) -> None:
+        """Show `name` with `options` (None: those it had when last shown here)."""
+        if self._current:
+            self._remembered[self._current] = self.reference()["options"]
+        if options is None:
+            options = self._remembered.get(name, {})
         if name and self.combo.findData(name) < 0:
-            self.combo.insertItem(self.combo.count() - 3, name, name)
+            self._insert(name)
         self._current = name
         self._select(name)
-        self._options(self.infos.get(name), options)
         info = self.infos.get(name)
+        self._options(info.options if info else file_options(name) if name else (), options)
         self.download.setVisible(info is not None and not info.available)
         if emit:
             self.changed.emit()
+
+    def _insert(self, path: str) -> None:
+        at = self.combo.count() - 3             # before the separator and the two Open items
+        self.combo.insertItem(at, Path(path).name or path, path)
+        self.combo.setItemData(at, path, Qt.ToolTipRole)
 
     def _select(self, name: str) -> None:
         self.combo.blockSignals(True)
         self.combo.setCurrentIndex(max(-1, self.combo.findData(name)))
         self.combo.blockSignals(False)
 
-    def _options(self, info, values: dict) -> None:
+    # ------------------------------------------------------------------ option controls
+    def _options(self, described, values: dict) -> None:
         while self.options.rowCount():
             self.options.removeRow(0)
-        self.option_widgets = {}
-        for opt in (info.options if info else ()):
-            widget = _option_widget(opt, values.get(opt.name, opt.default))
-            widget.setToolTip(opt.help)
-            signal = widget.currentIndexChanged if isinstance(widget, QComboBox) \
-                else widget.valueChanged
-            signal.connect(lambda *_: self.changed.emit())
-            self.option_widgets[opt.name] = widget
+        self.fields = {}
+        known = {o.name for o in described}
+        self._kept = {k: v for k, v in values.items() if k not in known}
+        for opt in described:
+            columns = self._columns(values) if opt.kind == "column" else None
+            widget = _option_widget(opt, values.get(opt.name, opt.default), columns)
+            widget.setObjectName(f"dataset_option_{opt.name}")
+            self.fields[opt.name] = (opt, widget)
             self.options.addRow(opt.name.replace("_", " "), widget)
+            for signal in _signals(widget):
+                signal.connect(lambda *_, n=opt.name: self._option_changed(n))
+        self._mark()
+        self._last = self.reference()
+
+    def _option_changed(self, name: str) -> None:
+        if name in ("header", "delimiter") and "label" in self.fields:
+            opt, w = self.fields["label"]
+            _fill_columns(w, self._columns(self.reference()["options"]), _value(opt, w))
+        self._mark()
+        ref = self.reference()
+        if ref != self._last:
+            self._last = ref
+            self.changed.emit()
+
+    def _columns(self, values: dict) -> list:
+        """The columns of the chosen CSV file (names or None), [] when it cannot be read."""
+        try:
+            layout = check_file_options(self._current, {k: values[k] for k in
+                                                        ("header", "delimiter") if k in values})
+            return csv_columns(self._current, **layout)
+        except engine.LayerwiseError:
+            return []
+
+    def _mark(self) -> None:
+        """Show a value its option refuses: the row's name in red, the reason in its tip."""
+        where = Path(self._current).name or self._current
+        for opt, w in self.fields.values():
+            try:
+                opt.check(where, _value(opt, w))
+                error = ""
+            except engine.LayerwiseError as exc:
+                error = str(exc)
+            label = self.options.labelForField(w)
+            if label is not None:
+                label.setStyleSheet(f"color: {ERROR_COLOUR};" if error else "")
+            w.setToolTip(opt.help + (f"\n\n{error}" if error else ""))
 
     def mark_available(self) -> None:
         """After a download: refresh the titles and hide the button."""
@@ -162,21 +243,72 @@ class DatasetBox(QWidget):
         while self.samples.count():
             item = self.samples.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()            # at once: deletion waits for the event loop
                 item.widget().deleteLater()
 
 
-def _value(widget):
-    if isinstance(widget, QComboBox):
-        return widget.currentText()
-    return widget.value()
+# ------------------------------------------------------------------ one control per option
+
+class _PathEdit(QWidget):
+    """A file path typed or chosen with "…"; empty means the option's default."""
+    edited = Signal()
+
+    def __init__(self, opt, value):
+        super().__init__()
+        self.edit = QLineEdit("" if value is None else str(value))
+        self.edit.setPlaceholderText("found automatically")
+        self.edit.editingFinished.connect(self.edited)
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip(f"Choose the {opt.name} file")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(browse)
+
+    def _browse(self) -> None:
+        path = files.ask_data_path(self)
+        if path:
+            self.edit.setText(path)
+            self.edited.emit()
+
+    def text(self) -> str:
+        return self.edit.text()
 
 
-def _option_widget(opt, value) -> QWidget:
-    if opt.choices:
+def _option_widget(opt, value, columns) -> QWidget:
+    if opt.kind == "choice":
+        return _choice_widget(opt, value)
+    if opt.kind == "column":
         w = QComboBox()
-        w.addItems(list(opt.choices))
-        w.setCurrentText(str(value))
+        w.setEditable(True)
+        w.setInsertPolicy(QComboBox.NoInsert)
+        _fill_columns(w, columns or [], value)
         return w
+    if opt.kind == "path":
+        return _PathEdit(opt, value)
+    if opt.kind == "size":
+        w = QLineEdit("x".join(map(str, value)) if isinstance(value, (list, tuple))
+                      else "" if value is None else str(value))
+        w.setPlaceholderText("as they are (or e.g. 28x28)")
+        return w
+    return _number_widget(opt, value)
+
+
+def _choice_widget(opt, value) -> QComboBox:
+    w = QComboBox()
+    for choice in opt.choices:
+        w.addItem(opt.label(choice), choice)
+    try:
+        value = opt.check("", value)
+    except engine.LayerwiseError:
+        w.addItem(str(value), value)            # kept as it was, and shown as refused
+    w.setCurrentIndex(next(i for i in range(w.count()) if _same(w.itemData(i), value)))
+    return w
+
+
+def _number_widget(opt, value) -> QWidget:
     if isinstance(opt.default, int):
         w = QSpinBox()
         w.setRange(int(opt.lo if opt.lo is not None else 0),
@@ -187,8 +319,65 @@ def _option_widget(opt, value) -> QWidget:
         w.setSingleStep(0.05)
         w.setRange(float(opt.lo if opt.lo is not None else -1e9),
                    float(opt.hi if opt.hi is not None else 1e9))
-    w.setValue(value)
+    w.setKeyboardTracking(False)
+    try:
+        w.setValue(opt.check("", value))
+    except engine.LayerwiseError:
+        w.setValue(opt.default)
     return w
+
+
+def _fill_columns(w: QComboBox, columns: list, value) -> None:
+    """The label column's list: the last column, then each by number (and name)."""
+    w.blockSignals(True)
+    w.clear()
+    w.addItem("last column" + _named(columns[-1] if columns else None), -1)
+    for i, name in enumerate(columns):
+        w.addItem(f"column {i}{_named(name)}", i)
+    index = next((i for i in range(w.count()) if _same(w.itemData(i), value)), -1)
+    if index >= 0:
+        w.setCurrentIndex(index)
+    else:
+        w.setEditText(str(value))
+    w.blockSignals(False)
+
+
+def _named(name) -> str:
+    return f" · {name}" if name else ""
+
+
+def _signals(w: QWidget) -> list:
+    if isinstance(w, QComboBox) and w.isEditable():
+        return [w.activated, w.lineEdit().editingFinished]
+    if isinstance(w, QComboBox):
+        return [w.currentIndexChanged]
+    if isinstance(w, QLineEdit):
+        return [w.editingFinished]
+    if isinstance(w, _PathEdit):
+        return [w.edited]
+    return [w.valueChanged]
+
+
+def _value(opt, w: QWidget):
+    """The control's value as the engine takes it; a refused value as it was typed."""
+    if isinstance(w, QComboBox) and w.isEditable():
+        text = w.currentText().strip()
+        index = w.findText(text)
+        raw = w.itemData(index) if index >= 0 else text
+    elif isinstance(w, QComboBox):
+        return w.currentData()
+    elif isinstance(w, (QLineEdit, _PathEdit)):
+        raw = w.text().strip() or None
+    else:
+        return w.value()
+    try:
+        return opt.check("", raw)
+    except engine.LayerwiseError:
+        return raw
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
 
 
 def _thumbnail(img: np.ndarray, label: str) -> QWidget:
@@ -208,7 +397,16 @@ def _scatter(points: np.ndarray, labels: np.ndarray) -> QWidget:
     plot.hideAxis("bottom")
     plot.hideAxis("left")
     plot.setMouseEnabled(False, False)
-    brushes = [pg.mkBrush(QColor(PALETTE[int(c) % len(PALETTE)])) for c in labels]
     plot.addItem(pg.ScatterPlotItem(points[:, 0], points[:, 1], size=4, pen=None,
-                                    brush=brushes))
+                                    brush=_brushes(np.asarray(labels))))
     return plot
+
+
+def _brushes(labels: np.ndarray) -> list:
+    """A colour per class, or for regression targets a blue-to-red ramp of the first one."""
+    if labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer):
+        return [pg.mkBrush(QColor(PALETTE[int(c) % len(PALETTE)])) for c in labels]
+    value = labels.reshape(len(labels), -1)[:, 0].astype(np.float64)
+    span = float(value.max() - value.min()) or 1.0
+    return [pg.mkBrush(int(40 + 200 * f), 80, int(240 - 200 * f))
+            for f in (value - value.min()) / span]

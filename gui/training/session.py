@@ -72,6 +72,7 @@ class TrainingSession(QObject):
         p.reset_clicked.connect(self.reset_weights)
         p.compare_clicked.connect(lambda: self.start("compare"))
         p.download_requested.connect(self.download)
+        p.dataset.file_opened.connect(self._forget_data)
         p.settings_changed.connect(self._settings_changed)
         self.diag_panel.check_clicked.connect(lambda: self.start("probe"))
         w.events.connect(self._events)
@@ -190,6 +191,11 @@ class TrainingSession(QObject):
     # ------------------------------------------------------------------ data sets
     def dataset_for(self, ref: dict):
         return self.datasets.get(_key(ref), ref)
+
+    def _forget_data(self, name: str) -> None:
+        """A file opened again is read again (it may have changed on disk)."""
+        self.datasets = {k: v for k, v in self.datasets.items()
+                         if json.loads(k).get("name") != name}
 
     def preview(self) -> None:
         box = self.panel.dataset
