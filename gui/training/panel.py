@@ -70,7 +70,7 @@ class TrainingPanel(QScrollArea):
         box.addWidget(self._group("Data", [self.dataset]))
         box.addWidget(self.run_box)
         box.addWidget(self._form_group("Optimisation", self.fields[:9]))
-        box.addWidget(self._form_group("Run", self.fields[9:]))
+        box.addWidget(self._form_group("Loss, device and probes", self.fields[9:]))
         box.addWidget(self._form_group("Pre-training (greedy, layer-wise)", self.pre_fields))
         box.addStretch(1)
         self.setWidget(body)
