@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QLayout, QMainWindow,
+                               QMessageBox)
 
 import engine
 from engine import describe as D
@@ -32,6 +33,53 @@ from .problems import ProblemsList
 from .recovery import Autosave, orphans
 
 MESSAGE_MS = 8000
+LAYOUT_VERSION = 0     # raise when the panels change so much that saved layouts should be dropped
+
+
+class DockPlacer:
+    """Puts docks created after `restore_layout()` in their default places, but only those in
+    `new` (the docks the saved layout did not know): a step for any other dock does nothing,
+    so a dock restored from the saved layout stays where the user left it."""
+
+    def __init__(self, window: QMainWindow, new):
+        self.window, self.new = window, list(new)
+
+    def add(self, area, dock: QDockWidget) -> None:
+        if dock in self.new:
+            self.window.addDockWidget(area, dock)
+
+    def split(self, first: QDockWidget, dock: QDockWidget, orientation) -> None:
+        if dock in self.new:
+            self.window.splitDockWidget(first, dock, orientation)
+
+    def tabify(self, first: QDockWidget, dock: QDockWidget, owner=None) -> None:
+        """Tab `dock` behind `first`; `owner`, when given, is the new dock the step is for."""
+        if (dock if owner is None else owner) in self.new:
+            self.window.tabifyDockWidget(first, dock)
+
+    def raise_(self, dock: QDockWidget, owner=None) -> None:
+        if (dock if owner is None else owner) in self.new:
+            dock.raise_()
+
+    def resize(self, docks: list, sizes: list, orientation) -> None:
+        pairs = [(d, n) for d, n in zip(docks, sizes) if d in self.new]
+        if pairs:
+            self.window.resizeDocks([d for d, _ in pairs], [n for _, n in pairs], orientation)
+
+
+def _names(value) -> list[str]:
+    """A saved list of names (QSettings gives a lone name as a string)."""
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [v for v in values if isinstance(v, str)]
+
+
+def _layout_bytes(value) -> QByteArray | None:
+    """A saved geometry or state as bytes; None for anything else (a hand-edited file)."""
+    if isinstance(value, QByteArray) and not value.isEmpty():
+        return value
+    if isinstance(value, (bytes, bytearray)) and value:
+        return QByteArray(bytes(value))
+    return None
 
 
 class MainWindow(QMainWindow):
@@ -50,7 +98,11 @@ class MainWindow(QMainWindow):
         self.palette = Palette()
         self.inspector = Inspector(self.doc)
         self.problems = ProblemsList(self.doc)
+        self._lazy_layouts: list = []     # (docks, arrange) of docks added after the start
+        self._raised: list[str] = []      # the saved layout's docks on top of their tabs
+        self._unplaced: list = []         # (docks, arrange) waiting for place_lazy_docks()
         self._docks()
+        self._default_state = self.saveState(LAYOUT_VERSION)
         self._status_bar()
         self._actions()
         self._menus()
@@ -81,6 +133,7 @@ class MainWindow(QMainWindow):
             self.training = install(self)
             self.training.finished.connect(self.training_finished)
             self._install_runs()
+            self.place_lazy_docks()
         return self.training
 
     def export_network(self) -> bool:
@@ -99,16 +152,20 @@ class MainWindow(QMainWindow):
         self.runs_dock = QDockWidget("Runs", self)
         self.runs_dock.setObjectName("runs_dock")
         self.runs_dock.setWidget(self.runs_panel)
-        self.addDockWidget(Qt.BottomDockWidgetArea, self.runs_dock)
-        loss = getattr(self.training, "dashboard", None)
-        docks = getattr(loss, "docks", {}) if loss is not None else {}
-        if "Loss" in docks:
-            self.tabifyDockWidget(docks["Loss"], self.runs_dock)
-            docks["Loss"].raise_()
-        self.view_menu.addAction(self.runs_dock.toggleViewAction())
+        self.add_lazy_docks([self.runs_dock], self._arrange_runs)
+        self.view_menu.insertAction(self.layout_separator, self.runs_dock.toggleViewAction())
         from .device_status import DeviceStatus
         self.device_status = DeviceStatus(self.training, self)
         self.statusBar().addPermanentWidget(self.device_status)
+
+    def _arrange_runs(self, place: DockPlacer) -> None:
+        """The Runs panel's default place: a tab behind the loss plot."""
+        place.add(Qt.BottomDockWidgetArea, self.runs_dock)
+        dashboard = getattr(self.training, "dashboard", None)
+        loss = getattr(dashboard, "docks", {}).get("Loss")
+        if loss is not None:
+            place.tabify(loss, self.runs_dock)
+            place.raise_(loss, owner=self.runs_dock)
 
     def start_training(self) -> bool:
         """Train with the document's settings; False (with a message) if it cannot start."""
@@ -120,19 +177,23 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ construction
     def _docks(self) -> None:
-        def dock(title: str, widget, area, name: str) -> QDockWidget:
+        def dock(title: str, widget, name: str) -> QDockWidget:
             d = QDockWidget(title, self)
             d.setObjectName(name)
             d.setWidget(widget)
             d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
                           | QDockWidget.DockWidgetFloatable)
-            self.addDockWidget(area, d)
             return d
-        self.palette_dock = dock("Layers", self.palette, Qt.LeftDockWidgetArea, "palette_dock")
-        self.inspector_dock = dock("Inspector", self.inspector, Qt.RightDockWidgetArea,
-                                   "inspector_dock")
-        self.problems_dock = dock("Problems", self.problems, Qt.BottomDockWidgetArea,
-                                  "problems_dock")
+        self.palette_dock = dock("Layers", self.palette, "palette_dock")
+        self.inspector_dock = dock("Inspector", self.inspector, "inspector_dock")
+        self.problems_dock = dock("Problems", self.problems, "problems_dock")
+        self._arrange_base()
+
+    def _arrange_base(self) -> None:
+        """The default places of the panels that exist from the start."""
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.palette_dock)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
+        self.addDockWidget(Qt.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Horizontal)
         self.resizeDocks([self.problems_dock], [110], Qt.Vertical)
 
@@ -190,6 +251,8 @@ class MainWindow(QMainWindow):
         self.zoom_out_action = a("Zoom &Out", lambda: self.view.zoom_by(0.8),
                                  QKeySequence.ZoomOut)
         self.about_action = a("&About Layerwise", self.about)
+        self.reset_layout_action = a("&Reset Layout", self.reset_layout, None,
+                                     "Put every panel back in its default place")
 
     def _menus(self) -> None:
         bar = self.menuBar()
@@ -219,6 +282,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
             m.addAction(dock.toggleViewAction())
+        self.layout_separator = m.addSeparator()
+        m.addAction(self.reset_layout_action)
         self.lab_menu = bar.addMenu("&Lab")
         self.lab_menu.aboutToShow.connect(lambda: fill_lab_menu(self, self.lab_menu))
         bar.addMenu("&Help").addAction(self.about_action)
@@ -439,14 +504,82 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()      # stops the message timer
         settings = paths.settings()
         settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        settings.setValue("window/raised", self._tabs_on_top())
         event.accept()
 
-    def restore_layout(self) -> None:
-        """Put the window and its panels back where they were when it last closed."""
+    # ------------------------------------------------------------------ panel layout
+    def restore_layout(self) -> bool:
+        """Put the window and its panels back where they were when it last closed; True if the
+        saved panel layout was used. Panels created later (the training docks) go back to
+        their saved places through `add_lazy_docks`. An unreadable saved layout is ignored."""
         settings = paths.settings()
-        geometry, state = settings.value("window/geometry"), settings.value("window/state")
+        geometry = _layout_bytes(settings.value("window/geometry"))
+        state = _layout_bytes(settings.value("window/state"))
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state, LAYOUT_VERSION):
+            return False
+        self._raised = _names(settings.value("window/raised"))
+        return True
+
+    def add_lazy_docks(self, docks: list, arrange) -> None:
+        """Dock widgets created after `restore_layout()`, to be put in place by the next
+        `place_lazy_docks()`. `arrange(place)` gives their default places through a
+        DockPlacer; it runs again, for all of them, on View → Reset Layout."""
+        self._unplaced.append((list(docks), arrange))
+
+    def place_lazy_docks(self) -> None:
+        """Each dock added since the last call that the saved layout knew goes back where it
+        was (floating, hidden, tabbed, its size; all of them at once, before any layout pass,
+        so that the saved sizes hold); the others go to their default places."""
+        batch, self._unplaced = self._unplaced, []
+        self.layout().setEnabled(False)          # a layout pass per dock would lose sizes
+        try:
+            restored = [d for docks, _ in batch for d in docks if self.restoreDockWidget(d)]
+        finally:
+            self.layout().setEnabled(True)
+        self.layout().activate()                 # the tab bars, before raising a tab
+        for docks, arrange in batch:
+            arrange(DockPlacer(self, [d for d in docks if d not in restored]))
+        self._raise_saved_tabs(restored)
+        self._lazy_layouts += batch
+
+    def _docks_here(self) -> list[QDockWidget]:
+        return self.findChildren(QDockWidget, options=Qt.FindDirectChildrenOnly)
+
+    def _tabs_on_top(self) -> list[str]:
+        """The tabbed docks shown on top of their tabs (saveState keeps this too, but
+        restoreDockWidget cannot use it for a dock created later), and the saved ones of the
+        docks not created in this session."""
+        docks = self._docks_here()
+        names = {d.objectName() for d in docks}
+        return [d.objectName() for d in docks if self.tabifiedDockWidgets(d)
+                and not d.visibleRegion().isEmpty()] + [n for n in self._raised if n not in names]
+
+    def _raise_saved_tabs(self, rejoined: list) -> None:
+        """In each tab group that the `rejoined` docks are back in, put the tab that was on
+        top when the window closed on top again."""
+        for dock in rejoined:
+            for d in (dock, *self.tabifiedDockWidgets(dock)):
+                if d.objectName() in self._raised:
+                    d.raise_()
+                    break
+
+    def reset_layout(self) -> None:
+        """View → Reset Layout: every panel docked, shown and in its default place; the window
+        keeps its size."""
+        layout = self.layout()
+        constraint = layout.sizeConstraint()
+        layout.setSizeConstraint(QLayout.SetNoConstraint)     # no growing on the way there
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        self._raised = []
+        for dock in self._docks_here():
+            if dock.isFloating():
+                dock.setFloating(False)
+            if dock.isHidden():
+                dock.show()
+        self._arrange_base()
+        for docks, arrange in self._lazy_layouts:
+            arrange(DockPlacer(self, docks))
+        layout.setSizeConstraint(constraint)

@@ -25,18 +25,25 @@ def install(window) -> TrainingSession:
     window.training_dock = _dock(window, "Training", session.panel, "training_dock")
     window.diagnostics_dock = _dock(window, "Diagnostics", session.diag_panel,
                                     "diagnostics_dock")
-    window.addDockWidget(Qt.RightDockWidgetArea, window.diagnostics_dock)
-    window.splitDockWidget(window.inspector_dock, window.diagnostics_dock, Qt.Vertical)
-    window.tabifyDockWidget(window.inspector_dock, window.training_dock)
-    window.tabifyDockWidget(window.diagnostics_dock, window.problems_dock)
-    window.inspector_dock.raise_()
-    window.problems_dock.raise_()
-    window.resizeDocks([window.training_dock, window.diagnostics_dock], [560, 240], Qt.Vertical)
-    window.resizeDocks([session.dashboard.docks["Loss"]], [330], Qt.Vertical)
+    window.add_lazy_docks([window.training_dock, window.diagnostics_dock],
+                          lambda place: _arrange(window, place))
     _menu(window, session)
     session.message.connect(window.show_message)
     session.document_replaced()
     return session
+
+
+def _arrange(window, place) -> None:
+    """Default places (`place` is the window's DockPlacer): Training tabbed with the
+    Inspector, Diagnostics below them with the Problems list as its tab."""
+    d = window.diagnostics_dock
+    place.add(Qt.RightDockWidgetArea, d)
+    place.split(window.inspector_dock, d, Qt.Vertical)
+    place.tabify(window.inspector_dock, window.training_dock)
+    place.tabify(d, window.problems_dock, owner=d)
+    place.raise_(window.inspector_dock, owner=window.training_dock)
+    place.raise_(window.problems_dock, owner=d)
+    place.resize([window.training_dock, d], [560, 240], Qt.Vertical)
 
 
 def _action(window, text, slot, shortcut=None, tip="") -> QAction:

@@ -84,16 +84,22 @@ class Dashboard:
                              | QDockWidget.DockWidgetFloatable)
             dock.visibilityChanged.connect(lambda on, t=title: on and self._draw_dock(t))
             self.docks[title] = dock
+        w.add_lazy_docks(list(self.docks.values()), self.arrange)
+
+    def arrange(self, place) -> None:
+        """The docks' default places (`place` is the window's DockPlacer): loss, gradients and
+        activations side by side along the bottom, the other plots tabbed behind them."""
         d = self.docks
-        w.addDockWidget(Qt.BottomDockWidgetArea, d["Loss"])
-        w.splitDockWidget(d["Loss"], d["Gradients"], Qt.Horizontal)
-        w.splitDockWidget(d["Gradients"], d["Activations"], Qt.Horizontal)
+        place.add(Qt.BottomDockWidgetArea, d["Loss"])
+        place.split(d["Loss"], d["Gradients"], Qt.Horizontal)
+        place.split(d["Gradients"], d["Activations"], Qt.Horizontal)
         for a, b in (("Loss", "Accuracy"), ("Loss", "Pre-training"),
                      ("Gradients", "Gradient map"), ("Activations", "Decision boundary"),
                      ("Activations", "Filters"), ("Activations", "Confusion")):
-            w.tabifyDockWidget(d[a], d[b])
+            place.tabify(d[a], d[b])
         for name in ("Loss", "Gradients", "Activations"):
-            d[name].raise_()
+            place.raise_(d[name])
+        place.resize([d["Loss"]], [330], Qt.Vertical)
 
     def plots(self) -> list[LivePlot]:
         return [self.loss, self.accuracy, self.weight_grad, self.delta_grad, self.activations,
