@@ -11,7 +11,7 @@ from typing import Callable
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from . import paths
+from . import collector, paths
 from .main_window import MainWindow
 
 
@@ -50,6 +50,7 @@ def make_app() -> QApplication:
     app.setApplicationName("Layerwise")
     app.setOrganizationName("Layerwise")
     app.setStyle("Fusion")
+    collector.install()           # cyclic garbage is collected in this thread only
     try:
         app.setStyleSheet(paths.STYLE.read_text("utf-8"))
     except OSError:

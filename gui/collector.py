@@ -1,0 +1,61 @@
+"""Python's cyclic garbage collector, run from the GUI thread only.
+
+A collection runs in whichever thread happens to allocate when a threshold is crossed. When that
+is a worker thread (training, the Lab, exports) and the garbage holds Qt objects, their C++
+destructors run outside the GUI thread, which can deadlock against the GUI thread (seen: a Lab
+run hanging while its worker imported torch) or crash. So automatic collection is switched off
+and a timer in the GUI thread collects the generations whose thresholds were crossed — the recipe
+long-lived PyQt/PySide applications use. Reference counting still frees everything else at once.
+"""
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+INTERVAL_MS = 500
+
+
+class MainThreadCollector(QObject):
+    """While it is installed, cyclic garbage is collected only in the thread that made it."""
+
+    def __init__(self, interval_ms: int = INTERVAL_MS):
+        super().__init__()
+        self.thresholds = gc.get_threshold()
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.setObjectName("garbage_collector")
+        self.timer.timeout.connect(self.check)
+        self.timer.start(interval_ms)
+
+    def check(self) -> None:
+        """Collect as the automatic collector would have: the youngest generation past its
+        threshold, and older ones when their counts are past theirs too."""
+        counts = gc.get_count()
+        if counts[0] <= self.thresholds[0]:
+            return
+        generation = 0
+        if counts[1] > self.thresholds[1]:
+            generation = 2 if counts[2] > self.thresholds[2] else 1
+        gc.collect(generation)
+
+    def uninstall(self) -> None:
+        self.timer.stop()
+        if self.was_enabled:
+            gc.enable()
+
+
+_installed: list[MainThreadCollector] = []
+
+
+def install() -> MainThreadCollector:
+    """Install the collector once for the process (from the GUI thread)."""
+    if not _installed:
+        _installed.append(MainThreadCollector())
+    return _installed[0]
+
+
+def uninstall() -> None:
+    while _installed:
+        _installed.pop().uninstall()
