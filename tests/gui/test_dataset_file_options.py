@@ -31,6 +31,13 @@ def start(win):
     return session, session.panel.dataset
 
 
+def animals_csv(folder):
+    """A small CSV whose first column holds the labels."""
+    path = folder / "animals.csv"
+    path.write_text(LABEL_FIRST)
+    return path
+
+
 def open_file(box, monkeypatch, path, what="__open_file__"):
     """The person picks "Open file…" (or "Open image folder…") and chooses `path`."""
     ask = "ask_data_path" if what == "__open_file__" else "ask_data_folder"
@@ -62,8 +69,7 @@ def test_a_csv_shows_its_options_and_label_column_zero_reloads_it(qtbot, window,
                                                                   monkeypatch):
     s, box = start(window)
     assert "label" not in box.option_widgets                # xor: its own options
-    path = tmp_path / "animals.csv"
-    path.write_text(LABEL_FIRST)
+    path = animals_csv(tmp_path)
     open_file(box, monkeypatch, path)
     assert box.reference()["name"] == str(path)
     assert list(box.option_widgets) == ["label", "header", "task", "delimiter", "normalise"]
@@ -87,8 +93,7 @@ def test_a_csv_shows_its_options_and_label_column_zero_reloads_it(qtbot, window,
 def test_a_label_column_that_does_not_exist_shows_the_engines_message(qtbot, window, tmp_path,
                                                                      monkeypatch):
     s, box = start(window)
-    path = tmp_path / "animals.csv"
-    path.write_text(LABEL_FIRST)
+    path = animals_csv(tmp_path)
     open_file(box, monkeypatch, path)
     spec = window.doc.spec
     type_into(qtbot, box.option_widgets["label"], "7")
@@ -108,8 +113,7 @@ def test_a_label_column_that_does_not_exist_shows_the_engines_message(qtbot, win
 def test_options_are_saved_with_the_document_and_come_back(qtbot, window, tmp_path,
                                                            monkeypatch):
     s, box = start(window)
-    path = tmp_path / "animals.csv"
-    path.write_text(LABEL_FIRST)
+    path = animals_csv(tmp_path)
     open_file(box, monkeypatch, path)
     pick(box.option_widgets["label"], 0)
     pick(box.option_widgets["header"], True)
@@ -199,8 +203,7 @@ def test_a_file_of_no_known_kind_is_refused_and_the_choice_kept(qtbot, window, t
 
 def test_unknown_or_refused_saved_options_are_kept_and_named(qtbot, window, tmp_path):
     s, box = start(window)
-    path = tmp_path / "animals.csv"
-    path.write_text(LABEL_FIRST)
+    path = animals_csv(tmp_path)
     cfg = dict(window.doc.config, dataset={"name": str(path),
                                            "options": {"label": 0, "colour": "red"}})
     window.doc.replace(window.doc.spec.copy(), None, "t", config=cfg)
@@ -217,8 +220,7 @@ def test_unknown_or_refused_saved_options_are_kept_and_named(qtbot, window, tmp_
 def test_a_file_chosen_again_keeps_its_options_and_is_read_again(qtbot, window, tmp_path,
                                                                  monkeypatch):
     s, box = start(window)
-    path = tmp_path / "animals.csv"
-    path.write_text(LABEL_FIRST)
+    path = animals_csv(tmp_path)
     open_file(box, monkeypatch, path)
     pick(box.option_widgets["label"], 0)
     pick(box.combo, "xor")
