@@ -68,7 +68,7 @@ class Distributed:
         """The mean of a tensor over the ranks (every rank gets the same value)."""
         if not self.active:
             return value
-        value = value.detach().clone()
+        value = value.detach().float().clone()
         torch.distributed.all_reduce(value)
         return value / self.world_size
 

@@ -131,22 +131,57 @@ _HOOKS = {StepEvent: "on_step", ProbeEvent: "on_probe", EpochEvent: "on_epoch_en
 
 
 class Dispatcher:
-    """Calls one hook on every callback; `emit` also sends the event to `on_event`."""
+    """Calls one hook on every callback; `emit` also sends the event to `on_event`.
+
+    Only callbacks that implement a hook (that override Callback's empty default, in their
+    class or on the instance) are called for it, so a hook nobody implements costs the loop
+    nothing, and `wants(event_type)` tells the loop whether an event needs building at all.
+    Add callbacks with `add`, which keeps that index up to date."""
 
     def __init__(self, callbacks, run):
-        self.callbacks = [c if isinstance(c, Callback) else FunctionCallback(c)
-                          for c in callbacks]
+        self.callbacks: list[Callback] = []
         self.run = run
+        self._calls: dict[str, list] = {}
+        self._emits: dict[type, list] = {}
+        for c in callbacks:
+            self.add(c)
+        self._index()
+
+    def add(self, callback, first: bool = False) -> None:
+        """Add a Callback (or a plain function f(event)), last or `first`."""
+        c = callback if isinstance(callback, Callback) else FunctionCallback(callback)
+        self.callbacks.insert(0 if first else len(self.callbacks), c)
+        self._index()
+
+    def _index(self) -> None:
+        self._calls.clear()
+        self._emits = {kind: [m for c in self.callbacks
+                              for m in (_implemented(c, hook), _implemented(c, "on_event")) if m]
+                       for kind, hook in _HOOKS.items()}
 
     def call(self, hook: str, *args) -> None:
-        for c in self.callbacks:
-            getattr(c, hook)(self.run, *args)
+        methods = self._calls.get(hook)
+        if methods is None:
+            methods = self._calls[hook] = [
+                m for m in (_implemented(c, hook) for c in self.callbacks) if m]
+        for method in methods:
+            method(self.run, *args)
+
+    def wants(self, kind: type) -> bool:
+        """Whether any callback receives events of this type."""
+        return bool(self._emits[kind])
 
     def emit(self, event) -> None:
-        hook = _HOOKS[type(event)]
-        for c in self.callbacks:
-            getattr(c, hook)(self.run, event)
-            c.on_event(self.run, event)
+        for method in self._emits[type(event)]:
+            method(self.run, event)
+
+
+def _implemented(callback: Callback, hook: str):
+    """The callback's bound `hook`, or None when it is Callback's empty default."""
+    if hook in getattr(callback, "__dict__", {}) or \
+            getattr(type(callback), hook) is not getattr(Callback, hook):
+        return getattr(callback, hook)
+    return None
 
 
 # ----------------------------------------------------------------------------- control

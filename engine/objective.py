@@ -17,10 +17,13 @@ REGRESSION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}
 @dataclass
 class Objective:
     """`loss(out, y)` is the batch-mean loss; `correct(out, y)` counts right answers on the
-    device (None for regression)."""
+    device, and `predict(out, into)` writes the predicted classes into `into` (an int64
+    tensor of one value per sample) in one operation, so that a training epoch can count its
+    right answers once at its end; both are None for regression."""
     name: str
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None
+    predict: Callable[[torch.Tensor, torch.Tensor], None] | None = None
 
 
 def make_objective(model, data: Dataset, loss: str = "auto") -> Objective:
@@ -33,14 +36,15 @@ def make_objective(model, data: Dataset, loss: str = "auto") -> Objective:
         if out != (1,) or n != 2:
             raise TrainingError(f"binary cross-entropy needs one output unit and 2 classes, but "
                                 f"{where} and data set '{data.name}' has {n} classes")
-        return Objective("bce", _bce, _binary_correct)
+        return Objective("bce", _bce, _binary_correct, _binary_predict)
     if out != (n,):
         raise TrainingError(f"{where} but data set '{data.name}' has {n} classes: give the last "
                             f"layer {n} outputs (e.g. Linear with out_features={n})")
     if loss in ("auto", "cross_entropy"):
-        return Objective("cross_entropy", F.cross_entropy, _argmax_correct)
+        return Objective("cross_entropy", F.cross_entropy, _argmax_correct, _argmax_predict)
     fn = REGRESSION_LOSSES[loss]
-    return Objective(loss, lambda o, y: fn(o, F.one_hot(y, n).to(o.dtype)), _argmax_correct)
+    return Objective(loss, lambda o, y: fn(o, F.one_hot(y, n).to(o.dtype)), _argmax_correct,
+                     _argmax_predict)
 
 
 def _regression(out, data: Dataset, loss: str, where: str) -> Objective:
@@ -64,6 +68,14 @@ def _binary_correct(out, y):
 
 def _argmax_correct(out, y):
     return (out.argmax(1) == y).sum()
+
+
+def _binary_predict(out, into):
+    torch.gt(out.squeeze(1), 0, out=into)
+
+
+def _argmax_predict(out, into):
+    torch.argmax(out, 1, out=into)
 
 
 def activation_layers(model) -> list[str]:

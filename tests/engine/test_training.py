@@ -68,6 +68,25 @@ def test_the_epoch_metrics_match_a_direct_evaluation():
     assert record["val_acc"] == pytest.approx((out.argmax(1) == data.y[val]).float().mean())
 
 
+@pytest.mark.parametrize("outputs", [2, 1])             # cross-entropy, and one logit (bce)
+def test_training_accuracy_counts_the_batches_as_they_were_trained(outputs):
+    data = moons()
+    model = engine.build(net(out=outputs))
+    right, seen = [], []
+
+    def tap(outs):
+        if not model.training:
+            return                                    # a validation pass
+        x, y = outs[model.input_id], outs[model.output_id].detach()
+        labels = data.y[torch.cdist(x, data.x).argmin(1)]
+        guess = y.argmax(1) if outputs == 2 else (y.squeeze(1) > 0).long()
+        right.append(int((guess == labels).sum()))
+        seen.append(len(x))
+    model.add_tap(tap)
+    run = engine.train(model, data, cfg(epochs=1, batch_size=32))
+    assert run.history["epochs"][0]["train_acc"] == pytest.approx(sum(right) / sum(seen))
+
+
 def test_same_seed_same_history_other_seed_other_history():
     a = engine.train(net(), moons(), cfg(seed=7))
     b = engine.train(net(), moons(), cfg(seed=7))
@@ -158,12 +177,9 @@ def test_pause_and_resume_from_another_thread():
 
 def test_callbacks_see_the_loop_in_order():
     calls = []
-
-    class Recorder(engine.Callback):
-        def __getattribute__(self, name):
-            if name.startswith("on_") and name != "on_event":
-                calls.append(name)
-            return object.__getattribute__(self, name)
+    hooks = [h for h in vars(engine.Callback) if h.startswith("on_") and h != "on_event"]
+    Recorder = type("Recorder", (engine.Callback,), {
+        h: (lambda h: lambda self, run, *args: calls.append(h))(h) for h in hooks})
 
     seen = []
     engine.train(net(), moons(), cfg(epochs=1, batch_size=90, val_fraction=0.1,
@@ -174,6 +190,45 @@ def test_callbacks_see_the_loop_in_order():
                      "on_epoch_end", "on_finished", "on_train_end"]
     assert [type(e).__name__ for e in seen] == ["ProbeEvent", "StepEvent", "ProbeEvent",
                                                 "StepEvent", "EpochEvent", "FinishedEvent"]
+
+
+def test_probing_does_not_change_what_is_learned():
+    runs = [engine.train(net("ReLU", depth=2), moons(), cfg(probe_every=every, seed=4))
+            for every in (0, 1)]
+    assert len(runs[1].history["probes"]["step"]) == len(runs[1].history["steps"])
+    assert [s["loss"] for s in runs[0].history["steps"]] == \
+        [s["loss"] for s in runs[1].history["steps"]]
+    a, b = weights(runs[0].model), weights(runs[1].model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_hooks_nobody_implements_are_not_called_and_events_not_built(monkeypatch):
+    from engine import events
+    built = []
+    init = events.StepEvent.__init__
+
+    def counted(self, *args):
+        built.append("step")
+        init(self, *args)
+    monkeypatch.setattr(events.StepEvent, "__init__", counted)
+
+    class Epochs(engine.Callback):
+        def on_epoch_end(self, run, event):
+            built.append(event.epoch)
+
+    engine.train(net(), moons(), cfg(epochs=2, probe_every=1), callbacks=[Epochs()])
+    assert built == [1, 2]                    # no step events built: nobody receives them
+    seen = []
+    engine.train(net(), moons(), cfg(epochs=1, batch_size=90), callbacks=[seen.append])
+    assert [type(e).__name__ for e in seen].count("StepEvent") == 2 == built.count("step")
+
+
+def test_a_hook_set_on_the_instance_is_called():
+    calls = []
+    callback = engine.Callback()
+    callback.on_epoch_start = lambda run, epoch: calls.append(epoch)
+    engine.train(net(), moons(), cfg(epochs=2), callbacks=[callback])
+    assert calls == [1, 2]
 
 
 def test_nan_loss_stops_with_advice_and_keeps_the_last_finite_weights():
@@ -325,3 +380,27 @@ def test_probe_history_stays_aligned_when_a_stat_appears_late():
     add_probe(h, 9, {"a": {"x": 5.0}})
     assert h["probes"] == {"step": [1, 5, 9], "layers": {
         "a": {"x": [1.0, 2.0, 5.0], "y": [None, 3.0, None]}, "b": {"z": [None, 4.0, None]}}}
+
+
+def test_probe_log_appends_in_place_and_stays_aligned_when_the_stats_change():
+    from engine.history import ProbeLog, new_history
+
+    def nest(keys, values):
+        out = {}
+        for (node, stat), v in zip(keys, values):
+            out.setdefault(node, {})[stat] = v
+        return out
+    h = new_history()
+    log = ProbeLog(h, nest)
+    ax, ay, bz = ("a", "x"), ("a", "y"), ("b", "z")
+    log.add(1, (ax,), [1.0])
+    column = h["probes"]["layers"]["a"]["x"]
+    log.add(2, (ax,), [2.0])
+    assert h["probes"]["layers"]["a"]["x"] is column         # the same column, appended to
+    log.add(5, (ax, ay, bz), [3.0, 4.0, 5.0])
+    log.add(6, (ax, ay, bz), [6.0, 7.0, 8.0])
+    log.add(9, (ax,), [9.0])
+    log.add(10, (ax,), [10.0])
+    assert h["probes"] == {"step": [1, 2, 5, 6, 9, 10], "layers": {
+        "a": {"x": [1.0, 2.0, 3.0, 6.0, 9.0, 10.0], "y": [None, None, 4.0, 7.0, None, None]},
+        "b": {"z": [None, None, 5.0, 8.0, None, None]}}}
