@@ -57,6 +57,34 @@ def add_probe(history: dict, step: int, layers: dict[str, dict[str, float]]) -> 
                 values.append(None)
 
 
+class ProbeLog:
+    """Appends probe snapshots given as parallel ((node, stat), ...) keys and values. The
+    history's columns for a set of keys are looked up once and appended to directly while
+    every probe brings the same statistics (the usual case); anything else goes through
+    `add_probe` with `nest(keys, values)` -> {node: {stat: value}}."""
+
+    def __init__(self, history: dict, nest):
+        self.history, self.nest = history, nest
+        self._keys: tuple | None = None
+        self._columns: list[list] = []
+        self._length = -1
+
+    def add(self, step: int, keys: tuple, values: list) -> None:
+        probes = self.history["probes"]
+        if keys == self._keys and len(probes["step"]) == self._length:
+            probes["step"].append(step)
+            for column, value in zip(self._columns, values):
+                column.append(value)
+            self._length += 1
+            return
+        add_probe(self.history, step, self.nest(keys, values))
+        tables = probes["layers"]
+        known = sum(len(t) for t in tables.values())
+        self._keys = keys if known == len(set(keys)) == len(keys) else None
+        self._columns = [tables[node][stat] for node, stat in keys]
+        self._length = len(probes["step"])
+
+
 def last_step(history: dict) -> int:
     steps = history.get("steps") or []
     return int(steps[-1]["step"]) if steps else 0

@@ -28,7 +28,7 @@ import torch
 
 from .errors import TrainingError
 from .events import Callback, ProbeEvent
-from .history import add_probe
+from .history import ProbeLog
 from .layers import LAYERS
 
 SATURATION_MARGIN = 0.05
@@ -50,13 +50,16 @@ class Watch:
     after the backward pass, `close()` when done (takes the tap off).
 
     The tap (engine.Model.add_tap, one plain call per forward pass) only keeps references:
-    activation outputs, and the outputs of parameterised layers with their gradient retained.
-    `collect()` then reduces everything in a handful of batched device operations — all norms
-    in one fused call per dtype, all activation layers side by side as one (batch, units)
-    matrix reduced over the batch and then, by one matrix product, per layer — and fetches
-    the result in one transfer."""
+    activation outputs, and the outputs of parameterised layers. Their gradients ∂L/∂a come
+    from `backward(loss, params)`, which fills the parameters' .grad as loss.backward() does
+    and captures those gradients on the way; with `retain=True` the tap instead asks autograd
+    to retain them (`retain_grad`, which copies each one), for callers that run the backward
+    pass themselves. `collect()` then reduces everything in a handful of batched device
+    operations — all norms in one fused call per dtype, all activation layers side by side as
+    one (batch, units) matrix reduced over the batch and then, by one matrix product, per
+    layer — and fetches the result in one transfer."""
 
-    def __init__(self, model):
+    def __init__(self, model, retain: bool = True):
         with _watched_lock:
             if model in _watched:
                 raise TrainingError("this model is already being probed by another run; wait "
@@ -70,6 +73,8 @@ class Watch:
         self._weight_keys = [(n, "weight_norm") for n in self.weights]
         self.outputs: dict[str, torch.Tensor] = {}      # activation layers: outputs kept
         self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
+        self.deltas: dict[str, torch.Tensor | None] | None = None   # captured by backward()
+        self.retain = retain
         self._untap = None
         self._plans: dict[tuple, _ActivationPlan] = {}
 
@@ -88,8 +93,7 @@ class Watch:
 
     def close(self) -> None:
         self.remove()
-        self.outputs.clear()
-        self.graded.clear()
+        self._forget()
         with _watched_lock:
             _watched.discard(self.model)
 
@@ -97,50 +101,82 @@ class Watch:
         for n in self.weighted:
             out = outputs[n]
             if out.requires_grad:
-                out.retain_grad()             # ∂L/∂a, filled in by the backward pass
+                if self.retain:
+                    out.retain_grad()         # ∂L/∂a, filled in by the backward pass
                 self.graded[n] = out
         for n in self.activations:
             self.outputs[n] = outputs[n]      # read under no_grad in collect()
 
-    @torch.inference_mode()        # a little cheaper per operation than no_grad
+    def backward(self, loss: torch.Tensor, params: list[torch.Tensor]) -> None:
+        """Back-propagate `loss` into the .grad of `params` (accumulated, as loss.backward()
+        does) and keep the gradients at the tapped layer outputs for `collect()`."""
+        outs = list(self.graded.values())
+        found = torch.autograd.grad(loss, [*params, *outs], allow_unused=True)
+        _accumulate(params, found[:len(params)])
+        self.deltas = dict(zip(self.graded, found[len(params):]))
+
+    def layer_output_gradients(self) -> dict[str, torch.Tensor]:
+        """The gradients at the tapped layer outputs from the last backward pass."""
+        if self.deltas is not None:
+            return {n: g for n, g in self.deltas.items() if g is not None}
+        return {n: out.grad for n, out in self.graded.items() if out.grad is not None}
+
+    def _forget(self) -> None:
+        self.outputs.clear()
+        self.graded.clear()
+        self.deltas = None
+
     def collect(self, grads: dict[str, torch.Tensor] | None = None,
                 deltas: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
         transfer. Gradients come from `.grad`, or from `grads` (weights) and `deltas` (layer
         outputs), {node: tensor}, when the caller used torch.autograd.grad."""
-        keys, tensors = self._sources(grads, deltas)
+        return self.nest(*self.collect_values(grads, deltas))
+
+    def nest(self, keys: tuple, values: list[float]) -> dict[str, dict]:
+        """Parallel ((node, stat), ...) keys and values -> {node: {stat: value}}, in the
+        network's order."""
+        out: dict[str, dict] = {n: {} for n in self.probed}
+        for (node, stat), value in zip(keys, values):
+            out[node][stat] = value
+        return out
+
+    @torch.inference_mode()        # a little cheaper per operation than no_grad
+    def collect_values(self, grads: dict[str, torch.Tensor] | None = None,
+                       deltas: dict[str, torch.Tensor] | None = None) -> tuple[tuple, list]:
+        """`collect()` as parallel ((node, stat), ...) keys and values: the same keys, in the
+        same order, from one step to the next while the same gradients exist."""
+        keys, tensors, zeros = self._sources(grads, deltas if deltas is not None else
+                                             self.layer_output_gradients())
         parts = [_norms(tensors)] if tensors else []
         plan = self._plan()
         if plan is not None:
             batch = self.outputs[plan.acts[0]].shape[0]
             parts.append(plan.reduce(self.outputs, batch))
-        values = torch.cat(parts).cpu().numpy().tolist() if parts else []
-        out: dict[str, dict] = {n: {} for n in self.probed}
-        for n in self.weighted:
-            out[n]["grad_norm"] = 0.0          # unless a gradient reached it (below)
-        for (node, stat), value in zip(keys, values):
-            out[node][stat] = value
+        values = torch.cat(parts).tolist() if parts else []
         if plan is not None:
-            plan.finish(values[len(keys):], batch, out)
-        self.outputs.clear()
-        self.graded.clear()
-        return out
+            values[len(keys):] = plan.finish(values[len(keys):], batch)
+            keys += plan.keys
+        self._forget()
+        return tuple(keys + zeros), values + [0.0] * len(zeros)
 
-    def _sources(self, grads: dict | None, deltas: dict | None) -> tuple[list, list]:
-        """[(node, stat)] and the tensors whose norms they are: every weight, every weight
-        gradient that exists, every layer-output gradient that exists."""
-        keys, tensors = list(self._weight_keys), list(self.weights.values())
+    def _sources(self, grads: dict | None, deltas: dict) -> tuple[list, list, list]:
+        """[(node, stat)] and the tensors whose norms they are — every weight, every weight
+        gradient that exists, every layer-output gradient that exists — and the keys of the
+        weights no gradient reached (their grad_norm is 0)."""
+        keys, tensors, zeros = list(self._weight_keys), list(self.weights.values()), []
         for n, t in (grads.items() if grads is not None else
                      ((n, w.grad) for n, w in self.weights.items())):
-            if t is not None:
+            if t is None:
+                zeros.append((n, "grad_norm"))
+            else:
                 keys.append((n, "grad_norm"))
                 tensors.append(t)
-        for n, t in (deltas.items() if deltas is not None else
-                     ((n, out.grad) for n, out in self.graded.items())):
+        for n, t in deltas.items():
             if t is not None:
                 keys.append((n, "delta_norm"))
                 tensors.append(t)
-        return keys, tensors
+        return keys, tensors, zeros
 
     def _plan(self) -> "_ActivationPlan | None":
         """The reduction plan for the activation outputs kept (the forward pass keeps them in
@@ -167,6 +203,9 @@ class _ActivationPlan:
     def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device):
         self.acts, self.sizes = acts, sizes
         self.saturating = [b is not None for b in bounds]
+        self.keys = [(n, stat) for n, saturating in zip(acts, self.saturating)
+                     for stat in ("sparsity", "dead", "mean_activation")
+                     + (("saturation",) if saturating else ())]
         total = sum(sizes)
         member = torch.zeros(total, len(acts)) if total * len(acts) <= MEMBERSHIP_LIMIT else None
         centre, reach = torch.zeros(total), torch.full((total,), math.inf)
@@ -184,12 +223,13 @@ class _ActivationPlan:
 
     def reduce(self, outputs: dict[str, torch.Tensor], batch: int) -> torch.Tensor:
         """(rows x layers) sums, flattened: nonzero, sum, live units[, saturated]. Written for
-        few kernel launches: |sign(a)| counts nonzeros as floats, ge_ marks in place."""
+        few kernel launches (each costs several microseconds on a CPU): nonzeros are counted
+        straight into floats, ge_ marks in place."""
         flat = torch.cat([o if o.dim() == 2 else o.reshape(batch, -1)
                           for o in map(outputs.__getitem__, self.acts)], dim=1)
         if flat.dtype != torch.float32:
             flat = flat.float()              # counts stay exact, sums comparable
-        nonzero = flat.sign().abs_().sum(0)
+        nonzero = flat.ne(0).sum(0, dtype=torch.float32)
         rows = [nonzero, flat.sum(0), nonzero.sign()]          # sign: the unit is alive
         if self.limits is not None:
             centre, reach = self.limits
@@ -200,17 +240,34 @@ class _ActivationPlan:
         return torch.stack([part.sum(1) for part in per_unit.split(self.sizes, dim=1)],
                            dim=1).view(-1)
 
-    def finish(self, values: list[float], batch: int, out: dict) -> None:
-        """Per-layer sums (as `reduce` laid them out) -> per-layer statistics in `out`."""
+    def finish(self, values: list[float], batch: int) -> list[float]:
+        """Per-layer sums (as `reduce` laid them out) -> the statistics named by `keys`."""
         layers = len(self.acts)
-        for j, (n, units) in enumerate(zip(self.acts, self.sizes)):
+        out = []
+        for j, units in enumerate(self.sizes):
             cells = batch * units
-            stats = out[n]
-            stats["sparsity"] = 1.0 - values[j] / cells
-            stats["dead"] = (units - values[2 * layers + j]) / units
-            stats["mean_activation"] = values[layers + j] / cells
+            out += [1.0 - values[j] / cells, (units - values[2 * layers + j]) / units,
+                    values[layers + j] / cells]
             if self.saturating[j]:
-                stats["saturation"] = values[3 * layers + j] / cells
+                out.append(values[3 * layers + j] / cells)
+        return out
+
+
+def _accumulate(params: list[torch.Tensor], grads) -> None:
+    """Add `grads` to the parameters' .grad as the backward pass would: a gradient is taken
+    as it is when it is laid out like its parameter (the same strides, so no broadcast view)
+    and not already taken by another parameter, else copied."""
+    taken: set[int] = set()
+    for p, g in zip(params, grads):
+        if g is None:
+            continue
+        if p.grad is not None:
+            p.grad += g
+            continue
+        if id(g) in taken or g.stride() != p.stride():
+            g = torch.empty_like(p).copy_(g)
+        taken.add(id(g))
+        p.grad = g
 
 
 def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -232,28 +289,49 @@ class ProbeCallback(Callback):
     """Probes the training batch every `every` steps (steps 1, 1 + every, ...): tap on before
     the forward pass, statistics read after the backward pass, tap off again. `loss_scale`
     (fp16 training) gives the factor the loss was multiplied by, which the layer-output
-    gradients still carry; their norms are divided by it."""
+    gradients still carry; their norms are divided by it.
 
-    def __init__(self, model, every: int, emit, loss_scale=None):
+    Given the trainable `params`, the training loop back-propagates a probed step through
+    `backward_for(step)`, which captures the layer-output gradients without copying them;
+    without (a loop that calls loss.backward() itself, or DistributedDataParallel, whose
+    gradient hooks need it) they are retained by autograd instead."""
+
+    def __init__(self, model, every: int, emit, loss_scale=None, params=None, listening=None):
         self.every = every
         self.emit = emit
+        self.listening = listening          # () -> whether anyone receives ProbeEvents
         self.loss_scale = loss_scale
-        self.watch = Watch(model)
+        self.params = list(params) if params is not None else None
+        self.watch = Watch(model, retain=self.params is None)
         self.probing = 0
+        self.log: ProbeLog | None = None
 
     def on_batch_start(self, run, step: int) -> None:
         if (step - 1) % self.every == 0:
             self.watch.attach()
             self.probing = step
 
+    def backward_for(self, step: int):
+        """How to back-propagate step `step`'s loss: a function of the loss on probed steps
+        (when this callback knows the parameters), else None for a plain loss.backward()."""
+        if self.params is None or self.probing != step:
+            return None
+        return self._backward
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        self.watch.backward(loss, self.params)
+
     def on_after_backward(self, run, step: int) -> None:
         if self.probing != step:
             return
-        layers = self.watch.collect(deltas=self._unscaled_deltas())
+        keys, values = self.watch.collect_values(deltas=self._unscaled_deltas())
         self.watch.remove()                # off until the next probed step (not in validation)
         self.probing = 0
-        add_probe(run.history, step, layers)
-        self.emit(ProbeEvent(step, layers))
+        if self.log is None or self.log.history is not run.history:
+            self.log = ProbeLog(run.history, self.watch.nest)
+        self.log.add(step, keys, values)
+        if self.listening is None or self.listening():
+            self.emit(ProbeEvent(step, self.watch.nest(keys, values)))
 
     def on_train_end(self, run) -> None:
         self.watch.close()
@@ -262,8 +340,7 @@ class ProbeCallback(Callback):
         if self.loss_scale is None:
             return None
         scale = float(self.loss_scale())
-        return {n: out.grad.float() / scale for n, out in self.watch.graded.items()
-                if out.grad is not None}
+        return {n: g.float() / scale for n, g in self.watch.layer_output_gradients().items()}
 
 
 def probe(network, dataset, samples: int = 500, seed: int = 0, loss: str = "auto",

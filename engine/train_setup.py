@@ -161,12 +161,16 @@ class Mixed:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.dtype)
 
-    def backward(self, loss: torch.Tensor, optimizer) -> None:
-        if self.scaler is None:
-            loss.backward()
-            return
-        self.scaler.scale(loss).backward()
-        self.scaler.unscale_(optimizer)
+    def backward(self, loss: torch.Tensor, optimizer, backward=None) -> None:
+        """Back-propagate `loss` (scaled, fp16) into the gradients, with `backward(loss)` when
+        given (a probed step), else loss.backward(); unscale them again (fp16)."""
+        scaled = loss if self.scaler is None else self.scaler.scale(loss)
+        if backward is None:
+            scaled.backward()
+        else:
+            backward(scaled)
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
 
     def step(self, optimizer) -> None:
         if self.scaler is None:

@@ -20,7 +20,8 @@ import torch
 from .data import Dataset, load_dataset
 from .distributed import SINGLE, Distributed
 from .errors import TrainingError
-from .events import (Control, Dispatcher, EpochEvent, FailedEvent, FinishedEvent, StepEvent)
+from .events import (Control, Dispatcher, EpochEvent, FailedEvent, FinishedEvent,
+                     ProbeEvent, StepEvent)
 from .history import continue_history, finished_epochs, last_step
 from .model import Model
 from .objective import ActivationL1, Objective, make_objective
@@ -131,10 +132,13 @@ class _Loop:
         self.first_epoch = finished_epochs(run.history)
         self.end_epoch = self.first_epoch + cfg.epochs
         self.dispatch = Dispatcher(callbacks, run)
-        if cfg.probe_every and dist.is_main:
-            self.dispatch.callbacks.insert(
-                0, ProbeCallback(self.model, cfg.probe_every, self.dispatch.emit,
-                                 self.mixed.loss_scale))
+        self.probe = None
+        if cfg.probe_every and dist.is_main:       # DDP's gradient hooks need a plain backward
+            self.probe = ProbeCallback(self.model, cfg.probe_every, self.dispatch.emit,
+                                       self.mixed.loss_scale,
+                                       params=None if dist.active else self.params,
+                                       listening=lambda: self.dispatch.wants(ProbeEvent))
+            self.dispatch.add(self.probe, first=True)
         self.l1 = ActivationL1(self.model, cfg.l1_activation) if cfg.l1_activation else None
         self.paused_s = 0.0
 
@@ -208,14 +212,21 @@ class _Loop:
         self.dispatch.call("on_epoch_start", epoch + 1)
         t0, paused0 = time.perf_counter(), self.paused_s
         batches = math.ceil(len(order) / cfg.batch_size)
-        loss_sum, correct = 0.0, torch.zeros((), device=self.device)
+        # predicted classes, counted right once at the epoch's end (not per batch)
+        predicted = torch.empty(len(order), dtype=torch.long, device=self.device) \
+            if self.objective.predict is not None else None
+        loss_sum = 0.0
         for b in range(batches):
             if self.dist.any(self._should_stop()):
                 return False
-            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            loss_sum += self._batch(self.x[idx], self.y[idx], correct, epoch, b, batches, lr) \
-                * len(idx)
+            part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
+            idx = order[part]
+            loss_sum += self._batch(self.x[idx], self.y[idx],
+                                    None if predicted is None else predicted[part],
+                                    epoch, b, batches, lr) * len(idx)
         seconds = time.perf_counter() - t0 - (self.paused_s - paused0)
+        correct = (predicted == self.y[order]).sum() if predicted is not None else \
+            torch.zeros((), device=self.device)
         self._epoch_end(epoch, lr, loss_sum, len(order), correct, seconds)
         return True
 
@@ -227,7 +238,7 @@ class _Loop:
         self.paused_s += time.perf_counter() - t
         return stop
 
-    def _batch(self, xb, yb, correct, epoch: int, b: int, batches: int, lr: float) -> float:
+    def _batch(self, xb, yb, predicted, epoch: int, b: int, batches: int, lr: float) -> float:
         step = self.step + 1
         self.dispatch.call("on_batch_start", step)
         with self.mixed.autocast():
@@ -235,11 +246,12 @@ class _Loop:
             loss = self.objective.loss(out, yb)
             if self.l1:
                 loss = loss + self.l1.penalty()
-        value = self.dist.mean(loss.detach().float()).item()
+        value = self.dist.mean(loss.detach()).item()
         if not math.isfinite(value):
             raise _Diverged(_diverged_message("loss", value, step, epoch, self.cfg))
         self.optimizer.zero_grad(set_to_none=True)
-        self.mixed.backward(loss, self.optimizer)
+        self.mixed.backward(loss, self.optimizer,
+                            self.probe.backward_for(step) if self.probe else None)
         self.dispatch.call("on_after_backward", step)
         if self.cfg.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
@@ -248,10 +260,11 @@ class _Loop:
                                                   self.cfg))
         self.mixed.step(self.optimizer)
         self.step = step
-        if self.objective.correct is not None:
-            correct += self.objective.correct(out.detach(), yb)
+        if predicted is not None:
+            self.objective.predict(out, predicted)
         self.run.history["steps"].append({"step": step, "epoch": epoch + 1, "loss": value})
-        self.dispatch.emit(StepEvent(step, epoch + 1, b + 1, batches, value, lr, len(yb)))
+        if self.dispatch.wants(StepEvent):
+            self.dispatch.emit(StepEvent(step, epoch + 1, b + 1, batches, value, lr, len(yb)))
         return value
 
     def _epoch_end(self, epoch: int, lr: float, loss_sum: float, samples: int, correct,

@@ -91,8 +91,10 @@ def test_mixed_precision_trains_on_cuda(precision):
     assert all(p.dtype == torch.float32 for p in run.model.parameters())
 
 
-def test_probes_divide_layer_output_gradients_by_the_loss_scale():
-    """fp16 scales the loss before backward; the delta_norm probe reports true gradients."""
+@pytest.mark.parametrize("capture", [False, True])
+def test_probes_divide_layer_output_gradients_by_the_loss_scale(capture):
+    """fp16 scales the loss before backward; the delta_norm probe reports true gradients,
+    whether they were retained by autograd or captured by the probe's own backward pass."""
     from engine.probes import ProbeCallback
     spec = engine.load(TOY).spec
     data = engine.load_dataset("moons", samples=64)
@@ -102,11 +104,13 @@ def test_probes_divide_layer_output_gradients_by_the_loss_scale():
         model = engine.build(spec)
         seen = []
         probes = ProbeCallback(model, 1, seen.append,
-                               (lambda f=factor: f) if factor != 1.0 else None)
+                               (lambda f=factor: f) if factor != 1.0 else None,
+                               params=list(model.parameters()) if capture else None)
         run = type("R", (), {"history": new_history()})()
         probes.on_batch_start(run, 1)
         loss = torch.nn.functional.cross_entropy(model(data.x), data.y) * factor
-        loss.backward()
+        (probes.backward_for(1) or torch.Tensor.backward)(loss)
+        assert all(p.grad is not None for p in model.parameters())
         probes.on_after_backward(run, 1)
         probes.on_train_end(run)
         stats.append(seen[0].layers)

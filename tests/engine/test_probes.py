@@ -148,18 +148,18 @@ def test_a_model_is_watched_by_one_run_at_a_time():
 
 def test_probe_statistics_are_fetched_in_one_transfer(monkeypatch):
     transfers = []
-    real_cpu = torch.Tensor.cpu
+    real_tolist = torch.Tensor.tolist
 
-    def counting_cpu(self, *args, **kwargs):
+    def counting_tolist(self):
         transfers.append(tuple(self.shape))
-        return real_cpu(self, *args, **kwargs)
+        return real_tolist(self)
 
     def forbidden(self, *args, **kwargs):
-        pytest.fail("a per-layer .item()/.tolist() in a probe")
+        pytest.fail("a per-layer .item()/.cpu()/.numpy() in a probe")
     model, data = engine.build(deep()), engine.load_dataset("spiral")
-    monkeypatch.setattr(torch.Tensor, "cpu", counting_cpu)
-    monkeypatch.setattr(torch.Tensor, "item", forbidden)
-    monkeypatch.setattr(torch.Tensor, "tolist", forbidden)
+    monkeypatch.setattr(torch.Tensor, "tolist", counting_tolist)
+    for name in ("item", "cpu", "numpy"):
+        monkeypatch.setattr(torch.Tensor, name, forbidden)
     engine.probe(model, data, samples=64)
     # 4 Linear x (weight, gradient, output gradient) norms + 3 Tanh x (nonzero, sum, dead,
     # saturated) — reduced per layer on the device
@@ -228,3 +228,49 @@ def test_model_taps_see_every_layer_and_are_not_copied():
     untap()
     model(torch.zeros(4, 2))
     assert len(seen) == 1 and not model._taps
+
+
+def test_a_capturing_backward_gives_what_backward_and_retain_grad_give():
+    """The training loop's probed steps use Watch.backward (autograd.grad, no copies of the
+    layer-output gradients); the parameters get exactly the gradients loss.backward() gives."""
+    data = engine.load_dataset("spiral", samples=64)
+    torch.manual_seed(3)
+    retained = engine.build(deep("ReLU", depth=2))
+    captured = engine.build(deep("ReLU", depth=2))
+    captured.load_state_dict(retained.state_dict())
+    stats, grads = [], []
+    for model, retain in ((retained, True), (captured, False)):
+        watch = Watch(model, retain=retain)
+        watch.attach()
+        loss = F.cross_entropy(model(data.x), data.y)
+        if retain:
+            loss.backward()
+        else:
+            watch.backward(loss, list(model.parameters()))
+        deltas = watch.layer_output_gradients()
+        assert set(deltas) == set(watch.weighted)
+        stats.append(watch.collect())
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+        watch.close()
+    assert all(torch.equal(grads[0][n], grads[1][n]) for n in grads[0])
+    assert stats[0] == stats[1]
+
+
+def test_captured_gradients_are_stored_as_autograd_would_store_them():
+    from engine.probes import _accumulate
+    params = [torch.zeros(2, 3, requires_grad=True) for _ in range(4)]
+    params[3].grad = torch.ones(2, 3)
+    shared = torch.full((2, 3), 2.0)
+    view = torch.arange(12.0).view(2, 6)[:, :3]                 # laid out unlike the weight
+    _accumulate(params, [shared, shared, view, shared])
+    assert params[0].grad is shared                              # taken as it is
+    assert params[1].grad is not shared and torch.equal(params[1].grad, shared)
+    assert params[2].grad.stride() == params[2].stride() and torch.equal(params[2].grad, view)
+    broadcast = torch.ones(3).expand(2, 3)
+    _accumulate(params[1:2], [None])
+    fresh = torch.zeros(2, 3, requires_grad=True)
+    _accumulate([fresh], [broadcast])
+    assert fresh.grad.stride() == (3, 1) and torch.equal(fresh.grad, torch.ones(2, 3))
+    assert torch.equal(params[3].grad, torch.full((2, 3), 3.0))   # accumulated
+    _accumulate(params[:1], [None])
+    assert params[0].grad is shared
