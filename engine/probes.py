@@ -255,8 +255,8 @@ class _ActivationPlan:
 
 def _accumulate(params: list[torch.Tensor], grads) -> None:
     """Add `grads` to the parameters' .grad as the backward pass would: a gradient is taken
-    as it is when it is laid out like its parameter (the same strides, so no broadcast view)
-    and not already taken by another parameter, else copied."""
+    as it is when it is laid out like its parameter (both contiguous, or the same strides; so
+    never a broadcast view) and not already taken by another parameter, else copied."""
     taken: set[int] = set()
     for p, g in zip(params, grads):
         if g is None:
@@ -264,7 +264,8 @@ def _accumulate(params: list[torch.Tensor], grads) -> None:
         if p.grad is not None:
             p.grad += g
             continue
-        if id(g) in taken or g.stride() != p.stride():
+        if id(g) in taken or not (g.is_contiguous() and p.is_contiguous()
+                                  or g.stride() == p.stride()):
             g = torch.empty_like(p).copy_(g)
         taken.add(id(g))
         p.grad = g
