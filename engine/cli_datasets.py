@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 from .cli_progress import table
 
@@ -16,25 +17,38 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from .data import cache_dir, datasets
+    from .data import cache_dir, datasets, file_kinds
     infos = [i.to_dict() for i in datasets()]
+    files = file_kinds()
     if args.json:
-        print(json.dumps({"datasets": infos, "cache": str(cache_dir())}, indent=2))
+        print(json.dumps({"datasets": infos, "files": files, "cache": str(cache_dir())},
+                         indent=2))
         return 0
     rows = [("name", "kind", "input", "task", "samples", "status", "options")]
     for i in infos:
         task = f"{i['classes']} classes" if i["classes"] else i["task"]
         status = "ready" if i["available"] else "downloads on first use"
-        options = " ".join(f"{k}={o['default']}" for k, o in i["options"].items())
         rows.append((i["name"], i["kind"], "x".join(map(str, i["input_shape"])), task,
-                     i["samples"], status, options))
+                     i["samples"], status, _defaults(i["options"])))
     lines = table(rows)
     lines.insert(1, "  " + "-" * (len(lines[0]) - 2))
     lines += ["", *(f"  {i['name']}: {i['description']}" for i in infos), "",
-              "Your own data: a .csv (label column last unless --data-option label=...), an "
-              ".npz with arrays X and y,",
-              "an IDX image file with its label file, or a folder with one subfolder of "
-              "images per class.",
-              f"Downloads are kept in {cache_dir()} (set LAYERWISE_DATA_DIR to change it)."]
+              "Your own data: --dataset PATH, with options as --data-option KEY=VALUE:"]
+    for f in files:
+        lines.append(f"  {f['description']} ({f['kind']}): {_defaults(f['options']) or '-'}")
+        for name, o in f["options"].items():
+            lines += textwrap.wrap(f"{name}: {o['help']}", 96, initial_indent=" " * 6,
+                                   subsequent_indent=" " * 8)
+    lines += ["", f"Downloads are kept in {cache_dir()} (set LAYERWISE_DATA_DIR to change it)."]
     print("\n".join(lines))
     return 0
+
+
+def _defaults(options: dict) -> str:
+    return " ".join(f"{k}={_shown(o['default'])}" for k, o in options.items())
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)          # KEY= (empty) gives the default

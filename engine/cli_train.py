@@ -37,7 +37,8 @@ def register(sub) -> None:
     p.add_argument("--dataset", metavar="D", help="a data set name (see `datasets`) or a path "
                    "to a .csv, .npz, IDX file or image folder; default: the one in FILE")
     p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
-                   help="a data set option, e.g. noise=0.2 or label=species (repeatable)")
+                   help="an option of the data set or of your file, e.g. noise=0.2 or "
+                        "label=species (repeatable; `datasets` lists them all)")
     p.add_argument("--epochs", type=int, metavar="N", help="epochs to train now, after any "
                    "already done (default 5, or as in FILE; with --resume: the epochs its run "
                    "had left)")

@@ -4,9 +4,9 @@ lists the named ones; `file_options(path)` says which options the user's file ta
 from .dataset import CLASSIFICATION, REGRESSION, Dataset, Option
 from .download import cache_dir
 from .readers import (FILE_KINDS, check_file_options, check_path, csv_columns, file_kind,
-                      file_options)
+                      file_kinds, file_options)
 from .registry import DatasetInfo, datasets, load_dataset
 
 __all__ = ["CLASSIFICATION", "FILE_KINDS", "REGRESSION", "Dataset", "DatasetInfo", "Option",
            "cache_dir", "check_file_options", "check_path", "csv_columns", "datasets", "file_kind",
-           "file_options", "load_dataset"]
+           "file_kinds", "file_options", "load_dataset"]

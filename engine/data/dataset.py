@@ -187,6 +187,11 @@ class Option:
         if not self.kind:
             object.__setattr__(self, "kind", "choice" if self.choices else "number")
 
+    def to_dict(self) -> dict:
+        """JSON-ready: the default, the help and the choices (if any)."""
+        return {"default": self.default, "help": self.help,
+                **({"choices": list(self.choices)} if self.choices else {})}
+
     def label(self, choice) -> str:
         """How a choice is shown."""
         for value, text in zip(self.choices, self.labels):

@@ -99,6 +99,13 @@ def check_path(path) -> str:
     return kind
 
 
+def file_kinds() -> list[dict]:
+    """The kinds of file Layerwise reads, JSON-ready: kind, description, options."""
+    return [{"kind": kind, "description": text,
+             "options": {o.name: o.to_dict() for o in READER_OPTIONS.get(kind, ())}}
+            for kind, text in FILE_KINDS.items()]
+
+
 def file_options(path) -> tuple[Option, ...]:
     """The options the reader of this kind of file takes (none for an unknown kind)."""
     return READER_OPTIONS.get(file_kind(path), ())

@@ -45,9 +45,7 @@ class DatasetInfo:
                 "input_shape": list(self.input_shape), "task": self.task,
                 "classes": self.classes, "samples": self.samples,
                 "available": self.available,
-                "options": {o.name: {"default": o.default, "help": o.help,
-                                     **({"choices": list(o.choices)} if o.choices else {})}
-                            for o in self.options}}
+                "options": {o.name: o.to_dict() for o in self.options}}
 
 
 # ----------------------------------------------------------------------------- loaders

@@ -25,3 +25,20 @@ def test_datasets_json(capsys, tmp_path, monkeypatch):
     assert by_name["parity"]["options"]["bits"]["default"] == 8
     assert by_name["sine"]["options"]["function"]["choices"][0] == "sin"
     assert report["cache"] == str(tmp_path)
+
+
+def test_datasets_lists_the_options_of_each_kind_of_file(capsys, tmp_path, monkeypatch):
+    from engine.data.readers import READER_OPTIONS
+    monkeypatch.setenv("LAYERWISE_DATA_DIR", str(tmp_path))
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "a CSV table (csv): label=-1 header=auto task=auto delimiter=auto" in out
+    assert "a folder of images (images): size= color=auto" in out
+    for options in READER_OPTIONS.values():
+        for o in options:
+            assert f"      {o.name}: " in out
+    assert main(["datasets", "--json"]) == 0
+    files = {f["kind"]: f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert set(files) == {"csv", "npz", "idx", "images"}
+    assert files["csv"]["options"]["delimiter"]["choices"][0] == "auto"
+    assert files["idx"]["options"]["labels"]["default"] is None
