@@ -22,6 +22,7 @@ pg.setConfigOptions(antialias=False, background="w", foreground="#374151")
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#db2777",
            "#65a30d", "#4f46e5", "#b45309", "#0d9488", "#be123c", "#7c3aed", "#15803d"]
+LEGEND_COLUMN_PX, LEGEND_ROW_PX = 110, 18     # room one legend entry takes at 8 pt
 RUN_STYLES = {"run": Qt.SolidLine, "random": Qt.SolidLine, "supervised": Qt.DashLine,
               "unsupervised": Qt.DotLine}
 
@@ -109,9 +110,25 @@ class LivePlot(QWidget):
                                    clipToView=True)
             self.plot.addItem(item)
             self.curves[name] = item
-            if len(self.curves) > 4:
-                self.legend.setColumnCount(2 if len(self.curves) <= 8 else 3)
+            self._fit_legend()
         return item
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend columns as the plot's width takes, so that it needs few rows; hidden
+        when even so it would cover more than a third of the plot's height (a short plot in
+        a docked stack: hovering a curve still names it in the readout)."""
+        entries = len(self.legend.items)
+        if not entries:
+            return
+        columns = max(1, min(entries, self.widget.width() // LEGEND_COLUMN_PX))
+        rows = -(-entries // columns)
+        if self.legend.columnCount != columns:
+            self.legend.setColumnCount(columns)
+        self.legend.setVisible(rows * LEGEND_ROW_PX <= self.widget.height() / 3)
 
     def set_curve(self, name: str, x, y, color, **style) -> None:
         """Show (x, y) as curve `name`. Long series are handed to the plot decimated (the
