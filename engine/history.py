@@ -59,9 +59,10 @@ def add_probe(history: dict, step: int, layers: dict[str, dict[str, float]]) -> 
 
 class ProbeLog:
     """Appends probe snapshots given as parallel ((node, stat), ...) keys and values. The
-    history's columns for a set of keys are looked up once and appended to directly while
-    every probe brings the same statistics (the usual case); anything else goes through
-    `add_probe` with `nest(keys, values)` -> {node: {stat: value}}."""
+    history's columns for a keys tuple are looked up once and appended to directly while
+    every probe brings the very same tuple (engine.probes hands out one per layout, the usual
+    case); anything else goes through `add_probe` with `nest(keys, values)` ->
+    {node: {stat: value}}."""
 
     def __init__(self, history: dict, nest):
         self.history, self.nest = history, nest
@@ -71,7 +72,7 @@ class ProbeLog:
 
     def add(self, step: int, keys: tuple, values: list) -> None:
         probes = self.history["probes"]
-        if keys == self._keys and len(probes["step"]) == self._length:
+        if keys is self._keys and len(probes["step"]) == self._length:
             probes["step"].append(step)
             for column, value in zip(self._columns, values):
                 column.append(value)

@@ -69,14 +69,15 @@ class Watch:
         self.weighted, self.activations = probed_layers(model)
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
         self.weights = {n: model.layers[n].weight for n in self.weighted}
+        self._weight_list = list(self.weights.values())
         self.probed = [n for n in model.order if n in self.weights or n in self.bounds]
-        self._weight_keys = [(n, "weight_norm") for n in self.weights]
         self.outputs: dict[str, torch.Tensor] = {}      # activation layers: outputs kept
         self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
         self.deltas: dict[str, torch.Tensor | None] | None = None   # captured by backward()
         self.retain = retain
         self._untap = None
         self._plans: dict[tuple, _ActivationPlan] = {}
+        self._layouts: dict[tuple, _Layout] = {}
 
     @property
     def attached(self) -> bool:
@@ -144,39 +145,39 @@ class Watch:
     @torch.inference_mode()        # a little cheaper per operation than no_grad
     def collect_values(self, grads: dict[str, torch.Tensor] | None = None,
                        deltas: dict[str, torch.Tensor] | None = None) -> tuple[tuple, list]:
-        """`collect()` as parallel ((node, stat), ...) keys and values: the same keys, in the
-        same order, from one step to the next while the same gradients exist."""
-        keys, tensors, zeros = self._sources(grads, deltas if deltas is not None else
-                                             self.layer_output_gradients())
-        parts = [_norms(tensors)] if tensors else []
+        """`collect()` as parallel ((node, stat), ...) keys and values. While the same
+        gradients exist and the batch keeps its size, the keys are the very same tuple from
+        one step to the next, and the work is a fixed list of device operations: this runs
+        every probed step, where every small operation and Python line costs."""
+        wgrads = [w.grad for w in self._weight_list] if grads is None else \
+            [grads.get(n) for n in self.weighted]
+        if deltas is None:
+            deltas = self.deltas if self.deltas is not None else \
+                {n: out.grad for n, out in self.graded.items()}
+        found = [g for g in wgrads if g is not None]
+        found += [d for d in deltas.values() if d is not None]
         plan = self._plan()
+        batch = self.outputs[plan.acts[0]].shape[0] if plan is not None else 0
+        layout = self._layout(wgrads, deltas, found, plan, batch)
+        tensors = self._weight_list + found
+        parts = [torch.stack(torch._foreach_norm(tensors)) if layout.uniform
+                 else _norms(tensors)] if tensors else []
         if plan is not None:
-            batch = self.outputs[plan.acts[0]].shape[0]
             parts.append(plan.reduce(self.outputs, batch))
-        values = torch.cat(parts).tolist() if parts else []
-        if plan is not None:
-            values[len(keys):] = plan.finish(values[len(keys):], batch)
-            keys += plan.keys
+        raw = torch.cat(parts).tolist() if parts else []
         self._forget()
-        return tuple(keys + zeros), values + [0.0] * len(zeros)
+        return layout.keys, [offset + scale * raw[i] for i, offset, scale in layout.pick] + \
+            layout.zeros
 
-    def _sources(self, grads: dict | None, deltas: dict) -> tuple[list, list, list]:
-        """[(node, stat)] and the tensors whose norms they are — every weight, every weight
-        gradient that exists, every layer-output gradient that exists — and the keys of the
-        weights no gradient reached (their grad_norm is 0)."""
-        keys, tensors, zeros = list(self._weight_keys), list(self.weights.values()), []
-        for n, t in (grads.items() if grads is not None else
-                     ((n, w.grad) for n, w in self.weights.items())):
-            if t is None:
-                zeros.append((n, "grad_norm"))
-            else:
-                keys.append((n, "grad_norm"))
-                tensors.append(t)
-        for n, t in deltas.items():
-            if t is not None:
-                keys.append((n, "delta_norm"))
-                tensors.append(t)
-        return keys, tensors, zeros
+    def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
+        complete = len(found) == len(wgrads) + len(self.weighted)
+        key = (plan, batch, found[-1].dtype if found else None)
+        layout = self._layouts.get(key) if complete else None
+        if layout is None:
+            layout = _Layout(self, wgrads, deltas, found, plan, batch)
+            if complete:
+                self._layouts[key] = layout
+        return layout
 
     def _plan(self) -> "_ActivationPlan | None":
         """The reduction plan for the activation outputs kept (the forward pass keeps them in
@@ -189,7 +190,8 @@ class Watch:
         if key not in self._plans:
             self._plans[key] = _ActivationPlan(
                 acts, [math.prod(self.outputs[n].shape[1:]) for n in acts],
-                [self.bounds[n] for n in acts], first.device)
+                [self.bounds[n] for n in acts], first.device,
+                reshape=any(self.outputs[n].dim() != 2 for n in acts))
         return self._plans[key]
 
 
@@ -200,8 +202,9 @@ class _ActivationPlan:
     matrix while that matrix is small (MEMBERSHIP_LIMIT entries), else one sum per layer.
     The per-layer counts are turned into fractions on the host."""
 
-    def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device):
-        self.acts, self.sizes = acts, sizes
+    def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device,
+                 reshape: bool = True):
+        self.acts, self.sizes, self.reshape = acts, sizes, reshape
         self.saturating = [b is not None for b in bounds]
         self.keys = [(n, stat) for n, saturating in zip(acts, self.saturating)
                      for stat in ("sparsity", "dead", "mean_activation")
@@ -225,8 +228,8 @@ class _ActivationPlan:
         """(rows x layers) sums, flattened: nonzero, sum, live units[, saturated]. Written for
         few kernel launches (each costs several microseconds on a CPU): nonzeros are counted
         straight into floats, ge_ marks in place."""
-        flat = torch.cat([o if o.dim() == 2 else o.reshape(batch, -1)
-                          for o in map(outputs.__getitem__, self.acts)], dim=1)
+        flat = torch.cat([o.reshape(batch, -1) for o in outputs.values()] if self.reshape
+                         else list(outputs.values()), dim=1)   # the tap keeps plan order
         if flat.dtype != torch.float32:
             flat = flat.float()              # counts stay exact, sums comparable
         nonzero = flat.ne(0).sum(0, dtype=torch.float32)
@@ -240,23 +243,48 @@ class _ActivationPlan:
         return torch.stack([part.sum(1) for part in per_unit.split(self.sizes, dim=1)],
                            dim=1).view(-1)
 
-    def finish(self, values: list[float], batch: int) -> list[float]:
-        """Per-layer sums (as `reduce` laid them out) -> the statistics named by `keys`."""
+
+    def picks(self, start: int, batch: int) -> list[tuple[int, float, float]]:
+        """(index, offset, scale) of each statistic in `keys`, from the per-layer sums that
+        `reduce` lays out from `start` on: sparsity = 1 - nonzero / cells, dead = 1 - live
+        units / units, mean = sum / cells, saturation = saturated / cells."""
         layers = len(self.acts)
         out = []
         for j, units in enumerate(self.sizes):
             cells = batch * units
-            out += [1.0 - values[j] / cells, (units - values[2 * layers + j]) / units,
-                    values[layers + j] / cells]
+            out += [(start + j, 1.0, -1.0 / cells), (start + 2 * layers + j, 1.0, -1.0 / units),
+                    (start + layers + j, 0.0, 1.0 / cells)]
             if self.saturating[j]:
-                out.append(values[3 * layers + j] / cells)
+                out.append((start + 3 * layers + j, 0.0, 1.0 / cells))
         return out
+
+
+class _Layout:
+    """Where each statistic of a probe comes from: `keys`, and for each one, its index in the
+    fetched vector (norms of the weights, of the gradients found, then the activation plan's
+    per-layer sums) with the offset and scale that turn it into the statistic (the plan's
+    counts into fractions of the batch); `zeros`, the grad_norm of weights no gradient
+    reached. Worked out once for each plan, batch size and set of gradients found."""
+
+    def __init__(self, watch: Watch, wgrads: list, deltas: dict, found: list, plan, batch: int):
+        keys = [(n, "weight_norm") for n in watch.weighted]
+        keys += [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is not None]
+        keys += [(n, "delta_norm") for n, d in deltas.items() if d is not None]
+        self.pick = [(i, 0.0, 1.0) for i in range(len(keys))]
+        if plan is not None:
+            keys += plan.keys
+            self.pick += plan.picks(len(self.pick), batch)
+        missing = [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is None]
+        self.keys = tuple(keys + missing)
+        self.zeros = [0.0] * len(missing)
+        tensors = watch._weight_list + found
+        self.uniform = {t.dtype for t in tensors} == {torch.float32}   # one fused call
 
 
 def _accumulate(params: list[torch.Tensor], grads) -> None:
     """Add `grads` to the parameters' .grad as the backward pass would: a gradient is taken
-    as it is when it is laid out like its parameter (both contiguous, or the same strides; so
-    never a broadcast view) and not already taken by another parameter, else copied."""
+    as it is when it is contiguous or laid out like its parameter (so never a broadcast view)
+    and not already taken by another parameter, else copied."""
     taken: set[int] = set()
     for p, g in zip(params, grads):
         if g is None:
@@ -264,8 +292,7 @@ def _accumulate(params: list[torch.Tensor], grads) -> None:
         if p.grad is not None:
             p.grad += g
             continue
-        if id(g) in taken or not (g.is_contiguous() and p.is_contiguous()
-                                  or g.stride() == p.stride()):
+        if id(g) in taken or not g.is_contiguous() and g.stride() != p.stride():
             g = torch.empty_like(p).copy_(g)
         taken.add(id(g))
         p.grad = g

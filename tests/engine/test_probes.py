@@ -274,3 +274,40 @@ def test_captured_gradients_are_stored_as_autograd_would_store_them():
     assert torch.equal(params[3].grad, torch.full((2, 3), 3.0))   # accumulated
     _accumulate(params[:1], [None])
     assert params[0].grad is shared
+
+
+def test_probe_layouts_are_reused_and_follow_the_batch_size():
+    """The keys tuple is worked out once per batch size; a smaller last batch has its own."""
+    data = engine.load_dataset("spiral", samples=200)
+    torch.manual_seed(5)
+    model = engine.build(deep("ReLU"))
+    watch = Watch(model, retain=False)
+    keys = []
+    for n in (50, 50, 17):
+        x, y = data.x[:n], data.y[:n]
+        watch.attach()
+        model.zero_grad(set_to_none=True)
+        watch.backward(F.cross_entropy(model(x), y), list(model.parameters()))
+        k, values = watch.collect_values()
+        watch.remove()
+        keys.append(k)
+        assert_close(watch.nest(k, values), direct(model, x, y))
+    watch.close()
+    assert keys[0] is keys[1] and keys[2] is not keys[0] and keys[2] == keys[0]
+
+
+def test_a_frozen_layer_reports_no_gradient():
+    data = engine.load_dataset("spiral", samples=60)
+    model = engine.build(deep("Tanh"))
+    first = model.layers[model.order[0]]
+    first.weight.requires_grad_(False)
+    first.bias.requires_grad_(False)
+    watch = Watch(model, retain=False)
+    watch.attach()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    watch.backward(F.cross_entropy(model(data.x), data.y), trainable)
+    stats = watch.collect()
+    watch.close()
+    assert stats[model.order[0]]["grad_norm"] == 0.0
+    assert "delta_norm" not in stats[model.order[0]]        # its output needs no gradient
+    assert stats[model.order[2]]["grad_norm"] > 0 and stats[model.order[2]]["delta_norm"] > 0
