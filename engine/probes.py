@@ -315,7 +315,9 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
 
 class ProbeCallback(Callback):
     """Probes the training batch every `every` steps (steps 1, 1 + every, ...): tap on before
-    the forward pass, statistics read after the backward pass, tap off again. `loss_scale`
+    the forward pass, statistics read after the backward pass, tap off again (probing every
+    step, it stays on until the run ends; a validation pass then leaves outputs in the watch
+    that the next training step replaces, never gradients). `loss_scale`
     (fp16 training) gives the factor the loss was multiplied by, which the layer-output
     gradients still carry; their norms are divided by it.
 
@@ -353,7 +355,8 @@ class ProbeCallback(Callback):
         if self.probing != step:
             return
         keys, values = self.watch.collect_values(deltas=self._unscaled_deltas())
-        self.watch.remove()                # off until the next probed step (not in validation)
+        if self.every > 1:
+            self.watch.remove()    # off until the next probed step (and in validation passes)
         self.probing = 0
         if self.log is None or self.log.history is not run.history:
             self.log = ProbeLog(run.history, self.watch.nest)
