@@ -16,7 +16,9 @@ For each activation layer:
 
 Everything is reduced on the device and fetched in one transfer per probe step; only turning
 counts into fractions is left to the host. The model is tapped (engine.Model.add_tap) for the
-probed forward/backward only, and the tap is taken off in one place.
+probed forward/backward only (for the whole run when every step is probed), and the tap is
+taken off in one place. The training loop's probed steps back-propagate through
+`Watch.backward`, which captures the layer-output gradients instead of retaining copies.
 """
 from __future__ import annotations
 
