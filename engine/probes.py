@@ -173,7 +173,7 @@ class Watch:
 
     def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
         complete = len(found) == len(wgrads) + len(self.weighted)
-        key = (plan, batch, found[-1].dtype if found else None)
+        key = (plan, batch, found[-1].dtype if found else None, tuple(deltas))
         layout = self._layouts.get(key) if complete else None
         if layout is None:
             layout = _Layout(self, wgrads, deltas, found, plan, batch)
