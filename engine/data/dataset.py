@@ -254,16 +254,24 @@ class Option:
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
             return None
         parts = value.lower().replace("x", ",").split(",") if isinstance(value, str) else value
-        try:
-            if isinstance(parts, (list, tuple)) and len(parts) == 2 and not any(
-                    isinstance(p, (bool, float)) for p in parts):
-                size = [int(p) for p in parts]
-                if all(0 < v <= 4096 for v in size):
-                    return size
-        except (TypeError, ValueError):
-            pass
+        size = _pixels(parts)
+        if size is not None:
+            return size
         raise DatasetError(f"{where} must be height x width in pixels (each 1 to 4096), as "
                            f"28x28, or empty to keep the images' own size; not {value!r}")
+
+
+def _pixels(parts) -> list[int] | None:
+    """[height, width] from two whole numbers of 1 to 4096 (given as numbers or text), else
+    None."""
+    if not isinstance(parts, (list, tuple)) or len(parts) != 2 or any(
+            isinstance(p, (bool, float)) for p in parts):
+        return None
+    try:
+        size = [int(p) for p in parts]
+    except (TypeError, ValueError):
+        return None
+    return size if all(0 < v <= 4096 for v in size) else None
 
 
 def _same(a, b) -> bool:
