@@ -9,7 +9,6 @@ steps, so the scale changes (and overflowing steps are skipped) within a short r
 from __future__ import annotations
 
 import json
-import zipfile
 
 import pytest
 import torch
@@ -21,6 +20,7 @@ from engine.files_check import dumps
 from engine.history import without_timing
 from engine.optim import capture, capture_scaler, restore_scaler
 from engine.train_setup import Mixed
+from lwnet_archive import members, rewrite
 
 CUDA = torch.cuda.is_available()
 CPU = torch.device("cpu")
@@ -62,19 +62,6 @@ def scaler_with(state: dict) -> torch.amp.GradScaler:
     scaler = torch.amp.GradScaler("cpu")
     scaler.load_state_dict(state)
     return scaler
-
-
-def members(path):
-    with zipfile.ZipFile(path) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
-def rewrite(path, changes):
-    data = members(path)
-    data.update(changes)
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, blob in data.items():
-            zf.writestr(name, blob)
 
 
 def optimizer_json(path) -> dict:

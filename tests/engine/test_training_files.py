@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import zipfile
 
 import pytest
 import torch
 
 import engine
+from lwnet_archive import members, rewrite
 
 
 @pytest.fixture(scope="module")
@@ -16,20 +16,6 @@ def run():
                                                 ("Linear", {"out_features": 2})], name="tiny")
     return engine.train(spec, engine.load_dataset("moons", samples=100),
                         engine.TrainConfig(epochs=1, optimizer="adam"))
-
-
-def members(path):
-    with zipfile.ZipFile(path) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
-def rewrite(path, changes):
-    data = members(path)
-    data.update(changes)
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, blob in data.items():
-            if blob is not None:
-                zf.writestr(name, blob)
 
 
 def test_round_trip_without_pickle(run, tmp_path):
