@@ -45,6 +45,15 @@ def open_file(box, monkeypatch, path, what="__open_file__"):
     box.combo.activated.emit(box.combo.findData(what))
 
 
+def animals_opened(win, folder, monkeypatch):
+    """(session, dataset box, path): the window training on the animals CSV, opened from the
+    list."""
+    session, box = start(win)
+    path = animals_csv(folder)
+    open_file(box, monkeypatch, path)
+    return session, box, path
+
+
 def pick(combo, data) -> None:
     """Choose the item holding `data`, as a click in the list does."""
     index = next(i for i in range(combo.count()) if combo.itemData(i) == data
@@ -92,9 +101,7 @@ def test_a_csv_shows_its_options_and_label_column_zero_reloads_it(qtbot, window,
 
 def test_a_label_column_that_does_not_exist_shows_the_engines_message(qtbot, window, tmp_path,
                                                                      monkeypatch):
-    s, box = start(window)
-    path = animals_csv(tmp_path)
-    open_file(box, monkeypatch, path)
+    s, box, path = animals_opened(window, tmp_path, monkeypatch)
     spec = window.doc.spec
     type_into(qtbot, box.option_widgets["label"], "7")
     assert box.reference()["options"]["label"] == 7
@@ -112,9 +119,7 @@ def test_a_label_column_that_does_not_exist_shows_the_engines_message(qtbot, win
 
 def test_options_are_saved_with_the_document_and_come_back(qtbot, window, tmp_path,
                                                            monkeypatch):
-    s, box = start(window)
-    path = animals_csv(tmp_path)
-    open_file(box, monkeypatch, path)
+    s, box, path = animals_opened(window, tmp_path, monkeypatch)
     pick(box.option_widgets["label"], 0)
     pick(box.option_widgets["header"], True)
     pick(box.option_widgets["normalise"], "none")
@@ -219,9 +224,7 @@ def test_unknown_or_refused_saved_options_are_kept_and_named(qtbot, window, tmp_
 
 def test_a_file_chosen_again_keeps_its_options_and_is_read_again(qtbot, window, tmp_path,
                                                                  monkeypatch):
-    s, box = start(window)
-    path = animals_csv(tmp_path)
-    open_file(box, monkeypatch, path)
+    s, box, path = animals_opened(window, tmp_path, monkeypatch)
     pick(box.option_widgets["label"], 0)
     pick(box.combo, "xor")
     assert "label" not in box.option_widgets
