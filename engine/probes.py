@@ -154,8 +154,7 @@ class Watch:
         wgrads = [w.grad for w in self._weight_list] if grads is None else \
             [grads.get(n) for n in self.weighted]
         if deltas is None:
-            deltas = self.deltas if self.deltas is not None else \
-                {n: out.grad for n, out in self.graded.items()}
+            deltas = self.layer_output_gradients()
         found = [g for g in wgrads if g is not None]
         found += [d for d in deltas.values() if d is not None]
         plan = self._plan()
