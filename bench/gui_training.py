@@ -10,7 +10,8 @@ Throughput: training samples per second of the epochs (the engine's own epoch ti
 window against headless `engine.train` with the same settings, alternating, median of each.
 Refresh: the dashboard redrawing every visible plot (setData + paint), from a loaded history
 of 100,000 steps with 10 probed layers probed at every step, and the live case (50 new steps
-and their probes added, then a refresh). Prints one table.
+and their probes added, then a sweep: each visible dock redrawn in its own turn of the event
+loop, as during training). Prints one table.
 """
 from __future__ import annotations
 
@@ -118,7 +119,8 @@ def big_history(probe_every: int = 20) -> dict:
 
 
 def refresh_times(app, window, probe_every: int) -> tuple[list, list, list, float]:
-    """(one-dock redraws, whole-dashboard redraws, live add+redraw) in ms, and the load time.
+    """(one-dock redraws, whole-dashboard redraws, live: adding events and each turn of the
+    sweep that follows) in ms, and the load time.
     A redraw is the setData calls and the paint that follows (processEvents)."""
     dash = window.training.dashboard
     t0 = time.perf_counter()
@@ -155,11 +157,15 @@ def refresh_times(app, window, probe_every: int) -> tuple[list, list, list, floa
             events.append(StepEvent(step, 101, 1, 100, 0.2, 0.001, 32))
             if step % 20 == 0:
                 events.append(ProbeEvent(step, layers))
-        dash._last_draw = 0.0                     # no rate limit: each add redraws a dock
+        dash._next_sweep = 0.0                    # no rate limit: each add starts a sweep
         t = time.perf_counter()
         dash.add(events)
-        app.processEvents()
+        app.processEvents()                       # the sweep's first dock
         live.append((time.perf_counter() - t) * 1000)
+        while dash._sweep:                        # the other docks, one turn each
+            t = time.perf_counter()
+            app.processEvents()
+            live.append((time.perf_counter() - t) * 1000)
     return one, full, live, load
 
 
@@ -227,9 +233,9 @@ def main() -> int:
         row(f"refresh of one view, {STEPS:,} steps x {LAYERS} layers (ms, median)",
             f"{statistics.median(one):.1f}", "< 30", statistics.median(one) < 30),
         row("  same, worst (6 views x 5) (ms)", f"{max(one):.1f}", "", True),
-        row("live: +50 steps and probes, redraw (ms, median)",
+        row("live: +50 steps and probes, one turn of a sweep (ms, median)",
             f"{statistics.median(live):.1f}", "< 30", statistics.median(live) < 30),
-        row("  same, worst of 30 (ms)", f"{max(live):.1f}", "", True),
+        row(f"  same, worst of {len(live)} (ms)", f"{max(live):.1f}", "", True),
         row("every dock at once, forced (ms, median of 5)", f"{statistics.median(full):.1f}",
             "", True),
         row("loading that history into the dashboard (ms, once)", f"{load:.0f}", "", True),

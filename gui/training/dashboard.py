@@ -1,14 +1,22 @@
 """The training dashboard: dockable plots fed from the `Store` of runs.
 
-`add(events)` feeds the store and redraws the visible docks (the worker calls it at most ~20
-times a second); a dock hidden behind a tab is redrawn when it is shown. Curves of each layer
-use the node's colour (`colours`), and compared runs are told apart by line style.
+`add(events)` feeds the store (the worker calls it at most ~20 times a second); the visible
+docks whose data changed are then redrawn in a sweep: one dock per turn of the event loop (so
+input and painting go on between them, and no turn stalls for more than one dock), all of them
+within a few milliseconds of each other, so that the plots agree on how far the run has got.
+Sweeps start at most every MIN_SWEEP_S, and less often when a sweep (from its start until the
+last dock is painted) costs the GUI thread more than DRAW_SHARE of the time: drawing holds the
+GIL, which the training thread needs too; data that changes while no more events come (a pause, the run's end) is still
+drawn by the next sweep. `flush()` draws everything at once (a run has ended). A dock hidden
+behind a tab is redrawn when it is shown. Curves of each layer use the node's colour
+(`colours`), and compared runs are told apart by line style.
 """
 from __future__ import annotations
 
+import math
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QDockWidget, QSplitter, QVBoxLayout, QWidget
 
 from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
@@ -21,7 +29,8 @@ RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
 ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
              "saturation": ("saturation", "fraction near the bounds"),
              "dead units": ("dead", "fraction of units dead")}
-MIN_DRAW_S = 0.25        # live redraws: one dock at a time, at most 4 a second
+MIN_SWEEP_S = 0.25       # live redraws: a sweep over the changed docks at most 4 times a second
+DRAW_SHARE = 0.06        # ... and drawing (painting too) at most this share of the time
 UNITS = {       # what is redrawn at once: (its dock, the kinds of data it shows)
     "Loss": ("Loss", ("steps", "epochs")), "Accuracy": ("Accuracy", ("epochs",)),
     "Weight gradient": ("Gradients", ("probes",)),
@@ -64,7 +73,13 @@ class Dashboard:
         self.docks: dict[str, QDockWidget] = {}
         self._drawn: dict[str, tuple] = {}
         self._drawn_at: dict[str, float] = {}
-        self._last_draw = 0.0
+        self._sweep: list[str] = []          # units still to draw in the current sweep
+        self._sweep_began: tuple | None = None   # (time.monotonic(), time.thread_time())
+        self._next_sweep = 0.0               # time.monotonic() before which none starts
+        self._timer = QTimer(window)
+        self._timer.setObjectName("dashboard_redraw")
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._sweep_step)
         self._build_docks()
 
     # ------------------------------------------------------------------ docks
@@ -145,21 +160,59 @@ class Dashboard:
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, force: bool = False) -> None:
-        """Redraw: with `force`, every dock; otherwise one visible dock whose data changed
-        (the one drawn longest ago), so that one refresh paints at most one dock."""
+        """Redraw: with `force`, every dock now; otherwise the visible docks whose data
+        changed, in the next sweep."""
         if force:
+            self._end_sweep()
             for unit in UNITS:
                 self._draw(unit, True)
             return
-        now = time.monotonic()
-        if now - self._last_draw < MIN_DRAW_S:
-            return
+        if not self._timer.isActive():      # else a sweep or its start is on its way
+            wait = self._next_sweep - time.monotonic()
+            self._timer.start(max(0, math.ceil(wait * 1000)))
+
+    def flush(self) -> None:
+        """Draw every visible dock whose data changed, now (a run has ended)."""
+        self._end_sweep()
+        for unit in self._changed():
+            self._draw(unit)
+
+    def stop(self) -> None:
+        """No more redraws (the window closes)."""
+        self._end_sweep()
+
+    def _changed(self) -> list[str]:
+        """The units on a visible dock whose data changed since drawn, longest undrawn first."""
         changed = [u for u, (dock, kinds) in UNITS.items()
                    if not self.docks[dock].visibleRegion().isEmpty()
                    and self._drawn.get(u) != self.store.signature(kinds)]
-        if changed:
-            self._last_draw = now
-            self._draw(min(changed, key=lambda u: self._drawn_at.get(u, 0.0)))
+        return sorted(changed, key=lambda u: self._drawn_at.get(u, 0.0))
+
+    def _sweep_step(self) -> None:
+        """One turn of a sweep: its first dock (the sweep begins), the next one, or, after
+        the last, the closing turn, which times the sweep with the painting that followed."""
+        if not self._sweep:
+            if self._sweep_began is not None:
+                self._close_sweep()
+                return
+            self._sweep = self._changed()
+            if not self._sweep:
+                return
+            self._sweep_began = (time.monotonic(), time.thread_time())
+        self._draw(self._sweep.pop(0))
+        self._timer.start(0)               # after the events waiting, painting included
+
+    def _close_sweep(self) -> None:
+        (began, cpu), self._sweep_began = self._sweep_began, None
+        cost = time.thread_time() - cpu     # this thread's work only, not waits for the GIL
+        self._next_sweep = began + max(MIN_SWEEP_S, cost / DRAW_SHARE)
+        if self._changed():                # changed while drawing: no event may come to ask
+            self.refresh()
+
+    def _end_sweep(self) -> None:
+        self._timer.stop()
+        self._sweep = []
+        self._sweep_began = None
 
     def _draw_dock(self, title: str) -> None:
         for unit, (dock, _) in UNITS.items():

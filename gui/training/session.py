@@ -341,6 +341,7 @@ class TrainingSession(QObject):
             self.discard = True
             self.worker.wait()
         self.worker.timer.stop()
+        self.dashboard.stop()
 
     def reset_weights(self) -> bool:
         if self.busy or (self.source is None and not self.doc.history):
@@ -412,6 +413,7 @@ class TrainingSession(QObject):
     # ------------------------------------------------------------------ endings
     def _ended(self, outcome) -> None:
         self.last_outcome = outcome
+        self.dashboard.flush()                  # the run's last events, on every plot
         self.diagnostics.set_stages([], [])
         self.panel.dataset.hide_progress()
         if outcome.dataset is not None and hasattr(outcome.dataset, "reference"):

@@ -53,13 +53,14 @@ def test_train_through_the_button_and_the_dashboard_equals_the_history(qtbot, wi
     history = window.doc.history
     assert len(history["epochs"]) == 3 and window.doc.model is not None
     assert window.doc.is_modified() and "*" in window.windowTitle() or window.isWindowModified()
-    s.dashboard.refresh(force=True)
-    x, y = s.dashboard.loss.curve_data("loss")
+    x, y = s.dashboard.loss.curve_data("loss")        # the shown plots: drawn at the end
     assert x.tolist() == [st["step"] for st in history["steps"]]
     assert np.allclose(y, [st["loss"] for st in history["steps"]])
     gx, gy = s.dashboard.weight_grad.curve_data("Linear 1")
     assert gx.tolist() == history["probes"]["step"]
     assert np.allclose(gy, history["probes"]["layers"]["linear_1"]["grad_norm"])
+    s.dashboard.docks["Accuracy"].raise_()                # a tab behind: drawn when shown
+    qtbot.waitUntil(lambda: len(s.dashboard.accuracy.curve_data("validation")[1]) == 3)
     _, acc = s.dashboard.accuracy.curve_data("validation")
     assert np.allclose(acc, [e["val_acc"] for e in history["epochs"]])
     assert s.dashboard.store.run.boundary is not None          # 2-D data: the boundary
@@ -209,8 +210,7 @@ def test_save_and_reopen_keeps_settings_weights_optimizer_and_plots(qtbot, windo
     assert window.doc.optimizer_state is not None and window.doc.model is not None
     assert s.panel.epochs.value() == 2
     assert s.panel.dataset.reference()["name"] == "xor"
-    s.dashboard.refresh(force=True)
-    x, y = s.dashboard.loss.curve_data("loss")
+    x, y = s.dashboard.loss.curve_data("loss")        # the shown plots: drawn at the end
     assert x.tolist() == [st["step"] for st in history["steps"]]
     assert "From the saved history" in s.diag_panel.source.text()
     saved = engine.load(path)
