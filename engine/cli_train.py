@@ -338,7 +338,10 @@ def summary(run) -> list[str]:
     seconds = sum(r.get("seconds", 0) for r in run.history["runs"][-1:])
     status = {"finished": "Finished", "stopped": "Stopped (Ctrl+C)",
               "failed": "Failed"}.get(run.status, run.status)
-    lines.append(f"{status}: {steps:,} steps in {duration(seconds)} on {run.device}.")
+    skipped = run.history["runs"][-1].get("skipped_steps") if run.history["runs"] else None
+    note = f" ({skipped:,} skipped by the fp16 loss scaler: their gradients overflowed)" \
+        if skipped else ""
+    lines.append(f"{status}: {steps:,} steps{note} in {duration(seconds)} on {run.device}.")
     return lines
 
 

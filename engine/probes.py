@@ -299,6 +299,12 @@ def _accumulate(params: list[torch.Tensor], grads) -> None:
         p.grad = g
 
 
+def _overflowed(keys: tuple, values: list[float]) -> bool:
+    """Whether a weight gradient is not finite (fp16: the loss scaler skips the step)."""
+    return any(stat == "grad_norm" and not math.isfinite(v)
+               for (_, stat), v in zip(keys, values))
+
+
 def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     """Euclidean norms of many tensors (all on one device) as one float32 vector: one fused
     call per dtype — mixed precision keeps layer outputs in a lower precision than weights."""
@@ -320,7 +326,9 @@ class ProbeCallback(Callback):
     step, it stays on until the run ends; a validation pass then leaves outputs in the watch
     that the next training step replaces, never gradients). `loss_scale`
     (fp16 training) gives the factor the loss was multiplied by, which the layer-output
-    gradients still carry; their norms are divided by it.
+    gradients still carry; their norms are divided by it. A step whose gradients overflowed
+    is skipped by the loss scaler (the weights do not change): it is not recorded, and the next
+    step is probed in its place.
 
     Given the trainable `params`, the training loop back-propagates a probed step through
     `backward_for(step)`, which captures the layer-output gradients without copying them;
@@ -356,6 +364,9 @@ class ProbeCallback(Callback):
         if self.probing != step:
             return
         keys, values = self.watch.collect_values(deltas=self._unscaled_deltas())
+        if self.loss_scale is not None and _overflowed(keys, values):
+            self.probing = step + 1    # the loss scaler skips this step: probe the next one
+            return
         if self.every > 1:
             self.watch.remove()    # off until the next probed step (and in validation passes)
         self.probing = 0

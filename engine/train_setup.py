@@ -172,9 +172,13 @@ class Mixed:
         if self.scaler is not None:
             self.scaler.unscale_(optimizer)
 
-    def step(self, optimizer) -> None:
+    def step(self, optimizer) -> bool:
+        """The optimizer's step; False when the fp16 loss scaler skipped it (the gradients
+        overflowed, and the scale came down)."""
         if self.scaler is None:
             optimizer.step()
-            return
+            return True
+        scale = self.scaler.get_scale()
         self.scaler.step(optimizer)
         self.scaler.update()
+        return self.scaler.get_scale() >= scale

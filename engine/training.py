@@ -141,6 +141,7 @@ class _Loop:
             self.dispatch.add(self.probe, first=True)
         self.l1 = ActivationL1(self.model, cfg.l1_activation) if cfg.l1_activation else None
         self.paused_s = 0.0
+        self.skipped = 0            # steps the fp16 loss scaler skipped (overflowed gradients)
 
     # ------------------------------------------------------------------ the run
     def fit(self) -> Run:
@@ -193,6 +194,8 @@ class _Loop:
 
     def _close(self, record: dict, status: str, message: str, seconds: float) -> None:
         record.update(status=status, steps=self.step - record["start_step"], seconds=seconds)
+        if self.mixed.scaler is not None:
+            record["skipped_steps"] = self.skipped
         self.run.status = self.run.history["status"] = status
         self.run.message = self.run.history["message"] = message
 
@@ -258,7 +261,8 @@ class _Loop:
             if not self.mixed.skips_bad_steps and not torch.isfinite(norm):
                 raise _Diverged(_diverged_message("gradient norm", float(norm), step, epoch,
                                                   self.cfg))
-        self.mixed.step(self.optimizer)
+        if not self.mixed.step(self.optimizer):
+            self.skipped += 1
         self.step = step
         if predicted is not None:
             self.objective.predict(out, predicted)

@@ -463,6 +463,10 @@ class TrainingSession(QObject):
             parts.append(f"validation accuracy {last['val_acc']:.1%}")
         elif last.get("val_loss") is not None:
             parts.append(f"validation loss {last['val_loss']:.4g}")
+        skipped = (run.history.get("runs") or [{}])[-1].get("skipped_steps")
+        if skipped:
+            parts.append(f"{skipped:,} steps skipped by the fp16 loss scaler (their gradients "
+                         f"overflowed)")
         return "After " + ", ".join(parts) + "."
 
     def _finish_progress(self, outcome) -> None:

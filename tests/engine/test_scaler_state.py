@@ -27,7 +27,6 @@ CPU = torch.device("cpu")
 DEFAULT_SCALE = 2.0 ** 16
 STATE = {"scale": 1024.0, "growth_factor": 3.0, "backoff_factor": 0.25, "growth_interval": 7,
          "_growth_tracker": 5}
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def tiny():
@@ -44,12 +43,6 @@ def cfg(device="cpu", **kw):
                 precision="fp16", device=device, seed=5)
     base.update(kw)
     return engine.TrainConfig(**base)
-
-
-@pytest.fixture
-def cpu_fp16(monkeypatch):
-    """Mixed precision allowed on the CPU (fp16 autocast + a CPU GradScaler)."""
-    monkeypatch.setattr(setup, "check_precision", lambda precision, device: DTYPES[precision])
 
 
 def fast_growing(monkeypatch):

@@ -286,3 +286,13 @@ def test_download_progress_and_a_users_csv_file(qtbot, window, tmp_path, monkeyp
     assert box.reference()["name"] == str(path)
     assert window.doc.config["dataset"]["name"] == str(path)
     assert box.summary.text().startswith("40 samples · input 2 · 2 classes")
+
+
+def test_the_summary_counts_the_steps_the_fp16_loss_scaler_skipped(window):
+    from types import SimpleNamespace
+    s = window.ensure_training()
+    epochs = [{"epoch": 2, "train_loss": 0.5, "val_acc": 0.9, "val_loss": 0.3}]
+    run = SimpleNamespace(history={"epochs": epochs, "runs": [{"skipped_steps": 3}]})
+    assert "3 steps skipped by the fp16 loss scaler" in s._summary(run)
+    run.history["runs"] = [{"skipped_steps": 0}]
+    assert "skipped" not in s._summary(run)
