@@ -13,11 +13,11 @@ import copy
 import json
 import threading
 import time
+from pathlib import Path
 from functools import partial
 from types import SimpleNamespace
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, Signal
 
 import engine
 from engine.events import FailedEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
@@ -26,6 +26,7 @@ from engine.transfer import same_network, transfer
 
 from . import files
 from .dashboard import Dashboard
+from .data_loader import DataLoader
 from .diagnostics import Diagnostics, DiagnosticsPanel
 from .jobs import Download, Phase, Request, compare_job, data_job, probe_job, train_job
 from .panel import TrainingPanel, default_settings
@@ -39,6 +40,10 @@ JOBS = {"train": train_job, "compare": compare_job, "probe": probe_job}
 
 def _key(ref: dict) -> str:
     return json.dumps(ref, sort_keys=True, default=str)
+
+
+def _shown_name(name: str) -> str:
+    return Path(name).name or name
 
 
 class TrainingSession(QObject):
@@ -57,6 +62,9 @@ class TrainingSession(QObject):
         self.source = None              # trained engine Model (with the spec it was trained on)
         self.source_optimizer = None
         self.datasets: dict[str, engine.Dataset] = {}
+        self.loader = DataLoader(self)
+        self.loader.loaded.connect(self._data_loaded)
+        self.loader.failed.connect(self._data_failed)
         self.discard = False            # the running job's results are not wanted any more
         self.last_outcome = None
         self.comparison = None
@@ -198,20 +206,40 @@ class TrainingSession(QObject):
                          if json.loads(k).get("name") != name}
 
     def preview(self) -> None:
+        """Show the chosen data set (read in the background when that takes a while)."""
         box = self.panel.dataset
         ref = box.reference()
         if not ref["name"]:
             box.show_text("Choose a data set.")
             return
-        if box.needs_download() and _key(ref) not in self.datasets:
+        key = _key(ref)
+        if box.needs_download() and key not in self.datasets:
             box.show_text("Not downloaded yet: it is downloaded when training starts, or now "
                           "with Download now.")
             return
-        QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            data = self.datasets.get(_key(ref)) or engine.load_dataset(ref["name"],
-                                                                       **ref["options"])
-            self.datasets[_key(ref)] = data
+            data = self.datasets.get(key) or self.loader.load(key, ref)
+        except engine.LayerwiseError as exc:
+            box.show_text(str(exc), error=True)
+            return
+        if data is None:
+            box.show_text(f"Reading {_shown_name(ref['name'])}…")
+            return
+        self._show_data(key, data)
+
+    def _data_loaded(self, key: str, data) -> None:
+        self.datasets[key] = data
+        if key == _key(self.panel.dataset.reference()):
+            self._show_data(key, data)
+
+    def _data_failed(self, key: str, message: str) -> None:
+        if key == _key(self.panel.dataset.reference()):
+            self.panel.dataset.show_text(message, error=True)
+
+    def _show_data(self, key: str, data) -> None:
+        box = self.panel.dataset
+        self.datasets[key] = data
+        try:
             from engine.live import preview
             box.show_preview(preview(data))
             shape = self._input_shape()
@@ -219,8 +247,6 @@ class TrainingSession(QObject):
                 data.fit_input(shape)
         except engine.LayerwiseError as exc:
             box.show_text(str(exc), error=True)
-        finally:
-            QApplication.restoreOverrideCursor()
 
     def download(self) -> bool:
         ref = self.panel.dataset.reference()
@@ -342,6 +368,7 @@ class TrainingSession(QObject):
             self.worker.wait()
         self.worker.timer.stop()
         self.dashboard.stop()
+        self.loader.wait()
 
     def reset_weights(self) -> bool:
         if self.busy or (self.source is None and not self.doc.history):
