@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox
 
@@ -30,7 +30,7 @@ from .lab_window import fill_lab_menu
 from .palette import Palette
 from .problems import ProblemsList
 from .recovery import Autosave, orphans
-from .window_layout import DockPlacer, PanelLayout
+from .window_layout import PanelLayout, dock_widget
 
 MESSAGE_MS = 8000
 
@@ -51,13 +51,17 @@ class MainWindow(QMainWindow):
         self.palette = Palette()
         self.inspector = Inspector(self.doc)
         self.problems = ProblemsList(self.doc)
-        self.panels = PanelLayout(self, self._arrange_base)
         self._docks()
-        self.panels.remember_default()
+        self.panels = PanelLayout(self)
+        self.training_dock = self.panels.docks["training_dock"]
+        self.diagnostics_dock = self.panels.docks["diagnostics_dock"]
+        self.runs_dock = self.panels.docks["runs_dock"]
+        self.panels.arrange_default()
         self._status_bar()
         self._actions()
         self._menus()
         self._wire()
+        self._shown = False
         self.setAcceptDrops(True)
         self.setWindowIcon(QIcon(str(paths.ICON)))
         self.resize(1360, 860)
@@ -82,9 +86,8 @@ class MainWindow(QMainWindow):
         if self.training is None:
             from .training import install
             self.training = install(self)
-            self.training.finished.connect(self.training_finished)
             self._install_runs()
-            self.place_lazy_docks()
+            self.training.finished.connect(self.training_finished)
         return self.training
 
     def export_network(self) -> bool:
@@ -100,23 +103,10 @@ class MainWindow(QMainWindow):
         from .runs_panel import RunsPanel
         self.run_keeper = RunKeeper(self.doc, self.training, self)
         self.runs_panel = RunsPanel(self.doc)
-        self.runs_dock = QDockWidget("Runs", self)
-        self.runs_dock.setObjectName("runs_dock")
-        self.runs_dock.setWidget(self.runs_panel)
-        self.add_lazy_docks([self.runs_dock], self._arrange_runs)
-        self.view_menu.insertAction(self.layout_separator, self.runs_dock.toggleViewAction())
+        self.fill_panel("runs_dock", self.runs_panel)
         from .device_status import DeviceStatus
         self.device_status = DeviceStatus(self.training, self)
         self.statusBar().addPermanentWidget(self.device_status)
-
-    def _arrange_runs(self, place: DockPlacer) -> None:
-        """The Runs panel's default place: a tab behind the loss plot."""
-        place.add(Qt.BottomDockWidgetArea, self.runs_dock)
-        dashboard = getattr(self.training, "dashboard", None)
-        loss = getattr(dashboard, "docks", {}).get("Loss")
-        if loss is not None:
-            place.tabify(loss, self.runs_dock)
-            place.raise_(loss, owner=self.runs_dock)
 
     def start_training(self) -> bool:
         """Train with the document's settings; False (with a message) if it cannot start."""
@@ -128,25 +118,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ construction
     def _docks(self) -> None:
-        def dock(title: str, widget, name: str) -> QDockWidget:
-            d = QDockWidget(title, self)
-            d.setObjectName(name)
-            d.setWidget(widget)
-            d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
-                          | QDockWidget.DockWidgetFloatable)
-            return d
-        self.palette_dock = dock("Layers", self.palette, "palette_dock")
-        self.inspector_dock = dock("Inspector", self.inspector, "inspector_dock")
-        self.problems_dock = dock("Problems", self.problems, "problems_dock")
-        self._arrange_base()
-
-    def _arrange_base(self) -> None:
-        """The default places of the panels that exist from the start."""
-        self.addDockWidget(Qt.LeftDockWidgetArea, self.palette_dock)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.inspector_dock)
-        self.addDockWidget(Qt.BottomDockWidgetArea, self.problems_dock)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Horizontal)
-        self.resizeDocks([self.problems_dock], [110], Qt.Vertical)
+        self.palette_dock = dock_widget(self, "Layers", "palette_dock", self.palette)
+        self.inspector_dock = dock_widget(self, "Inspector", "inspector_dock", self.inspector)
+        self.problems_dock = dock_widget(self, "Problems", "problems_dock", self.problems)
 
     def _status_bar(self) -> None:
         bar = self.statusBar()
@@ -231,7 +205,8 @@ class MainWindow(QMainWindow):
         m.addActions([self.fit_action, self.reset_zoom_action, self.zoom_in_action,
                       self.zoom_out_action])
         m.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock,
+                     self.runs_dock):
             m.addAction(dock.toggleViewAction())
         self.layout_separator = m.addSeparator()
         m.addAction(self.reset_layout_action)
@@ -457,16 +432,20 @@ class MainWindow(QMainWindow):
         event.accept()
 
     # ------------------------------------------------------------------ panel layout
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            self.panels.shown()
+
     def restore_layout(self) -> bool:
         """The window and its panels where they were when it last closed (PanelLayout)."""
         return self.panels.restore()
 
-    def add_lazy_docks(self, docks: list, arrange) -> None:
-        """Docks created after the start; `arrange(place)` gives their default places."""
-        self.panels.add_lazy_docks(docks, arrange)
-
-    def place_lazy_docks(self) -> None:
-        self.panels.place_lazy_docks()
+    def fill_panel(self, name: str, widget) -> QDockWidget:
+        """Put the contents of a panel made at the start (window_layout.LATER_PANELS) in its
+        dock, where it already is."""
+        return self.panels.fill(name, widget)
 
     def reset_layout(self) -> None:
         """View → Reset Layout: every panel docked, shown and in its default place."""

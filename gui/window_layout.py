@@ -1,21 +1,46 @@
 """Where the window's panels go: the default places, the layout saved when the window closes
-and restored at the next start, docks created after the start (the training docks) put back
-in their saved places, and View → Reset Layout.
+and restored at the next start, and View → Reset Layout.
+
+The panels whose contents need PyTorch (training, diagnostics, the dashboard plots, the runs)
+are filled in a few seconds after the window first paints, but their docks exist from the
+start, in their places, saying that they are loading: the window is laid out once, and the
+saved layout is restored for every panel at once. `fill(name, widget)` puts a panel's contents
+in its dock.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget, QLayout, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QLabel, QLayout, QMainWindow
 
 from . import paths
 
 LAYOUT_VERSION = 0     # raise when the panels change so much that saved layouts should be dropped
+LATER_PANELS = (       # (dock object name, title) of the panels filled after the first paint
+    ("dash_loss", "Loss"), ("dash_accuracy", "Accuracy"), ("dash_gradients", "Gradients"),
+    ("dash_gradient_map", "Gradient map"), ("dash_activations", "Activations"),
+    ("dash_pre_training", "Pre-training"), ("dash_decision_boundary", "Decision boundary"),
+    ("dash_filters", "Filters"), ("dash_confusion", "Confusion"),
+    ("training_dock", "Training"), ("diagnostics_dock", "Diagnostics"), ("runs_dock", "Runs"))
+DASHBOARD_TABS = (("dash_loss", "dash_accuracy"), ("dash_loss", "dash_pre_training"),
+                  ("dash_gradients", "dash_gradient_map"),
+                  ("dash_activations", "dash_decision_boundary"),
+                  ("dash_activations", "dash_filters"), ("dash_activations", "dash_confusion"))
+LOADING = "Loading PyTorch…"
+
+
+def dock_widget(window: QMainWindow, title: str, name: str, widget) -> QDockWidget:
+    """A movable, closable, floatable dock named `name` (the name its place is saved under)."""
+    d = QDockWidget(title, window)
+    d.setObjectName(name)
+    d.setWidget(widget)
+    d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                  | QDockWidget.DockWidgetFloatable)
+    return d
 
 
 class DockPlacer:
-    """Puts docks created after `restore_layout()` in their default places, but only those in
-    `new` (the docks the saved layout did not know): a step for any other dock does nothing,
-    so a dock restored from the saved layout stays where the user left it."""
+    """Puts the docks in `new` in their default places: a step for any other dock does
+    nothing, so a dock restored from the saved layout stays where the user left it."""
 
     def __init__(self, window: QMainWindow, new):
         self.window, self.new = window, list(new)
@@ -43,12 +68,6 @@ class DockPlacer:
             self.window.resizeDocks([d for d, _ in pairs], [n for _, n in pairs], orientation)
 
 
-def _names(value) -> list[str]:
-    """A saved list of names (QSettings gives a lone name as a string)."""
-    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return [v for v in values if isinstance(v, str)]
-
-
 def _layout_bytes(value) -> QByteArray | None:
     """A saved geometry or state as bytes; None for anything else (a hand-edited file)."""
     if isinstance(value, QByteArray) and not value.isEmpty():
@@ -59,30 +78,48 @@ def _layout_bytes(value) -> QByteArray | None:
 
 
 class PanelLayout:
-    """The dock layout of `window`. `arrange_base()` puts the panels that exist from the start
-    in their default places; `remember_default()` keeps that state for Reset Layout."""
+    """The dock layout of `window`, whose own panels (palette_dock, inspector_dock,
+    problems_dock) exist before this is made; the later panels' docks are made here."""
 
-    def __init__(self, window: QMainWindow, arrange_base):
-        self.window, self.arrange_base = window, arrange_base
-        self._lazy_layouts: list = []     # (docks, arrange) of docks added after the start
-        self._raised: list[str] = []      # the saved layout's docks on top of their tabs
-        self._unplaced: list = []         # (docks, arrange) waiting for place_lazy_docks()
+    def __init__(self, window: QMainWindow):
+        self.window = window
+        self.docks = {name: dock_widget(window, title, name, _loading())
+                      for name, title in LATER_PANELS}
+        self.restored = False
         self._default_state = QByteArray()
 
-    def remember_default(self) -> None:
+    def arrange_default(self) -> None:
+        """Every panel in its default place; kept for Reset Layout."""
+        place = DockPlacer(self.window, self._all())
+        self._place(place)
+        self._size(place)
         self._default_state = self.window.saveState(LAYOUT_VERSION)
+
+    def shown(self) -> None:
+        """The window is shown for the first time: the default sizes hold now (not before,
+        when the window had no size), unless the saved layout was restored."""
+        if not self.restored:
+            self._size(DockPlacer(self.window, self._all()))
+
+    def fill(self, name: str, widget) -> QDockWidget:
+        """Put a later panel's contents in its dock (where it already is)."""
+        dock = self.docks[name]
+        old = dock.widget()
+        dock.setWidget(widget)
+        if old is not None:
+            old.deleteLater()
+        return dock
 
     def save(self) -> None:
         """Keep the window's geometry and panel layout for the next start."""
         settings, w = paths.settings(), self.window
         settings.setValue("window/geometry", w.saveGeometry())
         settings.setValue("window/state", w.saveState(LAYOUT_VERSION))
-        settings.setValue("window/raised", self._tabs_on_top())
 
     def restore(self) -> bool:
         """Put the window and its panels back where they were when it last closed; True if the
-        saved panel layout was used. Panels created later (the training docks) go back to
-        their saved places through `add_lazy_docks`. An unreadable saved layout is ignored."""
+        saved panel layout was used. A panel that the saved layout does not know (new since)
+        goes to its default place beside the others; an unreadable saved layout is ignored."""
         settings, w = paths.settings(), self.window
         geometry = _layout_bytes(settings.value("window/geometry"))
         state = _layout_bytes(settings.value("window/state"))
@@ -90,31 +127,14 @@ class PanelLayout:
             w.restoreGeometry(geometry)
         if state is None or not w.restoreState(state, LAYOUT_VERSION):
             return False
-        self._raised = _names(settings.value("window/raised"))
+        self.restored = True
+        saved = bytes(state.data())        # a dock's name is stored as UTF-16 in the state
+        new = [d for name, d in self.docks.items() if name.encode("utf-16-be") not in saved]
+        if new:
+            place = DockPlacer(w, new)
+            self._place(place)
+            self._size(place)
         return True
-
-    def add_lazy_docks(self, docks: list, arrange) -> None:
-        """Dock widgets created after `restore()`, to be put in place by the next
-        `place_lazy_docks()`. `arrange(place)` gives their default places through a
-        DockPlacer; it runs again, for all of them, on View → Reset Layout."""
-        self._unplaced.append((list(docks), arrange))
-
-    def place_lazy_docks(self) -> None:
-        """Each dock added since the last call that the saved layout knew goes back where it
-        was (floating, hidden, tabbed, its size; all of them at once, before any layout pass,
-        so that the saved sizes hold); the others go to their default places."""
-        w = self.window
-        batch, self._unplaced = self._unplaced, []
-        w.layout().setEnabled(False)             # a layout pass per dock would lose sizes
-        try:
-            restored = [d for docks, _ in batch for d in docks if w.restoreDockWidget(d)]
-        finally:
-            w.layout().setEnabled(True)
-        w.layout().activate()                    # the tab bars, before raising a tab
-        for docks, arrange in batch:
-            arrange(DockPlacer(w, [d for d in docks if d not in restored]))
-        self._raise_saved_tabs(restored)
-        self._lazy_layouts += batch
 
     def reset(self) -> None:
         """Every panel docked, shown and in its default place; the window keeps its size."""
@@ -123,34 +143,58 @@ class PanelLayout:
         constraint = layout.sizeConstraint()
         layout.setSizeConstraint(QLayout.SetNoConstraint)     # no growing on the way there
         w.restoreState(self._default_state, LAYOUT_VERSION)
-        self._raised = []
-        for dock in self._docks_here():
+        for dock in w.findChildren(QDockWidget, options=Qt.FindDirectChildrenOnly):
             if dock.isFloating():
                 dock.setFloating(False)
             if dock.isHidden():
                 dock.show()
-        self.arrange_base()
-        for docks, arrange in self._lazy_layouts:
-            arrange(DockPlacer(w, docks))
+        place = DockPlacer(w, self._all())
+        self._place(place)
+        self._size(place)
         layout.setSizeConstraint(constraint)
 
-    def _docks_here(self) -> list[QDockWidget]:
-        return self.window.findChildren(QDockWidget, options=Qt.FindDirectChildrenOnly)
+    def _all(self) -> list[QDockWidget]:
+        w = self.window
+        return [w.palette_dock, w.inspector_dock, w.problems_dock, *self.docks.values()]
 
-    def _tabs_on_top(self) -> list[str]:
-        """The tabbed docks shown on top of their tabs (saveState keeps this too, but
-        restoreDockWidget cannot use it for a dock created later), and the saved ones of the
-        docks not created in this session."""
-        docks = self._docks_here()
-        names = {d.objectName() for d in docks}
-        return [d.objectName() for d in docks if self.window.tabifiedDockWidgets(d)
-                and not d.visibleRegion().isEmpty()] + [n for n in self._raised if n not in names]
+    def _place(self, place: DockPlacer) -> None:
+        """The default places: the palette on the left; the Inspector on the right with
+        Training as its tab, Diagnostics below them with Problems as its tab; loss,
+        gradients and activations side by side along the bottom with the other plots and
+        the runs tabbed behind them."""
+        w, d = self.window, self.docks
+        place.add(Qt.LeftDockWidgetArea, w.palette_dock)
+        place.add(Qt.RightDockWidgetArea, w.inspector_dock)
+        place.add(Qt.BottomDockWidgetArea, w.problems_dock)
+        place.add(Qt.BottomDockWidgetArea, d["dash_loss"])
+        place.split(d["dash_loss"], d["dash_gradients"], Qt.Horizontal)
+        place.split(d["dash_gradients"], d["dash_activations"], Qt.Horizontal)
+        for a, b in DASHBOARD_TABS:
+            place.tabify(d[a], d[b])
+        place.add(Qt.BottomDockWidgetArea, d["runs_dock"])
+        place.tabify(d["dash_loss"], d["runs_dock"])
+        for name in ("dash_loss", "dash_gradients", "dash_activations"):
+            place.raise_(d[name])
+        place.raise_(d["dash_loss"], owner=d["runs_dock"])
+        diagnostics = d["diagnostics_dock"]
+        place.add(Qt.RightDockWidgetArea, diagnostics)
+        place.split(w.inspector_dock, diagnostics, Qt.Vertical)
+        place.tabify(w.inspector_dock, d["training_dock"])
+        place.tabify(diagnostics, w.problems_dock, owner=diagnostics)
+        place.raise_(w.inspector_dock, owner=d["training_dock"])
+        place.raise_(w.problems_dock, owner=diagnostics)
 
-    def _raise_saved_tabs(self, rejoined: list) -> None:
-        """In each tab group that the `rejoined` docks are back in, put the tab that was on
-        top when the window closed on top again."""
-        for dock in rejoined:
-            for d in (dock, *self.window.tabifiedDockWidgets(dock)):
-                if d.objectName() in self._raised:
-                    d.raise_()
-                    break
+    def _size(self, place: DockPlacer) -> None:
+        """The default sizes (the right column fits the Diagnostics panel)."""
+        w, d = self.window, self.docks
+        place.resize([w.palette_dock, w.inspector_dock], [210, 380], Qt.Horizontal)
+        place.resize([d["dash_loss"]], [330], Qt.Vertical)
+        place.resize([d["training_dock"], d["diagnostics_dock"]], [560, 240], Qt.Vertical)
+
+
+def _loading() -> QLabel:
+    label = QLabel(LOADING)
+    label.setAlignment(Qt.AlignCenter)
+    label.setObjectName("panel_loading")
+    label.setStyleSheet("color: #6b7280;")
+    return label

@@ -1,49 +1,24 @@
 """Live training in the window: the Training panel, the dashboard docks, diagnostics on the
-canvas, and the Training menu. `install(window)` adds them all and returns the session."""
+canvas, and the Training menu. `install(window)` puts them in the docks the window made for
+them (gui.window_layout) and returns the session."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QMenu
 
 from .session import TrainingSession
 
 __all__ = ["TrainingSession", "install"]
 
 
-def _dock(window, title: str, widget, name: str) -> QDockWidget:
-    d = QDockWidget(title, window)
-    d.setObjectName(name)
-    d.setWidget(widget)
-    d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
-                  | QDockWidget.DockWidgetFloatable)
-    return d
-
-
 def install(window) -> TrainingSession:
     session = TrainingSession(window)
-    window.training_dock = _dock(window, "Training", session.panel, "training_dock")
-    window.diagnostics_dock = _dock(window, "Diagnostics", session.diag_panel,
-                                    "diagnostics_dock")
-    window.add_lazy_docks([window.training_dock, window.diagnostics_dock],
-                          lambda place: _arrange(window, place))
+    window.fill_panel("training_dock", session.panel)
+    window.fill_panel("diagnostics_dock", session.diag_panel)
     _menu(window, session)
     session.message.connect(window.show_message)
     session.document_replaced()
     return session
-
-
-def _arrange(window, place) -> None:
-    """Default places (`place` is the window's DockPlacer): Training tabbed with the
-    Inspector, Diagnostics below them with the Problems list as its tab."""
-    d = window.diagnostics_dock
-    place.add(Qt.RightDockWidgetArea, d)
-    place.split(window.inspector_dock, d, Qt.Vertical)
-    place.tabify(window.inspector_dock, window.training_dock)
-    place.tabify(d, window.problems_dock, owner=d)
-    place.raise_(window.inspector_dock, owner=window.training_dock)
-    place.raise_(window.problems_dock, owner=d)
-    place.resize([window.training_dock, d], [560, 240], Qt.Vertical)
 
 
 def _action(window, text, slot, shortcut=None, tip="") -> QAction:

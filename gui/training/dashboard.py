@@ -84,7 +84,7 @@ class Dashboard:
 
     # ------------------------------------------------------------------ docks
     def _build_docks(self) -> None:
-        w = self.window
+        """Each view into its dock (made by the window at the start, named dash_<title>)."""
         spec = [("Loss", self.loss), ("Accuracy", self.accuracy),
                 ("Gradients", _stack(self.weight_grad, self.delta_grad)),
                 ("Gradient map", self.heat),
@@ -92,29 +92,10 @@ class Dashboard:
                 ("Pre-training", self.pretrain), ("Decision boundary", self.boundary),
                 ("Filters", self.filters), ("Confusion", self.confusion)]
         for title, widget in spec:
-            dock = QDockWidget(title, w)
-            dock.setObjectName("dash_" + title.lower().replace(" ", "_").replace("-", "_"))
-            dock.setWidget(widget)
-            dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
-                             | QDockWidget.DockWidgetFloatable)
+            name = "dash_" + title.lower().replace(" ", "_").replace("-", "_")
+            dock = self.window.fill_panel(name, widget)
             dock.visibilityChanged.connect(lambda on, t=title: on and self._draw_dock(t))
             self.docks[title] = dock
-        w.add_lazy_docks(list(self.docks.values()), self.arrange)
-
-    def arrange(self, place) -> None:
-        """The docks' default places (`place` is the window's DockPlacer): loss, gradients and
-        activations side by side along the bottom, the other plots tabbed behind them."""
-        d = self.docks
-        place.add(Qt.BottomDockWidgetArea, d["Loss"])
-        place.split(d["Loss"], d["Gradients"], Qt.Horizontal)
-        place.split(d["Gradients"], d["Activations"], Qt.Horizontal)
-        for a, b in (("Loss", "Accuracy"), ("Loss", "Pre-training"),
-                     ("Gradients", "Gradient map"), ("Activations", "Decision boundary"),
-                     ("Activations", "Filters"), ("Activations", "Confusion")):
-            place.tabify(d[a], d[b])
-        for name in ("Loss", "Gradients", "Activations"):
-            place.raise_(d[name])
-        place.resize([d["Loss"]], [330], Qt.Vertical)
 
     def plots(self) -> list[LivePlot]:
         return [self.loss, self.accuracy, self.weight_grad, self.delta_grad, self.activations,

@@ -76,6 +76,8 @@ class LivePlot(QWidget):
         self.follow, self._view = True, None
         if y_range is not None:
             self.plot.setYRange(*y_range, padding=0.02)
+        elif log_y:
+            self.plot.setYRange(-4, 0, padding=0.02)   # empty: decades, not 2..9 crowded
         self.plot.vb.sigRangeChangedManually.connect(self._manual)
         self._layout()
         self.widget.scene().sigMouseMoved.connect(self._hover)

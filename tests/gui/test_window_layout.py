@@ -254,3 +254,19 @@ def test_the_view_menu_lists_the_runs_panel_before_reset_layout(windows):
 def test_settings_are_kept_away_from_the_users_own():
     home = Path(os.environ["LAYERWISE_HOME"])
     assert Path(paths.settings().fileName()).parent == home
+
+
+def test_the_window_is_laid_out_once_the_panels_filled_later_do_not_move_anything(windows):
+    from gui.window_layout import LATER_PANELS, LOADING
+    win = windows(training=False)
+    before, canvas = layout(win), win.view.geometry()
+    assert {name for name, _ in LATER_PANELS} <= set(before)
+    assert win.training_dock.widget().text() == LOADING          # says what it waits for
+    win.ensure_training()
+    settle()
+    assert layout(win) == before                   # the same places; sizes bend to the contents
+    assert win.view.width() > 0.9 * canvas.width() and win.view.height() == canvas.height()
+    assert win.training_dock.widget() is win.training.panel
+    assert dash(win, "Loss").widget() is win.training.dashboard.loss
+    assert win.runs_dock.widget() is win.runs_panel
+    assert not any(label.isVisible() for label in win.findChildren(QLabel, "panel_loading"))
