@@ -12,7 +12,7 @@ from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from engine import runs as R
 
@@ -48,16 +48,15 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._selected)
         self.table.itemChanged.connect(self._renamed)
         self.plots = {}
-        plots = QWidget()
-        row = QHBoxLayout(plots)
-        row.setContentsMargins(0, 0, 0, 0)
+        plots = QTabWidget()            # one plot at a time, each as wide as the panel allows
+        plots.setObjectName("run_plots")
+        plots.setDocumentMode(True)
         for key, title, x in PLOTS:
             w = pg.PlotWidget(background="w")
-            w.setTitle(title, color="#222", size="10pt")
             w.setLabel("bottom", x)
             w.showGrid(x=True, y=True, alpha=0.2)
             self.plots[key] = w
-            row.addWidget(w)
+            plots.addTab(w, title)
         self.compare_button = QPushButton("Compare Settings…")
         self.delete_button = QPushButton("Delete")
         self.export_button = QPushButton("Export CSV…")

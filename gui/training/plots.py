@@ -8,6 +8,7 @@ history grows.
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -34,6 +35,36 @@ def pen(color, width: float = 1.0, style=Qt.SolidLine):
     return p
 
 
+class DecadeAxis(pg.AxisItem):
+    """An axis whose log mode is labelled at whole decades only (thinned out when they do not
+    fit), with unlabelled ticks at 2..9 between them. pyqtgraph's own log axis labels every
+    one of those when the axis spans only a decade or two, and on a short plot they overlap.
+    A view inside one decade (zoomed in) keeps pyqtgraph's labels."""
+    LABEL_PX = {"left": 16, "right": 16, "top": 44, "bottom": 44}   # room one label takes
+
+    def __init__(self, orientation: str, **kw):
+        super().__init__(orientation, **kw)
+        self._decades_only = False
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        decades = range(math.ceil(minVal), math.floor(maxVal) + 1)
+        self._decades_only = len(decades) > 0
+        if not self._decades_only:
+            return super().logTickValues(minVal, maxVal, size, stdTicks)
+        fit = max(1, int(size // self.LABEL_PX[self.orientation]))
+        step = max(1, math.ceil(len(decades) / fit))
+        minor = [v + math.log10(k) for v in range(math.floor(minVal), math.ceil(maxVal))
+                 for k in range(2, 10)] if step == 1 else []
+        return [(float(step), [float(d) for d in decades if d % step == 0]),
+                (None, [m for m in minor if minVal < m < maxVal])]
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        if not self._decades_only:
+            return strings
+        return [s if abs(v - round(v)) < 1e-9 else "" for v, s in zip(values, strings)]
+
+
 class LivePlot(QWidget):
     """A titled pyqtgraph plot with named curves. `set_curve(name, x, y)` creates the curve on
     first use and updates it afterwards; `curve_data(name)` reads it back."""
@@ -43,7 +74,8 @@ class LivePlot(QWidget):
                  y_floor: float | None = None, parent=None):
         super().__init__(parent)
         self.title, self.time_axis = title, time_axis
-        self.widget = pg.PlotWidget()
+        self.widget = pg.PlotWidget(axisItems={side: DecadeAxis(side)
+                                               for side in ("left", "bottom")})
         self.widget.setObjectName(title)
         self.plot = self.widget.getPlotItem()
         self.plot.setLabel("bottom", x_label)
