@@ -71,7 +71,7 @@ def vanishing_gradients(ctx: Context) -> LabResult:
          "‖∂L/∂a‖ L1/L5 at end", "val acc"],
         rows,
         ["delta_at_init: the sigmoid curves fall steeply towards Linear 1; ReLU + He stays flat.",
-         "The ratio column: far below 1 means the lower layers get a much smaller gradient.",
+         "The L1/L5 columns: far below 1 means the lower layers get a much smaller gradient.",
          "ratio_during_training: whether training closes the gap."],
         _vanishing_findings(rows), [fig_delta, fig_grad, fig_ratio],
         {"runs": runs, "config": cfg.to_dict()})

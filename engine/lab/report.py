@@ -47,6 +47,14 @@ def cell(value) -> str:
     return str(value).replace("|", "/")
 
 
+def _by_title(result: LabResult, text: str) -> str:
+    """A 'figure_name: what to see' line with the figure named by its title, as the reader
+    sees it under Figures."""
+    name, sep, rest = text.partition(": ")
+    titles = {f.name: f.title for f in result.figures}
+    return f"*{titles[name]}*: {rest}" if sep and name in titles else text
+
+
 def markdown(result: LabResult, figures: list[str]) -> str:
     mode = "quick" if result.quick else "full"
     lines = [f"# {result.title}", "", f"*Layerwise Lab experiment `{result.name}` ({mode} "
@@ -58,7 +66,8 @@ def markdown(result: LabResult, figures: list[str]) -> str:
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.rows]
     if result.stopped:
         lines += ["", "**The experiment was stopped before the end: the table is partial.**"]
-    lines += ["", "## What to look for", ""] + [f"- {s}" for s in result.look_for]
+    lines += ["", "## What to look for", ""] + [f"- {_by_title(result, s)}"
+                                                for s in result.look_for]
     lines += ["", "## What the numbers show", ""] + [f"- {s}" for s in result.findings]
     lines += ["", "## Figures", ""]
     for fig in result.figures:

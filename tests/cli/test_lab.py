@@ -41,6 +41,7 @@ def test_experiment_quick_report(tmp_path, name):
         png = tmp_path / f"{fig['name']}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
         assert f"]({fig['name']}.png)" in report
+        assert f"- {fig['name']}:" not in report            # named by title for readers
         assert fig["curves"] and all(len(c["x"]) == len(c["y"]) for c in fig["curves"])
     # the runs of one comparison share seed and data order
     orders = {r["data_order"] for r in data["data"].get("runs", {}).values()
