@@ -6,10 +6,10 @@ input and painting go on between them, and no turn stalls for more than one dock
 within a few milliseconds of each other, so that the plots agree on how far the run has got.
 Sweeps start at most every MIN_SWEEP_S, and less often when a sweep (from its start until the
 last dock is painted) costs the GUI thread more than DRAW_SHARE of the time: drawing holds the
-GIL, which the training thread needs too; data that changes while no more events come (a pause, the run's end) is still
-drawn by the next sweep. `flush()` draws everything at once (a run has ended). A dock hidden
-behind a tab is redrawn when it is shown. Curves of each layer use the node's colour
-(`colours`), and compared runs are told apart by line style.
+GIL, which the training thread needs too. Data that changes while no more events come (a
+pause, the run's end) is still drawn by the next sweep; `flush()` draws everything at once (a
+run has ended). A dock hidden behind a tab is redrawn when it is shown. Curves of each layer
+use the node's colour (`colours`), and compared runs are told apart by line style.
 """
 from __future__ import annotations
 

@@ -23,7 +23,9 @@ pg.setConfigOptions(antialias=False, background="w", foreground="#374151")
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#db2777",
            "#65a30d", "#4f46e5", "#b45309", "#0d9488", "#be123c", "#7c3aed", "#15803d"]
-LEGEND_COLUMN_PX, LEGEND_ROW_PX = 110, 18     # room one legend entry takes at 8 pt
+LEGEND_COLUMN_PX, LEGEND_ROW_PX = 110, 18     # least room one legend entry takes at 8 pt
+LEGEND_SAMPLE_PX = 34        # an entry's line sample and the gaps beside its label
+LEGEND_MARGIN_PX = 72        # the plot's width the legend cannot use (the left axis, margins)
 RUN_STYLES = {"run": Qt.SolidLine, "random": Qt.SolidLine, "supervised": Qt.DashLine,
               "unsupervised": Qt.DotLine}
 
@@ -88,6 +90,7 @@ class LivePlot(QWidget):
                                           brush=pg.mkBrush(255, 255, 255, 200))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw: dict[str, tuple] = {}
+        self._legend_grid = (0, 0)          # (entries, columns) the legend is laid out for
         self.readout = QLabel(" ")
         self.readout.setObjectName("readout")
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
@@ -152,17 +155,37 @@ class LivePlot(QWidget):
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        """As many legend columns as the plot's width takes, so that it needs few rows; hidden
-        when even so it would cover more than a third of the plot's height (a short plot in
-        a docked stack: hovering a curve still names it in the readout)."""
+        """As many legend columns (as wide as the longest name) as the plot's width takes, so
+        that it needs few rows; hidden when even so it would cover more than a third of the
+        plot's height (a short plot in a docked stack) or not fit its width: hovering a curve
+        still names it in the readout."""
         entries = len(self.legend.items)
         if not entries:
             return
-        columns = max(1, min(entries, self.widget.width() // LEGEND_COLUMN_PX))
+        widest = max(label.boundingRect().width() for _, label in self.legend.items)
+        column = max(LEGEND_COLUMN_PX, widest + LEGEND_SAMPLE_PX)
+        room = self.widget.width() - LEGEND_MARGIN_PX
+        columns = max(1, min(entries, int(room // column)))
         rows = -(-entries // columns)
-        if self.legend.columnCount != columns:
-            self.legend.setColumnCount(columns)
-        self.legend.setVisible(rows * LEGEND_ROW_PX <= self.widget.height() / 3)
+        if self._legend_grid != (entries, columns):
+            self._legend_grid = (entries, columns)
+            self._lay_out_legend(columns)
+        self.legend.setVisible(rows * LEGEND_ROW_PX <= self.widget.height() / 3
+                               and column <= room)
+
+    def _lay_out_legend(self, columns: int) -> None:
+        """Entries row by row, `columns` to a row. pyqtgraph's own re-layout (setColumnCount,
+        and addItem after it) places entries by the grid's column count, which never shrinks,
+        so after a narrowing some entries were put on top of others."""
+        legend, grid = self.legend, self.legend.layout
+        for i in range(grid.count() - 1, -1, -1):
+            grid.removeAt(i)
+        for k, (sample, label) in enumerate(legend.items):
+            row, col = divmod(k, columns)
+            grid.addItem(sample, row, 2 * col, alignment=Qt.AlignVCenter)
+            grid.addItem(label, row, 2 * col + 1)
+        legend.columnCount, legend.rowCount = columns, -(-len(legend.items) // columns)
+        legend.updateSize()
 
     def set_curve(self, name: str, x, y, color, **style) -> None:
         """Show (x, y) as curve `name`. Long series are handed to the plot decimated (the
@@ -227,6 +250,7 @@ class LivePlot(QWidget):
         for item in self.curves.values():
             self.plot.removeItem(item)
             self.legend.removeItem(item)
+        self._legend_grid = (0, 0)
         self.curves.clear()
         self.raw.clear()
         self._view = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from gui.training.plots import LEGEND_COLUMN_PX, DecadeAxis, LivePlot
+import pytest
+
+from gui.training.plots import LEGEND_COLUMN_PX, LEGEND_MARGIN_PX, DecadeAxis, LivePlot
 
 
 def six_layers(qtbot, width: int, height: int) -> LivePlot:
@@ -21,7 +23,8 @@ def six_layers(qtbot, width: int, height: int) -> LivePlot:
 def test_a_wide_tall_plot_shows_its_legend_in_as_many_columns_as_fit(qtbot):
     plot = six_layers(qtbot, 700, 500)
     assert plot.legend.isVisible()
-    assert plot.legend.columnCount == min(6, plot.widget.width() // LEGEND_COLUMN_PX) > 2
+    room = plot.widget.width() - LEGEND_MARGIN_PX         # short names: the least column
+    assert plot.legend.columnCount == min(6, room // LEGEND_COLUMN_PX) > 2
 
 
 def test_a_short_plot_hides_its_legend_and_shows_it_again_when_taller(qtbot):
@@ -64,3 +67,36 @@ def test_the_plots_use_the_decade_axis(qtbot):
     qtbot.addWidget(plot)
     assert isinstance(plot.plot.getAxis("left"), DecadeAxis)
     assert isinstance(plot.plot.getAxis("bottom"), DecadeAxis)
+
+
+def outside(plot) -> list[str]:
+    """The legend entries not wholly inside the plot's view (cut off at its edge), and those
+    sharing a place with another."""
+    view = plot.plot.vb.sceneBoundingRect()
+    places, out = set(), []
+    for _, label in plot.legend.items:
+        rect = label.mapRectToScene(label.boundingRect())
+        place = (round(rect.x()), round(rect.y()))
+        if rect.left() < view.left() - 1 or rect.right() > view.right() + 1 or place in places:
+            out.append(label.text)
+        places.add(place)
+    return out
+
+
+@pytest.mark.parametrize("widths", [[530] * 10, [900, 900, 500, 500, 700, 360, 900, 450, 600,
+                                                  620]])
+def test_every_legend_entry_is_shown_whole_in_its_own_place(qtbot, widths):
+    plot = LivePlot("Pre-training", "step", "loss")
+    qtbot.addWidget(plot)
+    plot.resize(widths[0], 700)
+    plot.show()
+    qtbot.waitExposed(plot)
+    names = [f"{kind}: Linear {i}" for kind in ("supervised", "unsupervised")
+             for i in range(1, 6)]                  # long names: wider than LEGEND_COLUMN_PX
+    for width, name in zip(widths, names):
+        plot.resize(width, 700)
+        plot.set_curve(name, [1, 2], [0.5, 0.4], "#2563eb")
+        qtbot.wait(10)
+    qtbot.wait(50)
+    assert plot.legend.isVisible() and plot.legend.columnCount >= 2
+    assert outside(plot) == []
