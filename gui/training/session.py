@@ -137,11 +137,7 @@ class TrainingSession(QObject):
         self._name_nodes()
         self.dashboard.reset(doc.history)
         self.dashboard.prepare(*self._probed())          # now rather than at the first Train
-        stats = latest_stats(doc.history)
-        if stats:
-            self.diagnostics.show(stats, "From the saved history (last probe).", True)
-        else:
-            self.diagnostics.clear()
+        self._show_own_stats("From the saved history (last probe).")
         self.diagnostics.set_stages([], [])
         self.preview()
         self.update_state()
@@ -513,6 +509,8 @@ class TrainingSession(QObject):
                                     else f"loss {r['val_loss']:.4g}" if r["val_loss"]
                                     is not None else "-") for r in rows]
         head = "Comparison stopped" if outcome.status == "stopped" else "Comparison finished"
+        self._show_own_stats("The network's own statistics (its last probe); the comparison's "
+                             "runs are in the dashboard.")
         self._say(f"{head} (validation, last epoch) — " + "; ".join(parts)
                   + ". The network's own weights are unchanged.")
 
@@ -526,6 +524,14 @@ class TrainingSession(QObject):
         self.window.diagnostics_dock.raise_()
         self._say("Trainability checked: see the colours on the layers and the Diagnostics "
                   "panel.")
+
+    def _show_own_stats(self, source: str) -> None:
+        """The diagnostics of the document's own history (its last probe), or none."""
+        stats = latest_stats(self.doc.history)
+        if stats:
+            self.diagnostics.show(stats, source, True)
+        else:
+            self.diagnostics.clear()
 
     def _ended_data(self, outcome) -> None:
         if outcome.status != "finished":

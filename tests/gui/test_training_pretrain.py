@@ -83,3 +83,5 @@ def test_compare_with_random_init_overlays_both_runs(qtbot, window):
     assert "supervised: Linear 1" in s.dashboard.pretrain.curves
     assert "Comparison finished" in s.panel.status.text()
     assert window.doc.model is None                                # the network is unchanged
+    # no history of its own: no statistics of the comparison's last run left as if live
+    assert s.diagnostics.stats == {} and "Live" not in s.diag_panel.source.text()
