@@ -113,7 +113,7 @@ def run(args) -> int:
         left = remaining_epochs(saved)
         flags["epochs"] = left if args.epochs is None else args.epochs
     config = TrainConfig.from_dict(base, **flags)
-    dataset = _dataset(args, data_ref)
+    dataset = _fitted(_dataset(args, data_ref), saved.spec)
     if args.pretrain != "none" and resume:
         raise LayerwiseError(f"'{saved.path}' already has trained weights; pre-training starts "
                              f"from new ones: add --fresh")
@@ -203,6 +203,16 @@ def _dataset(args, recorded: dict):
                              "NAME (`datasets` lists them) or a path to your own data")
     progress = _download_progress if is_terminal() else None
     return load_dataset(name, progress=progress, **options)
+
+
+def _fitted(dataset, spec):
+    """The data shaped for the network's Input, checked before anything is announced (an
+    invalid network is left to engine.train, which says what is wrong with it)."""
+    from .graph import analyze
+    analysis = analyze(spec)
+    if not analysis.ok or analysis.input_id is None:
+        return dataset
+    return dataset.fit_input(analysis.shapes[analysis.input_id])
 
 
 def _options(pairs: list[str]) -> dict:

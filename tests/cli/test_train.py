@@ -68,8 +68,9 @@ def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
 ])
 def test_errors_are_one_line(capsys, args, words):
     assert main(["train", TOY, *args]) == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert err.startswith("layerwise: error:") and err.count("\n") == 1
+    assert "Training" not in out               # refused before anything is announced
     assert __import__("re").search(words, err)
 
 
