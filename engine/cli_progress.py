@@ -37,7 +37,7 @@ class ProgressBar(Callback):
         self.t0 = self.last_draw = 0.0
         self.samples = 0
         self.loss_sum = self.loss_n = 0.0
-        self.acc: float | None = None
+        self.acc: tuple[str, float] | None = None      # (which accuracy, value)
 
     def on_train_start(self, run) -> None:
         self.t0 = time.perf_counter()
@@ -55,8 +55,10 @@ class ProgressBar(Callback):
             self._draw(e, now - self.t0)
 
     def on_epoch_end(self, run, e: EpochEvent) -> None:
-        acc = e.record.get("val_acc")
-        self.acc = acc if acc is not None else e.record.get("train_acc")
+        for key, name in (("val_acc", "val acc"), ("train_acc", "train acc")):
+            if e.record.get(key) is not None:
+                self.acc = (name, e.record[key])
+                return
 
     def on_train_end(self, run) -> None:
         self.stream.write("\r\033[K")
@@ -69,7 +71,7 @@ class ProgressBar(Callback):
         rate = self.samples / elapsed if elapsed > 0 else 0.0
         epoch_index = e.epoch - self.first - 1
         left = (self.epochs - epoch_index - done) / max(epoch_index + done, 1e-9) * elapsed
-        acc = f"  acc {self.acc:.1%}" if self.acc is not None else ""
+        acc = f"  {self.acc[0]} {self.acc[1]:.1%}" if self.acc is not None else ""
         text = (f"\repoch {e.epoch - self.first}/{self.epochs} [{bar}] {e.batch}/{e.batches}  "
                 f"loss {self.loss_sum / max(self.loss_n, 1):.4f}{acc}  {rate:,.0f} samples/s  "
                 f"ETA {duration(left)}")

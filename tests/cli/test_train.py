@@ -135,3 +135,20 @@ def test_unsupervised_pretraining_flags_reach_the_stages(tmp_path, capsys):
     assert stage["val_loss"][-1] < stage["initial_val_loss"]
     assert stage["settings"]["noise"] == 0.1 and stage["settings"]["tied"]
     assert stage["settings"]["lr"] == 0.02
+
+
+@pytest.mark.parametrize("record, shown", [
+    ({"val_acc": 0.91, "train_acc": 0.95}, "val acc 91.0%"),
+    ({"val_acc": None, "train_acc": 0.95}, "train acc 95.0%"),
+    ({"val_acc": None, "train_acc": None}, "loss 0.5000  "),
+])
+def test_the_progress_bar_says_which_accuracy_it_shows(record, shown):
+    import io
+    from engine.cli_progress import ProgressBar
+    from engine.events import EpochEvent, StepEvent
+    stream = io.StringIO()
+    bar = ProgressBar(2, stream=stream)
+    bar.on_epoch_end(None, EpochEvent(1, record))
+    bar.on_step(None, StepEvent(2, 2, 1, 1, 0.5, 0.01, 32))
+    line = stream.getvalue().rsplit("\r", 1)[-1]
+    assert shown in line and " acc " not in line.replace("val acc", "").replace("train acc", "")
