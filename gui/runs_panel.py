@@ -40,6 +40,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         import pyqtgraph as pg
         self.doc = doc
+        self._known = {r["id"] for r in doc.runs}     # run ids the table has shown
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([title for _, title in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -91,7 +92,13 @@ class RunsPanel(QWidget):
 
     # ------------------------------------------------------------------ table
     def refresh(self) -> None:
+        """The table from the document's runs, keeping the selection; a run that is new
+        while nothing is selected is selected, so that its curves show."""
         selected = {r["id"] for r in self.selected()}
+        new = [r["id"] for r in self.doc.runs if r["id"] not in self._known]
+        self._known = {r["id"] for r in self.doc.runs}
+        if new and not selected and len(new) == 1:
+            selected = {new[0]}
         self.table.blockSignals(True)
         self.table.setRowCount(0)
         for record, row in zip(self.doc.runs, R.table_rows(self.doc.runs)):

@@ -45,6 +45,8 @@ def test_runs_are_kept_overlaid_compared_saved_and_exported(qtbot, window, tmp_p
     assert not window.device_status.timer.isActive()
     assert len(window.doc.runs) == 1
     first = window.doc.runs[0]
+    assert [r["id"] for r in window.runs_panel.selected()] == [first["id"]]   # shown at once
+    assert window.runs_panel.curve_data("val_acc")
     assert first["config"]["optimizer"] == "adam" and len(first["history"]["epochs"]) == 2
     assert train(qtbot, window) == "finished"            # continuing updates the same run
     assert len(window.doc.runs) == 1 and len(window.doc.runs[0]["history"]["epochs"]) == 4
