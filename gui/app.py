@@ -79,7 +79,8 @@ def _after_paint(window: MainWindow, files: list[str], hook) -> None:
     loading = preload_torch()
 
     def ready() -> None:
-        window.ensure_training().warm_up()   # the Training panel, dashboard; first-run imports
+        warming = window.ensure_training().warm_up()   # the panels; a first run's imports
+        after_thread(window, warming, collector.freeze)  # then: out of every full collection
         if files:
             window.open_path(files[0])    # asks first if the network was edited meanwhile
     if files:

@@ -42,3 +42,32 @@ def test_the_collector_runs_on_its_timer(qtbot):
     alive = [[] for _ in range(installed.thresholds[0] + 10)]   # past the youngest threshold
     qtbot.wait(collector.INTERVAL_MS * 3)
     assert log == [threading.current_thread().name] and len(alive) > 0
+
+
+def test_frozen_start_up_objects_are_left_out_and_later_cycles_still_collected(qtbot):
+    installed = collector.install()
+    kept = [[] for _ in range(5000)]                # alive at "start-up"
+    before = gc.get_freeze_count()
+    collector.freeze()
+    try:
+        assert gc.get_freeze_count() >= before + len(kept)
+        log: list[str] = []
+        Cycle(log)                                   # made after the freeze
+        for _ in range(3):
+            [[] for _ in range(installed.thresholds[0] + 1)]
+            installed.check()
+        gc.collect()
+        assert log == [threading.current_thread().name]
+    finally:
+        gc.unfreeze()                                # other tests see a normal heap
+
+
+def test_the_app_freezes_once_torch_the_panels_and_the_warm_up_are_loaded(qtbot, window,
+                                                                       monkeypatch):
+    from gui import app
+    frozen = []
+    monkeypatch.setattr(collector, "freeze",
+                        lambda: frozen.append(window.training is not None))
+    app._after_paint(window, [], None)
+    qtbot.waitUntil(lambda: bool(frozen), timeout=20000)     # after the warm-up imports
+    assert frozen == [True]
