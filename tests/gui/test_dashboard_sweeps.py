@@ -73,15 +73,22 @@ def test_sweeps_draw_every_shown_plot_together_at_a_bounded_rate(qtbot, dash, dr
 
 
 def test_a_sweep_draws_one_dock_per_turn_of_the_event_loop(qtbot, dash, draws, monkeypatch):
-    turns: list[int] = []
+    turns: list[int] = []                      # docks drawn by each turn (timer call)
+    real_step = dash._sweep_step
+
+    def turn():
+        before = len(draws)
+        real_step()
+        turns.append(len(draws) - before)
+    monkeypatch.setattr(dash, "_sweep_step", turn)
+    dash._timer.timeout.disconnect()
+    dash._timer.timeout.connect(turn)
     monkeypatch.setattr(dash, "_next_sweep", 0.0)
     dash.add(events(1, 20))
-    while dash._timer.isActive() or dash._sweep:
-        before = len(draws)
-        qtbot.wait(1)                          # one short turn: at most one dock each
-        turns.append(len(draws) - before)
-        assert len(turns) < 500
-    assert sorted(draws) == sorted(VISIBLE) and max(turns) <= 1
+    qtbot.waitUntil(lambda: not dash._timer.isActive() and dash._sweep_began is None,
+                    timeout=3000)
+    assert sorted(draws) == sorted(VISIBLE)
+    assert turns.count(1) == len(VISIBLE) and max(turns) == 1     # then the closing turn
 
 
 def test_costly_drawing_spaces_the_sweeps_out(qtbot, dash, monkeypatch):
