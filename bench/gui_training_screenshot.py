@@ -49,7 +49,6 @@ def main() -> int:
     window.open_example(str(ROOT / "resources" / "examples" / f"{args.example}.json"))
     session.panel.epochs.setValue(20)
     dash = session.dashboard
-    dash.act_stat.setCurrentText("saturation" if "sigmoid" in args.example else "sparsity")
     window.resizeDocks([dash.docks["Loss"], dash.docks["Gradients"], dash.docks["Activations"]],
                        [520, 560, 520], Qt.Horizontal)
     window.resizeDocks([dash.docks["Loss"]], [330], Qt.Vertical)

@@ -24,6 +24,7 @@ from .plots import PALETTE, RUN_STYLES, LivePlot
 from .series import RunData, Store
 
 LOSS_COLOURS = {"loss": "#93c5fd", "smoothed": "#1d4ed8", "validation": "#dc2626"}
+KEY_GREY = "#4b5563"     # the line style of a run in a legend of overlaid runs
 RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
                "unsupervised": "#16a34a"}
 ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
@@ -251,15 +252,27 @@ class Dashboard:
                                     width=2)
 
     def _layer_curves(self, plot: LivePlot, stat: str) -> None:
-        for run in self._runs():
+        runs = self._runs()
+        overlaid, layers = len(runs) > 1, {}
+        for run in runs:
             style = RUN_STYLES.get(run.name, Qt.SolidLine)
             for node in run.layers:
                 buf = run.series(node, stat)
                 if buf is None or not len(buf):
                     continue
                 label = self.labels.get(node, node)
-                plot.set_curve(self._name(run, label), *buf.data(),
-                               self.colours.get(node, PALETTE[0]), style=style)
+                layers[label] = self.colours.get(node, PALETTE[0])
+                plot.set_curve(self._name(run, label), *buf.data(), layers[label], style=style,
+                               legend=not overlaid)
+        if overlaid:
+            plot.set_key(self._key(layers, runs))
+
+    @staticmethod
+    def _key(colours: dict[str, str], runs: list[RunData]) -> list[tuple]:
+        """Overlaid runs: each layer (or stage) once in its colour, each run once in its line
+        style."""
+        return [(name, colour, Qt.SolidLine) for name, colour in colours.items()] + \
+            [(run.name, KEY_GREY, RUN_STYLES.get(run.name, Qt.SolidLine)) for run in runs]
 
     def _draw_weight_gradient(self) -> None:
         self._layer_curves(self.weight_grad, "grad_norm")
@@ -269,6 +282,10 @@ class Dashboard:
 
     def _draw_activations(self) -> None:
         self._layer_curves(self.activations, ACT_STATS[self.act_stat.currentText()][0])
+
+    def show_activation_stat(self, name: str) -> None:
+        """Plot `name` (a key of ACT_STATS) for the activation layers."""
+        self.act_stat.setCurrentText(name)
 
     def _act_stat_changed(self, name: str) -> None:
         self.activations.clear()
@@ -283,16 +300,22 @@ class Dashboard:
                        [run.series(n, stat).data() for n in rows])
 
     def _draw_pre_training(self) -> None:
-        for run in self._runs():
+        runs = self._runs()
+        overlaid, stages = len(runs) > 1, {}
+        for run in runs:
             per_epoch = not run.stages                   # a saved history keeps epochs only
             self.pretrain.plot.setLabel("bottom", "pre-training " + ("epoch" if per_epoch
                                                                      else "step"))
             for i, (stage, buf) in enumerate(sorted((run.stage_epochs if per_epoch
                                                      else run.stages).items())):
                 name = run.stage_names.get(stage, f"stage {stage}")
-                self.pretrain.set_curve(self._name(run, name), *buf.data(),
-                                        PALETTE[i % len(PALETTE)],
-                                        style=RUN_STYLES.get(run.name, Qt.SolidLine))
+                stages[name] = PALETTE[i % len(PALETTE)]
+                self.pretrain.set_curve(self._name(run, name), *buf.data(), stages[name],
+                                        style=RUN_STYLES.get(run.name, Qt.SolidLine),
+                                        legend=not overlaid)
+        if overlaid:
+            self.pretrain.set_key(self._key(stages, [r for r in runs if r.stages
+                                                     or r.stage_epochs]))
 
     def _draw_decision_boundary(self) -> None:
         self.boundary.show(self.store.run.boundary)

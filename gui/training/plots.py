@@ -91,6 +91,8 @@ class LivePlot(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw: dict[str, tuple] = {}
         self._legend_grid = (0, 0)          # (entries, columns) the legend is laid out for
+        self._key: list[tuple] = []         # set_key's entries, and their sample items
+        self._key_items: list[pg.PlotDataItem] = []
         self.readout = QLabel(" ")
         self.readout.setObjectName("readout")
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
@@ -237,6 +239,24 @@ class LivePlot(QWidget):
         return (np.asarray(x) if x is not None else np.empty(0),
                 np.asarray(y) if y is not None else np.empty(0))
 
+    def set_key(self, entries: list[tuple[str, str, object]]) -> None:
+        """A legend of (name, colour, line style) entries standing for what the curves share
+        (each layer's colour, each run's line style) instead of one entry per curve: with
+        several runs overlaid that is a few entries, not runs x layers. The curves shown then
+        have no entry of their own (`set_curve(..., legend=False)`)."""
+        if entries == self._key:
+            return
+        for sample, _ in list(self.legend.items):
+            if sample.item in self._key_items:
+                self.legend.removeItem(sample.item)
+        self._key = list(entries)
+        self._key_items = [pg.PlotDataItem(pen=pen(colour, 2, style)) for _, colour, style in
+                           entries]
+        for item, (name, _, _) in zip(self._key_items, entries):
+            self.legend.addItem(item, name)
+        self._legend_grid = (0, 0)
+        self._fit_legend()
+
     def empty(self) -> None:
         """Every curve kept (with its legend entry) but without data: cheaper than clear()
         between two runs of the same network."""
@@ -250,6 +270,9 @@ class LivePlot(QWidget):
         for item in self.curves.values():
             self.plot.removeItem(item)
             self.legend.removeItem(item)
+        for item in self._key_items:
+            self.legend.removeItem(item)
+        self._key, self._key_items = [], []
         self._legend_grid = (0, 0)
         self.curves.clear()
         self.raw.clear()

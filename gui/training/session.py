@@ -136,7 +136,11 @@ class TrainingSession(QObject):
         self.comparison = None
         self._name_nodes()
         self.dashboard.reset(doc.history)
-        self.dashboard.prepare(*self._probed())          # now rather than at the first Train
+        weighted, acts = self._probed()
+        self.dashboard.prepare(weighted, acts)           # now rather than at the first Train
+        kinds = [engine.LAYERS[doc.spec.nodes[n].kind] for n in acts]
+        self.dashboard.show_activation_stat(      # what a sigmoid/tanh stack is about
+            "saturation" if kinds and all(k.bounds for k in kinds) else "sparsity")
         self._show_own_stats("From the saved history (last probe).")
         self.diagnostics.set_stages([], [])
         self.preview()

@@ -100,3 +100,22 @@ def test_every_legend_entry_is_shown_whole_in_its_own_place(qtbot, widths):
     qtbot.wait(50)
     assert plot.legend.isVisible() and plot.legend.columnCount >= 2
     assert outside(plot) == []
+
+
+def test_a_key_stands_for_the_curves_and_is_replaced_not_added_to(qtbot):
+    from PySide6.QtCore import Qt
+    plot = LivePlot("Weight gradient", "step", "norm", log_y=True)
+    qtbot.addWidget(plot)
+    for run in ("random", "supervised"):
+        for layer in ("Linear 1", "Linear 2"):
+            plot.set_curve(f"{run}: {layer}", [1, 2], [0.1, 0.2], "#2563eb", legend=False)
+    key = [("Linear 1", "#2563eb", Qt.SolidLine), ("Linear 2", "#dc2626", Qt.SolidLine),
+           ("random", "#4b5563", Qt.SolidLine), ("supervised", "#4b5563", Qt.DashLine)]
+    plot.set_key(key)
+    plot.set_key(key)                                   # the same: nothing added
+    assert [label.text for _, label in plot.legend.items] == [k[0] for k in key]
+    plot.set_key(key[:1] + key[2:])
+    assert [label.text for _, label in plot.legend.items] == ["Linear 1", "random",
+                                                              "supervised"]
+    plot.clear()
+    assert plot.legend.items == []

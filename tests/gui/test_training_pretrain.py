@@ -81,6 +81,12 @@ def test_compare_with_random_init_overlays_both_runs(qtbot, window):
         assert gx.tolist() == history["probes"]["step"]
         assert f"{name}: smoothed" in s.dashboard.loss.curves
     assert "supervised: Linear 1" in s.dashboard.pretrain.curves
+    # one legend entry per layer and per run, not one per curve
+    legend = [label.text for _, label in s.dashboard.weight_grad.legend.items]
+    layers = sorted({name.split(": ", 1)[1] for name in s.dashboard.weight_grad.curves})
+    assert sorted(legend) == sorted(layers + ["random", "supervised"])
+    stages = [label.text for _, label in s.dashboard.pretrain.legend.items]
+    assert "supervised" in stages and not any(": " in t for t in stages)
     assert "Comparison finished" in s.panel.status.text()
     assert window.doc.model is None                                # the network is unchanged
     # no history of its own: no statistics of the comparison's last run left as if live

@@ -296,3 +296,13 @@ def test_the_summary_counts_the_steps_the_fp16_loss_scaler_skipped(window):
     assert "3 steps skipped by the fp16 loss scaler" in s._summary(run)
     run.history["runs"] = [{"skipped_steps": 0}]
     assert "skipped" not in s._summary(run)
+
+
+@pytest.mark.parametrize("example, stat", [("deep_sigmoid", "saturation"),
+                                           ("deep_relu_he", "sparsity"), ("toy_2d", "saturation"),
+                                           ("lenet5", "sparsity")])
+def test_the_activation_plot_shows_what_the_networks_units_are_about(window, example, stat):
+    from gui_helpers import EXAMPLES
+    s = window.ensure_training()
+    assert window.open_example(str(EXAMPLES / f"{example}.json"))
+    assert s.dashboard.act_stat.currentText() == stat
