@@ -58,6 +58,7 @@ def main() -> int:
     deadline = time.monotonic() + 600
     while session.dashboard.store.run.step < args.steps and time.monotonic() < deadline:
         pump(app, 0.05)
+    session.dashboard.flush()      # as the next sweep (within about a second) draws them
     pump(app, 0.2)
     image = window.grab()
     image.save(args.out)

@@ -172,8 +172,10 @@ class LivePlot(QWidget):
         if self._legend_grid != (entries, columns):
             self._legend_grid = (entries, columns)
             self._lay_out_legend(columns)
-        self.legend.setVisible(rows * LEGEND_ROW_PX <= self.widget.height() / 3
-                               and column <= room)
+        view = self.plot.vb.boundingRect()
+        height = view.height() if view.height() > 0 else self.widget.height()
+        needed = max(self.legend.boundingRect().height(), rows * LEGEND_ROW_PX)
+        self.legend.setVisible(needed <= height / 3 and column <= room)
 
     def _lay_out_legend(self, columns: int) -> None:
         """Entries row by row, `columns` to a row. pyqtgraph's own re-layout (setColumnCount,

@@ -25,6 +25,14 @@ def test_a_wide_tall_plot_shows_its_legend_in_as_many_columns_as_fit(qtbot):
     assert plot.legend.isVisible()
     room = plot.widget.width() - LEGEND_MARGIN_PX         # short names: the least column
     assert plot.legend.columnCount == min(6, room // LEGEND_COLUMN_PX) > 2
+    assert plot.legend.boundingRect().height() <= plot.plot.vb.boundingRect().height() / 3
+
+
+def test_a_legend_that_would_cover_a_third_of_a_short_plot_is_hidden(qtbot):
+    plot = six_layers(qtbot, 450, 130)          # a plot of the stacked gradient dock
+    qtbot.wait(20)
+    plot._fit_legend()
+    assert not plot.legend.isVisible()
 
 
 def test_a_short_plot_hides_its_legend_and_shows_it_again_when_taller(qtbot):
