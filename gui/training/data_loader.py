@@ -1,4 +1,8 @@
-"""Reading a data set for the Training panel's preview without freezing the window.
+"""The data sets the Training panel has read, and its preview of the chosen one, read without
+freezing the window.
+
+`DataSets` keeps what was read (by name and options: training reuses it) and shows the chosen
+one in the panel's data box.
 
 Each read runs in its own thread. `load()` waits a moment for it (most data sets are read in a
 few milliseconds, and showing them at once avoids a flash of "Loading…"); a read that takes
@@ -8,7 +12,9 @@ tell a stale read (the person chose something else meanwhile) from the one it is
 """
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -83,3 +89,77 @@ class DataLoader(QObject):
                 self.loaded.emit(key, read.data)
         if self._reads:
             QTimer.singleShot(POLL_MS, self, self._poll)
+
+
+def key(ref: dict) -> str:
+    """A data set's name and options as one string (the cache key)."""
+    return json.dumps(ref, sort_keys=True, default=str)
+
+
+class DataSets(QObject):
+    """The data sets read so far, and the preview in `box` (the panel's DatasetBox) of the one
+    chosen there. `input_shape()` gives the network's Input shape when the network is valid
+    (None otherwise): a data set that does not fit it says so in the preview."""
+
+    def __init__(self, box, input_shape, parent=None):
+        super().__init__(parent)
+        self.box, self.input_shape = box, input_shape
+        self.cache: dict[str, engine.Dataset] = {}
+        self.loader = DataLoader(self)
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._failed)
+
+    def dataset_for(self, ref: dict):
+        """The data set `ref` if it was read, else `ref` itself (to be read by the job)."""
+        return self.cache.get(key(ref), ref)
+
+    def keep(self, dataset) -> None:
+        self.cache[key(dataset.reference())] = dataset
+
+    def forget(self, name: str) -> None:
+        """A file opened again is read again (it may have changed on disk)."""
+        self.cache = {k: v for k, v in self.cache.items() if json.loads(k).get("name") != name}
+
+    def show(self) -> None:
+        """Show the chosen data set (read in the background when that takes a while)."""
+        box, ref = self.box, self.box.reference()
+        if not ref["name"]:
+            box.show_text("Choose a data set.")
+            return
+        k = key(ref)
+        if box.needs_download() and k not in self.cache:
+            box.show_text("Not downloaded yet: it is downloaded when training starts, or now "
+                          "with Download now.")
+            return
+        try:
+            data = self.cache.get(k) or self.loader.load(k, ref)
+        except engine.LayerwiseError as exc:
+            box.show_text(str(exc), error=True)
+            return
+        if data is None:
+            box.show_text(f"Reading {Path(ref['name']).name or ref['name']}…")
+            return
+        self._show(k, data)
+
+    def wait(self) -> None:
+        self.loader.wait()
+
+    def _loaded(self, k: str, data) -> None:
+        self.cache[k] = data
+        if k == key(self.box.reference()):
+            self._show(k, data)
+
+    def _failed(self, k: str, message: str) -> None:
+        if k == key(self.box.reference()):
+            self.box.show_text(message, error=True)
+
+    def _show(self, k: str, data) -> None:
+        self.cache[k] = data
+        try:
+            from engine.live import preview
+            self.box.show_preview(preview(data))
+            shape = self.input_shape()
+            if shape is not None:
+                data.fit_input(shape)
+        except engine.LayerwiseError as exc:
+            self.box.show_text(str(exc), error=True)

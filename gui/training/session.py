@@ -10,10 +10,8 @@ edit gets them all back.
 from __future__ import annotations
 
 import copy
-import json
 import threading
 import time
-from pathlib import Path
 from functools import partial
 from types import SimpleNamespace
 
@@ -26,7 +24,7 @@ from engine.transfer import same_network, transfer
 
 from . import files
 from .dashboard import Dashboard
-from .data_loader import DataLoader
+from .data_loader import DataSets
 from .diagnostics import Diagnostics, DiagnosticsPanel
 from .jobs import Download, Phase, Request, compare_job, data_job, probe_job, train_job
 from .panel import TrainingPanel, default_settings
@@ -36,14 +34,6 @@ from .worker import Worker
 
 PROGRESS_S = 0.2          # the progress bar's text changes at most 5 times a second
 JOBS = {"train": train_job, "compare": compare_job, "probe": probe_job}
-
-
-def _key(ref: dict) -> str:
-    return json.dumps(ref, sort_keys=True, default=str)
-
-
-def _shown_name(name: str) -> str:
-    return Path(name).name or name
 
 
 class TrainingSession(QObject):
@@ -61,10 +51,7 @@ class TrainingSession(QObject):
         self.progress = Progress()
         self.source = None              # trained engine Model (with the spec it was trained on)
         self.source_optimizer = None
-        self.datasets: dict[str, engine.Dataset] = {}
-        self.loader = DataLoader(self)
-        self.loader.loaded.connect(self._data_loaded)
-        self.loader.failed.connect(self._data_failed)
+        self.data = DataSets(self.panel.dataset, self._fitting_shape, self)
         self.discard = False            # the running job's results are not wanted any more
         self.last_outcome = None
         self.comparison = None
@@ -80,7 +67,7 @@ class TrainingSession(QObject):
         p.reset_clicked.connect(self.reset_weights)
         p.compare_clicked.connect(lambda: self.start("compare"))
         p.download_requested.connect(self.download)
-        p.dataset.file_opened.connect(self._forget_data)
+        p.dataset.file_opened.connect(self.data.forget)
         p.settings_changed.connect(self._settings_changed)
         self.diag_panel.check_clicked.connect(lambda: self.start("probe"))
         w.events.connect(self._events)
@@ -143,12 +130,16 @@ class TrainingSession(QObject):
             "saturation" if kinds and all(k.bounds for k in kinds) else "sparsity")
         self._show_own_stats("From the saved history (last probe).")
         self.diagnostics.set_stages([], [])
-        self.preview()
+        self.data.show()
         self.update_state()
 
     def _input_shape(self):
         a = self.doc.analysis
         return a.shapes.get(a.input_id) if a.input_id else None
+
+    def _fitting_shape(self):
+        """The Input shape a data set must fit, once the network is valid."""
+        return self._input_shape() if self.doc.analysis.ok else None
 
     def _name_nodes(self) -> None:
         spec, a = self.doc.spec, self.doc.analysis
@@ -194,60 +185,9 @@ class TrainingSession(QObject):
 
     def _settings_changed(self) -> None:
         self.doc.set_results(config=self.panel.settings())
-        self.preview()
+        self.data.show()
 
     # ------------------------------------------------------------------ data sets
-    def dataset_for(self, ref: dict):
-        return self.datasets.get(_key(ref), ref)
-
-    def _forget_data(self, name: str) -> None:
-        """A file opened again is read again (it may have changed on disk)."""
-        self.datasets = {k: v for k, v in self.datasets.items()
-                         if json.loads(k).get("name") != name}
-
-    def preview(self) -> None:
-        """Show the chosen data set (read in the background when that takes a while)."""
-        box = self.panel.dataset
-        ref = box.reference()
-        if not ref["name"]:
-            box.show_text("Choose a data set.")
-            return
-        key = _key(ref)
-        if box.needs_download() and key not in self.datasets:
-            box.show_text("Not downloaded yet: it is downloaded when training starts, or now "
-                          "with Download now.")
-            return
-        try:
-            data = self.datasets.get(key) or self.loader.load(key, ref)
-        except engine.LayerwiseError as exc:
-            box.show_text(str(exc), error=True)
-            return
-        if data is None:
-            box.show_text(f"Reading {_shown_name(ref['name'])}…")
-            return
-        self._show_data(key, data)
-
-    def _data_loaded(self, key: str, data) -> None:
-        self.datasets[key] = data
-        if key == _key(self.panel.dataset.reference()):
-            self._show_data(key, data)
-
-    def _data_failed(self, key: str, message: str) -> None:
-        if key == _key(self.panel.dataset.reference()):
-            self.panel.dataset.show_text(message, error=True)
-
-    def _show_data(self, key: str, data) -> None:
-        box = self.panel.dataset
-        self.datasets[key] = data
-        try:
-            from engine.live import preview
-            box.show_preview(preview(data))
-            shape = self._input_shape()
-            if shape is not None and self.doc.analysis.ok:
-                data.fit_input(shape)
-        except engine.LayerwiseError as exc:
-            box.show_text(str(exc), error=True)
-
     def download(self) -> bool:
         ref = self.panel.dataset.reference()
         if self.busy:
@@ -290,7 +230,7 @@ class TrainingSession(QObject):
             self._say(str(exc), error=True)
             return None
         pre = dict(settings.get("pretrain") or {})
-        return Request(self._start_point(kind, pre), self.dataset_for(settings["dataset"]),
+        return Request(self._start_point(kind, pre), self.data.dataset_for(settings["dataset"]),
                        config, pre)
 
     def _start_point(self, kind: str, pre: dict):
@@ -368,7 +308,7 @@ class TrainingSession(QObject):
             self.worker.wait()
         self.worker.timer.stop()
         self.dashboard.stop()
-        self.loader.wait()
+        self.data.wait()
 
     def reset_weights(self) -> bool:
         if self.busy or (self.source is None and not self.doc.history):
@@ -444,7 +384,7 @@ class TrainingSession(QObject):
         self.diagnostics.set_stages([], [])
         self.panel.dataset.hide_progress()
         if outcome.dataset is not None and hasattr(outcome.dataset, "reference"):
-            self.datasets[_key(outcome.dataset.reference())] = outcome.dataset
+            self.data.keep(outcome.dataset)
         if self.discard:
             self.discard = False
             self.update_state()
@@ -542,7 +482,7 @@ class TrainingSession(QObject):
             self._say(f"Cannot load the data set: {outcome.message}", error=True)
             return
         self.panel.dataset.mark_available()
-        self.preview()
+        self.data.show()
         self._say(f"Data set {outcome.dataset.name} is ready.")
 
     def _ended_unknown(self, outcome) -> None:

@@ -69,7 +69,7 @@ def type_into(qtbot, combo, text) -> None:
 
 
 def loaded(session):
-    data = session.dataset_for(session.panel.dataset.reference())
+    data = session.data.dataset_for(session.panel.dataset.reference())
     assert isinstance(data, engine.Dataset), "the chosen data set was not loaded"
     return data
 

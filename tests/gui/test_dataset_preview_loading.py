@@ -86,9 +86,9 @@ def test_a_stale_read_does_not_replace_the_data_set_chosen_since(qtbot, window, 
     assert summary(s) == "Reading moons…"
     choose(window, "circles", samples=90)
     assert summary(s).startswith("90 samples")
-    qtbot.waitUntil(lambda: not s.loader._reads, timeout=5000)   # the moons read has ended
+    qtbot.waitUntil(lambda: not s.data.loader._reads, timeout=5000)   # the moons read has ended
     assert summary(s).startswith("90 samples")
-    assert any('"moons"' in key for key in s.datasets)   # kept for when it is chosen again
+    assert any('"moons"' in key for key in s.data.cache)   # kept for when it is chosen again
 
 
 def test_a_read_that_fails_late_says_why(qtbot, window, monkeypatch):
@@ -112,7 +112,7 @@ def test_an_unexpected_error_in_a_read_is_reported_not_lost(qtbot, window, monke
 def test_closing_the_window_waits_for_a_read(qtbot, window, slow_reads, monkeypatch):
     monkeypatch.setattr(data_loader, "WAIT_MS", 0)
     s = choose(window, "moons")
-    assert s.loader._reads
+    assert s.data.loader._reads
     window.doc.undo_stack.setClean()
     window.close()
-    assert not s.loader._reads and all(not t.is_alive() for t in slow_reads)
+    assert not s.data.loader._reads and all(not t.is_alive() for t in slow_reads)
