@@ -79,7 +79,11 @@ def _after_paint(window: MainWindow, files: list[str], hook) -> None:
     loading = preload_torch()
 
     def ready() -> None:
-        warming = window.ensure_training().warm_up()   # the panels; a first run's imports
+        try:
+            warming = window.ensure_training().warm_up()   # the panels; a first run's imports
+        except Exception as exc:          # a broken PyTorch install: say so where it is missed
+            window.training_unavailable(f"{type(exc).__name__}: {exc}")
+            return
         after_thread(window, warming, collector.freeze)  # then: out of every full collection
         if files:
             window.open_path(files[0])    # asks first if the network was edited meanwhile

@@ -90,6 +90,16 @@ class MainWindow(QMainWindow):
             self.training.finished.connect(self.training_finished)
         return self.training
 
+    def training_unavailable(self, reason: str) -> None:
+        """PyTorch (or the training panels) could not be loaded: every panel that needed it
+        says why and what to do, instead of 'Loading…'; editing goes on."""
+        self.panels.unavailable(
+            f"Training is unavailable: PyTorch could not be loaded ({reason}). Building and "
+            f"saving networks still works. To train, reinstall PyTorch in this environment, "
+            f"e.g. pip install torch==2.13.0, and start Layerwise again.")
+        self.show_message("PyTorch could not be loaded: training is unavailable (see the "
+                          "Training panel).")
+
     def export_network(self) -> bool:
         """File → Export…: asks where and in which format, then exports in the background."""
         if getattr(self, "exporter", None) is None:

@@ -110,6 +110,15 @@ class PanelLayout:
             old.deleteLater()
         return dock
 
+    def unavailable(self, text: str) -> None:
+        """The later panels will not be filled: each that still waits says `text` instead."""
+        for dock in self.docks.values():
+            label = dock.widget()
+            if isinstance(label, QLabel) and label.objectName() == "panel_loading":
+                label.setText(text)
+                label.setWordWrap(True)
+                label.setStyleSheet("color: #b91c1c; padding: 12px;")
+
     def save(self) -> None:
         """Keep the window's geometry and panel layout for the next start."""
         settings, w = paths.settings(), self.window

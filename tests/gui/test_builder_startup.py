@@ -99,3 +99,20 @@ def test_work_waiting_for_torch_runs_when_it_is_loaded_without_blocking(window, 
     assert window.spec.nodes == {}                   # not yet, and the window stays responsive
     qtbot.waitUntil(lambda: len(window.spec.nodes) == 7, timeout=5000)
     loading.join()
+
+
+def test_a_broken_pytorch_install_is_said_where_training_would_be(window, qtbot, monkeypatch):
+    from gui import app
+    from gui.window_layout import LOADING
+
+    def broken(self):
+        raise ImportError("libtorch_cpu.so: cannot open shared object file")
+    monkeypatch.setattr(type(window), "ensure_training", broken)
+    app._after_paint(window, [], None)
+    label = window.training_dock.widget()
+    qtbot.waitUntil(lambda: label.text() != LOADING, timeout=10000)
+    assert "Training is unavailable" in label.text() and "libtorch_cpu.so" in label.text()
+    assert "pip install torch" in label.text()
+    assert window.panels.docks["dash_loss"].widget().text() == label.text()
+    assert "PyTorch could not be loaded" in window.statusBar().currentMessage()
+    window.doc.undo_stack.setClean()
