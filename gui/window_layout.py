@@ -194,7 +194,7 @@ class PanelLayout:
         place.raise_(w.problems_dock, owner=diagnostics)
 
     def _size(self, place: DockPlacer) -> None:
-        """The default sizes (the right column fits the Diagnostics panel)."""
+        """The default sizes (the right column as wide as the Training panel's form wants)."""
         w, d = self.window, self.docks
         place.resize([w.palette_dock, w.inspector_dock], [210, 380], Qt.Horizontal)
         place.resize([d["dash_loss"]], [330], Qt.Vertical)

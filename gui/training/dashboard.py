@@ -17,7 +17,8 @@ import math
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QDockWidget, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QSizePolicy, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
 from .plots import PALETTE, RUN_STYLES, LivePlot
@@ -67,8 +68,11 @@ class Dashboard:
         self.heat = HeatMap()
         self.heat_stat = QComboBox()
         self.heat_stat.addItems(list(GRAD_STATS))
+        self.heat_stat.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.heat_stat.setMinimumContentsLength(14)
+        self.heat_stat.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.heat_stat.currentIndexChanged.connect(lambda *_: self.refresh(force=True))
-        self.heat.tools.insertWidget(0, self.heat_stat)
+        self.heat.tools.insertWidget(0, self.heat_stat, 2)     # room for its name first
         self.boundary, self.filters, self.confusion = BoundaryView(), FiltersView(), \
             ConfusionView()
         self._views = {"Loss": self.loss, "Accuracy": self.accuracy,     # what each unit draws

@@ -38,6 +38,8 @@ class DiagnosticsPanel(QWidget):
         for key, (title, _) in COLOUR_BY.items():
             self.colour_by.addItem(title, key)
         self.colour_by.setCurrentIndex(1)
+        self.colour_by.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.colour_by.setMinimumContentsLength(14)     # the panel may be narrower than a name
         self.colour_by.currentIndexChanged.connect(
             lambda *_: self.colour_by_changed.emit(self.colour_by.currentData()))
         self.check = QPushButton("Check trainability")
@@ -52,6 +54,7 @@ class DiagnosticsPanel(QWidget):
         self.list.setObjectName("warnings")
         self.list.setWordWrap(True)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)   # the combo takes the room
         form.addRow("Colour layers by", self.colour_by)
         box = QVBoxLayout(self)
         box.addLayout(form)

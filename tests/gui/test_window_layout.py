@@ -270,3 +270,9 @@ def test_the_window_is_laid_out_once_the_panels_filled_later_do_not_move_anythin
     assert dash(win, "Loss").widget() is win.training.dashboard.loss
     assert win.runs_dock.widget() is win.runs_panel
     assert not any(label.isVisible() for label in win.findChildren(QLabel, "panel_loading"))
+
+
+def test_the_window_with_every_panel_fits_a_1024_pixel_wide_screen(windows):
+    win = windows()
+    assert win.minimumSizeHint().width() <= 1000
+    assert win.diagnostics_dock.minimumSizeHint().width() < 300     # long choices do not widen it
