@@ -161,17 +161,29 @@ def conv_filters(model) -> dict[str, np.ndarray]:
     return out
 
 
+def filter_grid(weights: np.ndarray) -> tuple[int, int]:
+    """(rows, columns) of kernels in `filter_tiles`: output x input channels, or, with one
+    input channel (a first layer on grey images), the filters in a near-square grid."""
+    o, i = weights.shape[:2]
+    if i == 1:
+        cols = math.ceil(math.sqrt(o))
+        return math.ceil(o / cols), cols
+    return o, i
+
+
 def filter_tiles(weights: np.ndarray) -> np.ndarray:
-    """One image of a convolution's filters: rows = output channels, columns = input
-    channels, each kernel scaled to [0, 1] on its own, separated by a one-pixel gap (NaN)."""
+    """One image of a convolution's filters (laid out as `filter_grid` says: row r, column c
+    is output channel r and input channel c, or with one input channel filter r * columns + c),
+    each kernel scaled to [0, 1] on its own, separated by a one-pixel gap (NaN)."""
     o, i, kh, kw = weights.shape
-    tiles = np.full((o * (kh + 1) - 1, i * (kw + 1) - 1), np.nan, dtype=np.float32)
-    flat = weights.reshape(o, i, -1)
+    rows, cols = filter_grid(weights)
+    tiles = np.full((rows * (kh + 1) - 1, cols * (kw + 1) - 1), np.nan, dtype=np.float32)
+    flat = weights.reshape(o * i, -1)
     lo, hi = flat.min(-1, keepdims=True), flat.max(-1, keepdims=True)
-    scaled = ((flat - lo) / np.where(hi > lo, hi - lo, 1.0)).reshape(o, i, kh, kw)
-    for r in range(o):
-        for c in range(i):
-            tiles[r * (kh + 1):r * (kh + 1) + kh, c * (kw + 1):c * (kw + 1) + kw] = scaled[r, c]
+    scaled = ((flat - lo) / np.where(hi > lo, hi - lo, 1.0)).reshape(o * i, kh, kw)
+    for k in range(o * i):
+        r, c = divmod(k, cols)
+        tiles[r * (kh + 1):r * (kh + 1) + kh, c * (kw + 1):c * (kw + 1) + kw] = scaled[k]
     return tiles
 
 

@@ -53,7 +53,8 @@ class Dashboard:
         self.colours: dict[str, str] = {}
         self.log_x = False
         self.loss = LivePlot("Loss", "step", "loss", y_floor=0.0)
-        self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0))
+        self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0),
+                                 legend_at_bottom=True)     # the curves climb to the top
         self.weight_grad = LivePlot("Weight gradient", "step", "‖∂L/∂W‖", log_y=True)
         self.delta_grad = LivePlot("Back-propagated gradient", "step", "‖∂L/∂a‖", log_y=True)
         self.activations = LivePlot("Activations", "step", "fraction of outputs exactly 0",

@@ -4,6 +4,7 @@ and refreshed with `setImage`; each exports its data (CSV) and image (PNG)."""
 from __future__ import annotations
 
 import csv
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -170,7 +171,8 @@ class BoundaryView(ImageView):
 
 
 class FiltersView(ImageView):
-    """Each Conv2d layer's kernels as a grid: rows = output channels, columns = inputs."""
+    """Each Conv2d layer's kernels as a grid: rows = output channels, columns = inputs (one
+    input channel: the filters row by row)."""
 
     def __init__(self):
         super().__init__("Convolution filters", "input channel", "output channel")
@@ -179,6 +181,7 @@ class FiltersView(ImageView):
         self.plot.setAspectLocked(True)
         self.choice = QComboBox()
         self.choice.setToolTip("The convolution layer whose filters are shown")
+        self.choice.setSizeAdjustPolicy(QComboBox.AdjustToContents)   # filled after shown
         self.choice.currentIndexChanged.connect(lambda *_: self._draw())
         self.tools.insertWidget(0, self.choice)
         self.filters: dict[str, np.ndarray] = {}
@@ -201,11 +204,33 @@ class FiltersView(ImageView):
         node = self.choice.currentData()
         if node not in self.filters:
             return
-        tiles = filter_tiles(self.filters[node])
+        weights = self.filters[node]
+        tiles = filter_tiles(weights)
         self.matrix = tiles
         self.image.setImage(np.nan_to_num(tiles, nan=1.0), levels=(0, 1))
-        o, i = self.filters[node].shape[:2]
-        self.readout.setText(f"{self.labels.get(node, node)}: {o} x {i} kernels")
+        o, i, kh, kw = weights.shape
+        name = self.labels.get(node, node)
+        if i == 1:                       # one input channel: the filters in a grid
+            self.readout.setText(f"{name}: {o} filters of {kh}x{kw}, row by row")
+            self._label_axes("", "", [], [])
+        else:
+            self.readout.setText(f"{name}: {o} x {i} kernels of {kh}x{kw}")
+            self._label_axes("input channel", "output channel", _centres(i, kw),
+                             _centres(o, kh))
+
+    def _label_axes(self, x_label: str, y_label: str, x_ticks: list, y_ticks: list) -> None:
+        """Channel numbers at the kernels' centres (not pixel coordinates)."""
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+        self.plot.getAxis("bottom").setTicks([x_ticks])
+        self.plot.getAxis("left").setTicks([y_ticks])
+
+
+def _centres(count: int, size: int, most: int = 12) -> list[tuple[float, str]]:
+    """(pixel centre, channel number) of `count` kernels of `size` pixels and a 1-pixel gap,
+    at most `most` of them labelled (every k-th)."""
+    step = max(1, math.ceil(count / most))
+    return [(j * (size + 1) + size / 2, str(j)) for j in range(0, count, step)]
 
 
 class ConfusionView(ImageView):

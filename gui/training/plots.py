@@ -73,7 +73,7 @@ class LivePlot(QWidget):
 
     def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False,
                  time_axis: bool = True, y_range: tuple | None = None,
-                 y_floor: float | None = None, parent=None):
+                 y_floor: float | None = None, legend_at_bottom: bool = False, parent=None):
         super().__init__(parent)
         self.title, self.time_axis = title, time_axis
         self.widget = pg.PlotWidget(axisItems={side: DecadeAxis(side)
@@ -86,7 +86,8 @@ class LivePlot(QWidget):
         self.plot.setLogMode(x=False, y=log_y)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt",
+        self.legend = self.plot.addLegend(offset=(-8, -8 if legend_at_bottom else 8),
+                                          labelTextSize="8pt",
                                           brush=pg.mkBrush(255, 255, 255, 200))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw: dict[str, tuple] = {}

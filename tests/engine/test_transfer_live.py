@@ -90,8 +90,17 @@ def test_filter_tiles_and_conv_weights():
     assert list(filters) == ["conv2d_1", "conv2d_2"]
     assert filters["conv2d_1"].shape == (6, 1, 5, 5)
     tiles = live.filter_tiles(filters["conv2d_2"])
-    assert tiles.shape == (16 * 6 - 1, 6 * 6 - 1)
+    assert tiles.shape == (16 * 6 - 1, 6 * 6 - 1)          # output x input channels
     assert np.nanmin(tiles) == 0.0 and np.nanmax(tiles) == 1.0
+    w = filters["conv2d_2"]
+    k = w[3, 4]
+    assert np.allclose(tiles[3 * 6:3 * 6 + 5, 4 * 6:4 * 6 + 5], (k - k.min()) / np.ptp(k))
+    first = live.filter_tiles(filters["conv2d_1"])           # one input channel: a 2 x 3 grid
+    assert live.filter_grid(filters["conv2d_1"]) == (2, 3)
+    assert first.shape == (2 * 6 - 1, 3 * 6 - 1)
+    k = filters["conv2d_1"][4, 0]                             # filter 4: row 1, column 1
+    assert np.allclose(first[6:11, 6:11], (k - k.min()) / np.ptp(k))
+    assert np.isnan(first[5]).all() and np.isnan(first[:, 5]).all()      # the gaps
 
 
 def test_helpers_for_the_window():

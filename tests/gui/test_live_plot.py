@@ -127,3 +127,36 @@ def test_a_key_stands_for_the_curves_and_is_replaced_not_added_to(qtbot):
                                                               "supervised"]
     plot.clear()
     assert plot.legend.items == []
+
+
+def test_a_legend_can_sit_at_the_bottom_out_of_rising_curves(qtbot):
+    plot = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0), legend_at_bottom=True)
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_curve("validation", [1, 2, 3], [0.9, 0.95, 0.97], "#dc2626")
+    qtbot.wait(20)
+    legend = plot.legend.mapRectToScene(plot.legend.boundingRect())
+    view = plot.plot.vb.sceneBoundingRect()
+    assert legend.center().y() > view.center().y()           # in the lower half
+
+
+def test_the_filters_view_labels_channels_not_pixels(qtbot):
+    import numpy as np
+
+    from engine.live import FiltersEvent
+    from gui.training.images import FiltersView
+    view = FiltersView()
+    qtbot.addWidget(view)
+    rng = np.random.default_rng(0)
+    event = FiltersEvent(step=10, filters={"conv2d_1": rng.normal(size=(6, 1, 5, 5)),
+                                           "conv2d_2": rng.normal(size=(16, 6, 5, 5))})
+    view.show(event, {"conv2d_1": "Conv2d 1", "conv2d_2": "Conv2d 2"})
+    assert view.matrix.shape == (11, 17)                       # six filters, 2 x 3
+    assert "6 filters of 5x5" in view.readout.text()
+    view.choice.setCurrentIndex(1)
+    assert view.matrix.shape == (16 * 6 - 1, 6 * 6 - 1)
+    ticks = view.plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == [str(c) for c in range(6)]
+    assert ticks[0][0] == 2.5                                  # the centre of a 5-pixel kernel
