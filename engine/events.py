@@ -139,18 +139,15 @@ class Dispatcher:
     Add callbacks with `add`, which keeps that index up to date."""
 
     def __init__(self, callbacks, run):
-        self.callbacks: list[Callback] = []
+        self.callbacks: list[Callback] = [_as_callback(c) for c in callbacks]
         self.run = run
         self._calls: dict[str, list] = {}
         self._emits: dict[type, list] = {}
-        for c in callbacks:
-            self.add(c)
         self._index()
 
     def add(self, callback, first: bool = False) -> None:
         """Add a Callback (or a plain function f(event)), last or `first`."""
-        c = callback if isinstance(callback, Callback) else FunctionCallback(callback)
-        self.callbacks.insert(0 if first else len(self.callbacks), c)
+        self.callbacks.insert(0 if first else len(self.callbacks), _as_callback(callback))
         self._index()
 
     def _index(self) -> None:
@@ -174,6 +171,10 @@ class Dispatcher:
     def emit(self, event) -> None:
         for method in self._emits[type(event)]:
             method(self.run, event)
+
+
+def _as_callback(callback) -> Callback:
+    return callback if isinstance(callback, Callback) else FunctionCallback(callback)
 
 
 def _implemented(callback: Callback, hook: str):

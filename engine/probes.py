@@ -161,8 +161,7 @@ class Watch:
         batch = self.outputs[plan.acts[0]].shape[0] if plan is not None else 0
         layout = self._layout(wgrads, deltas, found, plan, batch)
         tensors = self._weight_list + found
-        parts = [torch.stack(torch._foreach_norm(tensors)) if layout.uniform
-                 else _norms(tensors)] if tensors else []
+        parts = [_norms(tensors)] if tensors else []
         if plan is not None:
             parts.append(plan.reduce(self.outputs, batch))
         raw = torch.cat(parts).tolist() if parts else []
@@ -172,10 +171,10 @@ class Watch:
 
     def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
         complete = len(found) == len(wgrads) + len(self.weighted)
-        key = (plan, batch, found[-1].dtype if found else None, tuple(deltas))
+        key = (plan, batch, tuple(deltas))
         layout = self._layouts.get(key) if complete else None
         if layout is None:
-            layout = _Layout(self, wgrads, deltas, found, plan, batch)
+            layout = _Layout(self, wgrads, deltas, plan, batch)
             if complete:
                 self._layouts[key] = layout
         return layout
@@ -244,7 +243,6 @@ class _ActivationPlan:
         return torch.stack([part.sum(1) for part in per_unit.split(self.sizes, dim=1)],
                            dim=1).view(-1)
 
-
     def picks(self, start: int, batch: int) -> list[tuple[int, float, float]]:
         """(index, offset, scale) of each statistic in `keys`, from the per-layer sums that
         `reduce` lays out from `start` on: sparsity = 1 - nonzero / cells, dead = 1 - live
@@ -267,7 +265,7 @@ class _Layout:
     counts into fractions of the batch); `zeros`, the grad_norm of weights no gradient
     reached. Worked out once for each plan, batch size and set of gradients found."""
 
-    def __init__(self, watch: Watch, wgrads: list, deltas: dict, found: list, plan, batch: int):
+    def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int):
         keys = [(n, "weight_norm") for n in watch.weighted]
         keys += [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is not None]
         keys += [(n, "delta_norm") for n, d in deltas.items() if d is not None]
@@ -278,8 +276,6 @@ class _Layout:
         missing = [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is None]
         self.keys = tuple(keys + missing)
         self.zeros = [0.0] * len(missing)
-        tensors = watch._weight_list + found
-        self.uniform = {t.dtype for t in tensors} == {torch.float32}   # one fused call
 
 
 def _accumulate(params: list[torch.Tensor], grads) -> None:
