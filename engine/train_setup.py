@@ -136,6 +136,7 @@ class Mixed:
         self.dtype = check_precision(precision, device)
         self.device_type = device.type
         self.scaler = new_scaler(device) if self.dtype is torch.float16 else None
+        self._scale: float | None = None     # fp16: the scale after the last step
 
     def state(self) -> dict | None:
         """The scaler's JSON-ready state (fp16), else None."""
@@ -144,6 +145,7 @@ class Mixed:
     def load_state(self, saved: OptimizerState | None) -> bool:
         """Continue with the scaler state stored in `saved`: True if restored, False when this
         run has no scaler or `saved` holds none (older files, bf16 and fp32 runs)."""
+        self._scale = None
         return restore_scaler(self.scaler, saved.grad_scaler if saved is not None else None)
 
     @property
@@ -174,11 +176,13 @@ class Mixed:
 
     def step(self, optimizer) -> bool:
         """The optimizer's step; False when the fp16 loss scaler skipped it (the gradients
-        overflowed, and the scale came down)."""
+        overflowed, and the scale came down). The scale is read once a step (a device sync on
+        a GPU), after the update; the one before is the last step's."""
         if self.scaler is None:
             optimizer.step()
             return True
-        scale = self.scaler.get_scale()
+        before = self.scaler.get_scale() if self._scale is None else self._scale
         self.scaler.step(optimizer)
         self.scaler.update()
-        return self.scaler.get_scale() >= scale
+        self._scale = self.scaler.get_scale()
+        return self._scale >= before
