@@ -4,8 +4,8 @@ freezing the window.
 `DataSets` keeps what was read (by name and options: training reuses it) and shows the chosen
 one in the panel's data box.
 
-Each read runs in its own thread. `load()` waits a moment for it (most data sets are read in a
-few milliseconds, and showing them at once avoids a flash of "Loading…"); a read that takes
+Each read runs in its own thread. `load()` waits a moment for it, once (most data sets are read
+in a few milliseconds, and showing them at once avoids a flash of "Reading…"); a read that takes
 longer is delivered later by the `loaded` or `failed` signal, in the GUI thread. Reads are
 keyed (the data set's name and options): a result arrives under its own key, so the caller can
 tell a stale read (the person chose something else meanwhile) from the one it is waiting for.
@@ -54,13 +54,14 @@ class DataLoader(QObject):
 
     def load(self, key: str, ref: dict) -> engine.Dataset | None:
         """The data set `ref` ({name, options}) if it is read within a moment (a bad one
-        raises engine.LayerwiseError), else None: `loaded` or `failed` follows with `key`."""
-        read = self._reads.get(key)
-        if read is None:
-            read = self._reads[key] = _Read(key, ref)
-            read.start()
-            if not self._reads_running_before(read):
-                QTimer.singleShot(POLL_MS, self, self._poll)
+        raises engine.LayerwiseError), else None: `loaded` or `failed` follows with `key`.
+        A read already under way is not waited for again."""
+        if key in self._reads:
+            return None
+        if not self._reads:
+            QTimer.singleShot(POLL_MS, self, self._poll)
+        read = self._reads[key] = _Read(key, ref)
+        read.start()
         read.join(self.wait_ms / 1000)
         if read.is_alive():
             return None
@@ -74,9 +75,6 @@ class DataLoader(QObject):
         for read in list(self._reads.values()):
             read.join(seconds)
         self._reads.clear()
-
-    def _reads_running_before(self, new: _Read) -> bool:
-        return any(r is not new for r in self._reads.values())
 
     def _poll(self) -> None:
         for key, read in list(self._reads.items()):

@@ -116,3 +116,14 @@ def test_closing_the_window_waits_for_a_read(qtbot, window, slow_reads, monkeypa
     window.doc.undo_stack.setClean()
     window.close()
     assert not s.data.loader._reads and all(not t.is_alive() for t in slow_reads)
+
+
+def test_asking_again_while_a_read_is_under_way_does_not_wait_again(qtbot, window, slow_reads):
+    s = choose(window, "moons")
+    assert summary(s) == "Reading moons…"
+    t0 = time.monotonic()
+    for _ in range(3):
+        s.data.show()                    # the panel asks again (settings changed, …)
+    assert time.monotonic() - t0 < data_loader.WAIT_MS / 1000
+    assert summary(s) == "Reading moons…" and len(slow_reads) == 1     # one read only
+    qtbot.waitUntil(lambda: summary(s).startswith("100 samples"), timeout=5000)
