@@ -27,7 +27,7 @@ def run(argv: list[str] | None = None) -> int:
     if argv[0] == "lab":
         from gui.report_figures import install    # Lab figures are drawn with pyqtgraph
         install()
-    from engine.cli import main
+    from cli.main import main
     return main(argv)
 
 

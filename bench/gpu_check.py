@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import engine                                       # noqa: E402
-from engine.cli_progress import table              # noqa: E402
+from cli.progress import table              # noqa: E402
 
 LENET = Path(__file__).resolve().parents[1] / "resources" / "examples" / "lenet5.json"
 WEIGHT_TOL = 1e-4       # max |w_cuda - w_cpu| after the first steps (fp32)

@@ -33,7 +33,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import engine  # noqa: E402
-from engine.events import ProbeEvent, StepEvent  # noqa: E402
+from engine.run.events import ProbeEvent, StepEvent  # noqa: E402
 from gui.app import make_app  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 

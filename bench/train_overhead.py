@@ -32,8 +32,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import engine                                       # noqa: E402
-from engine.train_setup import resolve_device       # noqa: E402
-from engine.training import epoch_order, epoch_seed  # noqa: E402
+from engine.run.setup import resolve_device       # noqa: E402
+from engine.run.loop import epoch_order, epoch_seed  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 CASES = [("LeNet-5", "lenet5.json"), ("deep MLP (5x100 ReLU)", "deep_relu_he.json")]

@@ -2,7 +2,6 @@
 the background so the first Open or Save does not wait for it."""
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import threading
@@ -27,7 +26,8 @@ def display_problem() -> str | None:
 
 def preload_torch() -> threading.Thread:
     """Import the torch-backed parts of the engine in a daemon thread."""
-    thread = threading.Thread(target=importlib.import_module, args=("engine.files",),
+    import engine
+    thread = threading.Thread(target=getattr, args=(engine, "load"),
                               name="layerwise-preload", daemon=True)
     thread.start()
     return thread

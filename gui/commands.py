@@ -13,7 +13,7 @@ from typing import Iterable
 from PySide6.QtGui import QUndoCommand
 
 import engine
-from engine.layout import DY
+from engine import LAYOUT_DY as DY
 
 from .document import Document
 
@@ -165,7 +165,7 @@ class MoveNodesCommand(EditCommand):
 
 class AutoLayoutCommand(MoveNodesCommand):
     def __init__(self, doc: Document):
-        from engine.layout import layered_positions
+        from engine import layered_positions
         target = layered_positions(doc.spec)
         super().__init__(doc, {n: (doc.position(n), p) for n, p in target.items()
                                if doc.position(n) != p}, "Auto Layout")

@@ -32,7 +32,7 @@ class DeviceStatus(QLabel):
         session.worker.ended.connect(self._ended)
 
     def _started(self, kind: str) -> None:
-        from engine.train_setup import resolve_device
+        from engine import resolve_device
         setting = self.session.panel.settings().get("device", "auto")
         try:
             self.device = resolve_device(setting or "auto")

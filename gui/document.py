@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 import engine
-from engine.layout import layered_positions
+from engine import layered_positions
 
 
 class Document(QObject):
@@ -41,7 +41,7 @@ class Document(QObject):
         self.config: dict | None = None
         self.optimizer_state = None           # engine OptimizerState of the trained weights
         self.results_unsaved = False          # training results or settings not yet saved
-        self.runs: list[dict] = []            # kept runs (engine.runs records), oldest first
+        self.runs: list[dict] = []            # kept runs (engine.io.runs records), oldest first
         self._batch = 0
         self._dirty = False
 

@@ -146,7 +146,7 @@ class FileOps(QObject):
         """Write the file; returns a note for the status bar ('' if nothing to say)."""
         doc = self.doc
         if path.lower().endswith(".json"):
-            from engine.files import network_json
+            from engine import network_json
             data = json.dumps(network_json(doc.spec), indent=1).encode("utf-8")
             write_atomically(Path(path), data)
             if doc.model is not None or doc.history is not None or doc.runs:

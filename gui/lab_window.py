@@ -160,7 +160,7 @@ class LabWindow(QDialog):
                            "stopped" else f"Done in {outcome.result.seconds:.0f} s.")
 
     def show_result(self, result) -> None:
-        from engine.lab.report import markdown
+        from engine.lab import markdown
         from gui.report_figures import plot_widget
         self.result = result
         self.report.setMarkdown(markdown(result, figures=[]).split("\n## Figures")[0])

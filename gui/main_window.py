@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 
 import engine
 from engine import describe as D
-from engine.layout import DY, layered_positions
+from engine import LAYOUT_DY as DY, layered_positions
 
 from . import clipboard, paths
 from .canvas.scene import CanvasScene

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DatasetError
+from engine.errors import DatasetError
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DatasetError
+from engine.errors import DatasetError
 
 CHUNK = 1 << 16
 Progress = Callable[[str, int, int], None]    # (file name, bytes done, bytes total or 0)

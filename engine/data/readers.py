@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetError
-from .dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
-from .idx import find_labels, read_idx
+from engine.errors import DatasetError
+from engine.data.dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
+from engine.data.idx import find_labels, read_idx
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff",
                   ".webp")

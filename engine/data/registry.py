@@ -9,12 +9,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import DatasetError
-from . import download as D
-from . import synthetic as S
-from .dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
-from .idx import read_idx
-from .readers import read_path
+from engine.errors import DatasetError
+from engine.data import download as D
+from engine.data import synthetic as S
+from engine.data.dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
+from engine.data.idx import read_idx
+from engine.data.readers import read_path
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "data"
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",

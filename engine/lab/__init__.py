@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 import time
 
-from ..errors import LayerwiseError
-from ..events import Control
-from .architectures import EXPERIMENTS as _ARCH
-from .common import Context, Experiment, Figure, LabResult
-from .gradients import EXPERIMENTS as _GRAD
-from .report import set_figure_renderer, write_report
+from engine.errors import LayerwiseError
+from engine.run.events import Control
+from engine.lab.architectures import EXPERIMENTS as _ARCH
+from engine.lab.common import Context, Experiment, Figure, LabResult
+from engine.lab.gradients import EXPERIMENTS as _GRAD
+from engine.lab.report import markdown, set_figure_renderer, write_report
 
 ORDER = ("vanishing-gradients", "relu-sparsity", "saturation", "cnn-vs-mlp", "depth-vs-width",
          "universal-approximation", "pretraining", "depth-sweep")
@@ -53,4 +53,4 @@ def run_experiment(name: str, quick: bool = False, seed: int = 0, callbacks=(),
 
 
 __all__ = ["EXPERIMENTS", "Experiment", "Figure", "LabResult", "experiments", "get",
-           "run_experiment", "set_figure_renderer", "write_report"]
+           "markdown", "run_experiment", "set_figure_renderer", "write_report"]

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import torch
 
-from ..compare import compare_pretraining
-from ..data import load_dataset
-from ..files import load
-from ..graph import analyze
-from ..train_config import TrainConfig
-from .common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
+from engine.run.compare import compare_pretraining
+from engine.data import load_dataset
+from engine.io.lwnet import load
+from engine.network.analysis import analyze
+from engine.run.config import TrainConfig
+from engine.lab.common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
     series, train_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"

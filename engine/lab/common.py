@@ -9,11 +9,11 @@ from typing import Any, Callable
 
 import torch
 
-from ..data import load_dataset
-from ..data.dataset import Dataset
-from ..events import Control, Dispatcher, StageEvent
-from ..spec import NetworkSpec
-from ..train_config import TrainConfig
+from engine.data import load_dataset
+from engine.data.dataset import Dataset
+from engine.run.events import Control, Dispatcher, StageEvent
+from engine.network.spec import NetworkSpec
+from engine.run.config import TrainConfig
 
 
 @dataclass
@@ -113,7 +113,7 @@ def mlp(input_shape, hidden: list[int], act: str, init: str, outputs: int,
 
 def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context):
     """engine.train with the context's hooks; returns (run, fingerprint of its data order)."""
-    from ..training import epoch_order, train
+    from engine.run.loop import epoch_order, train
     run = train(spec_or_model, data, cfg, callbacks=ctx.callbacks, control=ctx.control)
     n_train = len(data) - int(round(len(data) * cfg.val_fraction))
     order = epoch_order(n_train, cfg.seed, 0, "cpu")[:64].tolist()

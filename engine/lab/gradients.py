@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 import statistics
 
-from ..probes import probe
-from ..train_config import TrainConfig
-from .common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
+from engine.run.probes import probe
+from engine.run.config import TrainConfig
+from engine.lab.common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
     series, train_run
 
 ACTS = ("Sigmoid", "Tanh", "ReLU")

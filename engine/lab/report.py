@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ..errors import LayerwiseError
-from ..files_check import dumps
-from .common import Figure, LabResult
+from engine.errors import LayerwiseError
+from engine.io.checks import dumps
+from engine.lab.common import Figure, LabResult
 
 _renderer: Callable[[Figure, Path], None] | None = None
 

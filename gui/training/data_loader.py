@@ -154,7 +154,7 @@ class DataSets(QObject):
     def _show(self, k: str, data) -> None:
         self.cache[k] = data
         try:
-            from engine.live import preview
+            from engine import preview
             self.box.show_preview(preview(data))
             shape = self.input_shape()
             if shape is not None:

@@ -1,7 +1,7 @@
 """Diagnostics on the canvas: each node coloured or badged by a chosen statistic, live; the
 pre-training marks (the block training, the frozen ones); and the plain-language warnings.
 
-The reading of the numbers (levels, warnings) is engine.insight's; this module only paints.
+The reading of the numbers (levels, warnings) is engine.run.diagnostics's; this module only paints.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
-from engine.insight import COLOUR_BY, node_levels, warnings
+from engine import diagnostics as reading
 
 WARNINGS_EVERY_S = 1.0
 LOW, HIGH = QColor("#fee2e2"), QColor("#dcfce7")          # tints for level 0 and level 1
@@ -35,7 +35,7 @@ class DiagnosticsPanel(QWidget):
         self.colour_by = QComboBox()
         self.colour_by.setObjectName("colour_by")
         self.colour_by.addItem("nothing", "")
-        for key, (title, _) in COLOUR_BY.items():
+        for key, (title, _) in reading.COLOUR_BY.items():
             self.colour_by.addItem(title, key)
         self.colour_by.setCurrentIndex(1)
         self.colour_by.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
@@ -104,7 +104,7 @@ class Diagnostics:
         labels = {n: spec.label(n) for n in spec.nodes}
         kinds = {n: spec.nodes[n].kind for n in spec.nodes}
         order = [n for n in self.doc.analysis.order if n in present] or list(present)
-        return warnings(present, labels, order, kinds)
+        return reading.warnings(present, labels, order, kinds)
 
     def clear(self) -> None:
         self.stats = {}
@@ -114,7 +114,7 @@ class Diagnostics:
         self.paint()
 
     def paint(self) -> None:
-        levels = node_levels(self.stats, self.by) if self.by and self.stats else {}
+        levels = reading.node_levels(self.stats, self.by) if self.by and self.stats else {}
         for node_id, item in self.scene.nodes.items():
             level = levels.get(node_id)
             if level is None:

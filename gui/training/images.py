@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from engine.live import filter_tiles
+from engine import filter_tiles
 
 from . import files
 from .plots import PALETTE, _stem

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import engine
-from engine.live import LiveViews
+from engine import LiveViews
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QSpinBox, QVBoxLayout, QWidget)
 
 import engine
-from engine.live import devices
-from engine.train_config import DEFAULT_LR, LOSSES, OPTIMIZERS, SCHEDULES
+from engine import devices
+from engine.run.config import DEFAULT_LR, LOSSES, OPTIMIZERS, SCHEDULES
 
 from .dataset_box import DatasetBox
 
@@ -19,7 +19,7 @@ DEFAULT_PRETRAIN = {"mode": "none", "epochs": 3, "lr": None, "noise": 0.25, "tie
 
 
 def default_settings(input_shape=None) -> dict:
-    from engine.live import suggest_dataset
+    from engine import suggest_dataset
     name, options = suggest_dataset(input_shape or ())
     cfg = engine.TrainConfig().to_dict()
     cfg["lr"] = DEFAULT_LR[cfg["optimizer"]]

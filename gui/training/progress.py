@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from engine.events import StageEvent, StepEvent
+from engine import StageEvent, StepEvent
 
 WINDOW_S = 5.0
 

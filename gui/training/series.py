@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
-from engine.events import EpochEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
-from engine.live import BoundaryEvent, ConfusionEvent, FiltersEvent
+import engine
+from engine import EpochEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
+from engine import BoundaryEvent, ConfusionEvent, FiltersEvent
 
 SMOOTHING = 0.05          # exponential moving average weight of a new step's loss
 KINDS = ("steps", "epochs", "probes", "stages", "boundary", "confusion", "filters")
@@ -130,8 +131,7 @@ class RunData:
                 buf.extend(probes["step"], values)
                 data.probes[(node, stat)] = buf
         data._stages_from(history.get("stages") or [])
-        from engine.insight import latest_stats
-        data.latest = latest_stats(history)
+        data.latest = engine.diagnostics.latest_stats(history)
         for kind in KINDS:
             data.changes[kind] = 1
         return data

@@ -18,9 +18,8 @@ from types import SimpleNamespace
 from PySide6.QtCore import QObject, Signal
 
 import engine
-from engine.events import FailedEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
-from engine.insight import latest_stats
-from engine.transfer import same_network, transfer
+from engine import FailedEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
+from engine import same_network, transfer
 
 from . import files
 from .dashboard import Dashboard
@@ -415,7 +414,7 @@ class TrainingSession(QObject):
         self.source_optimizer = state() if callable(state) else None
         model, optimizer = self.current_model()
         self.doc.set_results(model, run.history, optimizer)
-        stats = latest_stats(run.history)
+        stats = engine.diagnostics.latest_stats(run.history)
         if stats:
             self.diagnostics.show(stats, f"After the run (step "
                                          f"{self.dashboard.store.run.step:,}).", True)
@@ -471,7 +470,7 @@ class TrainingSession(QObject):
 
     def _show_own_stats(self, source: str) -> None:
         """The diagnostics of the document's own history (its last probe), or none."""
-        stats = latest_stats(self.doc.history)
+        stats = engine.diagnostics.latest_stats(self.doc.history)
         if stats:
             self.diagnostics.show(stats, source, True)
         else:

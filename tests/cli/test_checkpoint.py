@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import engine
-from engine.checkpoints import Checkpoints
-from engine.cli import main
-from engine.history import without_timing
+from engine.run.checkpoints import Checkpoints
+from cli.main import main
+from engine.run.history import without_timing
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = str(ROOT / "resources/examples/toy_2d.json")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from engine.cli import main
+from cli.main import main
 
 
 def test_datasets_lists_every_named_set(capsys, tmp_path, monkeypatch):

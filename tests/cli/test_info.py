@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import engine
-from engine.cli import main
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import engine
-from engine.cli import main
+from cli.main import main
 from engine.lab import ORDER, run_experiment
 from engine.lab.report import cell, set_figure_renderer
-from engine.events import StageEvent
+from engine.run.events import StageEvent
 
 
 @pytest.fixture(autouse=True)

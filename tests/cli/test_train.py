@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.cli import main
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = str(ROOT / "resources/examples/toy_2d.json")
@@ -144,8 +144,8 @@ def test_unsupervised_pretraining_flags_reach_the_stages(tmp_path, capsys):
 ])
 def test_the_progress_bar_says_which_accuracy_it_shows(record, shown):
     import io
-    from engine.cli_progress import ProgressBar
-    from engine.events import EpochEvent, StepEvent
+    from cli.progress import ProgressBar
+    from engine.run.events import EpochEvent, StepEvent
     stream = io.StringIO()
     bar = ProgressBar(2, stream=stream)
     bar.on_epoch_end(None, EpochEvent(1, record))

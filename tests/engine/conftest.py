@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import engine.train_setup as setup
+import engine.run.setup as setup
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 

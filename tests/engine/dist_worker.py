@@ -12,8 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import engine                               # noqa: E402
-from engine import training                 # noqa: E402
-from engine.cli import main                 # noqa: E402
+from engine.run import loop as training  # noqa: E402
+from cli.main import main                 # noqa: E402
 
 
 def run() -> int:

@@ -4,7 +4,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import engine
-from engine.layers import LAYERS, by_category
+from engine.network.catalogue import LAYERS, by_category
 
 # kind -> (params, input shapes per sample). Every catalogue kind must have a row.
 CASES = {

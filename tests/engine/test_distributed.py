@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 import engine
-from engine.distributed import SINGLE, Distributed, launch
+from engine.run.distributed import SINGLE, Distributed, launch
 from engine.errors import TrainingError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,8 +133,8 @@ def test_cuda_under_torchrun_without_a_gpu_is_refused():
 def test_the_progress_bar_counts_the_samples_of_every_process():
     import io
     import time
-    from engine.cli_progress import ProgressBar
-    from engine.events import StepEvent
+    from cli.progress import ProgressBar
+    from engine.run.events import StepEvent
     rates = []
     for processes in (1, 2):
         stream = io.StringIO()

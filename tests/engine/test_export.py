@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import engine
-from engine.cli import main
-from engine.exporting import export
+from cli.main import main
+from engine.io.export import export
 
 EXAMPLES = sorted(p.stem for p in Path("resources/examples").glob("*.json"))
 HAVE_ONNX = all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime"))
@@ -97,7 +97,7 @@ def test_export_of_a_trained_file_uses_its_weights(tmp_path, capsys):
     assert main(["export", str(path), "--format", "python", "-o", str(tmp_path / "t.py")]) == 0
     out = capsys.readouterr().out
     assert "largest difference 0" in out and "freshly initialised" not in out
-    from engine.exporting import load_python_module
+    from engine.io.export import load_python_module
     exported = load_python_module(tmp_path / "t.py").load()
     x = batch(model)
     assert torch.equal(exported(x), model(x))

@@ -10,8 +10,9 @@ import torch
 from safetensors.torch import load as st_load, save as st_save
 
 import engine
-from engine import FileFormatError, files_check
-from engine.files import network_json
+from engine import FileFormatError
+from engine.io import checks as files_check
+from engine.io.lwnet import network_json
 
 
 @pytest.fixture

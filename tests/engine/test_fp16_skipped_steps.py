@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import engine
-import engine.train_setup as setup
-from engine.cli_train import summary
+import engine.run.setup as setup
+from cli.train import summary
 
 OVERFLOWING_SCALE = 2.0 ** 40       # fp16 tops out near 2 ** 16: the first steps overflow
 

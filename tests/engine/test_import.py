@@ -15,7 +15,7 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_engine_imports_without_qt():
-    loaded = _modules_after("import engine, engine.cli, engine.files\n"
+    loaded = _modules_after("import engine, cli.main, engine.io.lwnet\n"
                             "engine.build(engine.NetworkSpec.sequential((2,), [('Linear', {})]))")
     assert not [m for m in loaded if m.split(".")[0] in QT_PREFIXES]
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import engine
-from engine.cli import main
-from engine.history import new_history
-from engine.train_setup import Mixed, check_precision, to_device
+from cli.main import main
+from engine.run.history import new_history
+from engine.run.setup import Mixed, check_precision, to_device
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = str(ROOT / "resources/examples/toy_2d.json")
@@ -95,7 +95,7 @@ def test_mixed_precision_trains_on_cuda(precision):
 def test_probes_divide_layer_output_gradients_by_the_loss_scale(capture):
     """fp16 scales the loss before backward; the delta_norm probe reports true gradients,
     whether they were retained by autograd or captured by the probe's own backward pass."""
-    from engine.probes import ProbeCallback
+    from engine.run.probes import ProbeCallback
     spec = engine.load(TOY).spec
     data = engine.load_dataset("moons", samples=64)
     stats = []

@@ -5,8 +5,8 @@ import torch
 
 import engine
 from engine.data.dataset import CLASSIFICATION, make_dataset
-from engine.pretraining import pretrain
-from engine.events import StageEvent
+from engine.run.pretrain import pretrain
+from engine.run.events import StageEvent
 
 
 @pytest.fixture(autouse=True)
@@ -139,7 +139,7 @@ def test_stop_ends_at_a_batch_boundary_with_a_usable_model():
 
 
 def test_comparison_shares_initial_weights_seed_and_data_order():
-    from engine.compare import compare_pretraining
+    from engine.run.compare import compare_pretraining
     spec = deep_sigmoid()
     data = blobs()
     cfg = engine.TrainConfig(epochs=2, optimizer="sgd", lr=0.5, probe_every=0, seed=4)

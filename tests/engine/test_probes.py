@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import engine
-from engine.probes import Watch
+from engine.run.probes import Watch
 
 
 def deep(act="Tanh", init="auto", width=12, depth=3, classes=3, inputs=2):
@@ -189,7 +189,7 @@ def test_probe_of_mixed_activations_matches_a_direct_computation():
 
 def test_large_networks_sum_per_layer_without_a_membership_matrix(monkeypatch):
     """Above the size limit each layer is summed on its own; the statistics are the same."""
-    from engine import probes
+    from engine.run import probes as probes
     spec = engine.NetworkSpec.sequential((1, 8, 8), [
         ("Conv2d", {"out_channels": 4, "kernel_size": 3}), ("Tanh", {}),
         ("Flatten", {}), ("Linear", {"out_features": 6}), ("ReLU", {}),
@@ -207,7 +207,7 @@ def test_large_networks_sum_per_layer_without_a_membership_matrix(monkeypatch):
 
 
 def test_norms_of_mixed_precision_tensors_are_grouped_by_dtype():
-    from engine.probes import _norms
+    from engine.run.probes import _norms
     g = torch.Generator().manual_seed(0)
     tensors = [torch.randn(30, generator=g), torch.randn(4, 5, generator=g).bfloat16(),
                torch.randn(7, generator=g), torch.randn(3, generator=g).half()]
@@ -257,7 +257,7 @@ def test_a_capturing_backward_gives_what_backward_and_retain_grad_give():
 
 
 def test_captured_gradients_are_stored_as_autograd_would_store_them():
-    from engine.probes import _accumulate
+    from engine.run.probes import _accumulate
     params = [torch.zeros(2, 3, requires_grad=True) for _ in range(4)]
     params[3].grad = torch.ones(2, 3)
     shared = torch.full((2, 3), 2.0)

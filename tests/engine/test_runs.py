@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 import engine
-from engine import runs as R
+from engine.io import runs as R
 
 
 def history(n_steps=10, accs=(0.5, 0.7)):

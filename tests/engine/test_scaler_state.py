@@ -14,12 +14,12 @@ import pytest
 import torch
 
 import engine
-import engine.train_setup as setup
-from engine.checkpoints import Checkpoints
-from engine.files_check import dumps
-from engine.history import without_timing
-from engine.optim import capture, capture_scaler, restore_scaler
-from engine.train_setup import Mixed
+import engine.run.setup as setup
+from engine.run.checkpoints import Checkpoints
+from engine.io.checks import dumps
+from engine.run.history import without_timing
+from engine.run.optim import capture, capture_scaler, restore_scaler
+from engine.run.setup import Mixed
 from lwnet_archive import members, rewrite
 
 CUDA = torch.cuda.is_available()

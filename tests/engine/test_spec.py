@@ -108,7 +108,7 @@ def test_from_dict_rejects_non_objects():
 
 
 def test_renamed_kinds_still_load(monkeypatch):
-    from engine import layers
+    from engine.network import catalogue as layers
     monkeypatch.setitem(layers._ALIASES, "Dense", "Linear")
     spec = NetworkSpec.from_dict({"nodes": [{"id": "d", "kind": "Dense",
                                              "params": {"out_features": 3}}], "edges": []})

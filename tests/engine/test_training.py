@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import engine
-from engine.history import without_timing
+from engine.run.history import without_timing
 
 DATA = ("moons", {"samples": 200})
 
@@ -203,7 +203,7 @@ def test_probing_does_not_change_what_is_learned():
 
 
 def test_hooks_nobody_implements_are_not_called_and_events_not_built(monkeypatch):
-    from engine import events
+    from engine.run import events as events
     built = []
     init = events.StepEvent.__init__
 
@@ -299,7 +299,7 @@ def test_weight_decay_and_l1_activation_change_the_objective():
     torch.manual_seed(0)
     fresh = engine.build(net(act="ReLU"))
     train_idx, _ = data.split(0.1, 0)
-    first = train_idx[engine.training.epoch_order(len(train_idx), 0, 0, "cpu")[:16]]
+    first = train_idx[engine.run.loop.epoch_order(len(train_idx), 0, 0, "cpu")[:16]]
     hidden = fresh.layers["relu_1"](fresh.layers["linear_1"](data.x[first]))
     penalty = 0.5 * hidden.abs().mean().item()
     assert l1.history["steps"][0]["loss"] - plain.history["steps"][0]["loss"] == \
@@ -373,7 +373,7 @@ def test_event_queue_thins_steps_but_keeps_the_rest():
 
 
 def test_probe_history_stays_aligned_when_a_stat_appears_late():
-    from engine.history import add_probe, new_history
+    from engine.run.history import add_probe, new_history
     h = new_history()
     add_probe(h, 1, {"a": {"x": 1.0}})
     add_probe(h, 5, {"a": {"x": 2.0, "y": 3.0}, "b": {"z": 4.0}})
@@ -383,7 +383,7 @@ def test_probe_history_stays_aligned_when_a_stat_appears_late():
 
 
 def test_probe_log_appends_in_place_and_stays_aligned_when_the_stats_change():
-    from engine.history import ProbeLog, new_history
+    from engine.run.history import ProbeLog, new_history
 
     def nest(keys, values):
         out = {}

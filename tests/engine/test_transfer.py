@@ -1,10 +1,10 @@
-"""Continue after edits: engine.transfer keeps the state of unchanged nodes, and only theirs."""
+"""Continue after edits: engine.network.transfer keeps the state of unchanged nodes, and only theirs."""
 from __future__ import annotations
 
 import torch
 
 import engine
-from engine.transfer import same_network, transfer, unchanged_nodes
+from engine.network.transfer import same_network, transfer, unchanged_nodes
 
 
 def mlp(hidden=8, act="ReLU"):

@@ -1,4 +1,4 @@
-"""engine.insight (levels, warnings) and engine.live (boundary, confusion, filters, helpers)."""
+"""engine.run.diagnostics (levels, warnings) and engine.run.live (boundary, confusion, filters, helpers)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import engine
-from engine import insight, live
+from engine.run import diagnostics as insight, live
 
 LABELS = {f"linear_{i}": f"Linear {i}" for i in range(1, 7)}
 

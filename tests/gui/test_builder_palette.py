@@ -6,7 +6,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 import engine
-from engine.layout import DY
+from engine.network.layout import DY
 
 from gui_helpers import EXAMPLES, double_click_widget, view_point
 

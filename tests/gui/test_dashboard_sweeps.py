@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine.events import ProbeEvent, StepEvent
+from engine.run.events import ProbeEvent, StepEvent
 from gui.training import dashboard as dash_module
 from gui.training.dashboard import UNITS
 

@@ -3,7 +3,7 @@ import torch
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import engine
-from engine.exporting import load_python_module
+from engine.io.export import load_python_module
 
 
 def test_export_writes_a_checked_python_module_of_the_trained_model(qtbot, window, tmp_path,

@@ -145,7 +145,7 @@ def test_a_legend_can_sit_at_the_bottom_out_of_rising_curves(qtbot):
 def test_the_filters_view_labels_channels_not_pixels(qtbot):
     import numpy as np
 
-    from engine.live import FiltersEvent
+    from engine.run.live import FiltersEvent
     from gui.training.images import FiltersView
     view = FiltersView()
     qtbot.addWidget(view)

@@ -1,0 +1,77 @@
+"""`lab --list` and `lab NAME [--quick] [--seed N] [--out DIR]`: the lecture's experiments."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from cli.progress import duration, is_terminal
+from engine import Callback, StepEvent
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lab", help="run one of the Lab's experiments and write its report",
+                       description="Run one of the classic deep-learning experiments under "
+                                   "controlled conditions and write report.md, results.json "
+                                   "and PNG figures.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the experiment (see --list)")
+    p.add_argument("--list", action="store_true", help="list the experiments")
+    p.add_argument("--quick", action="store_true",
+                   help="a small budget (under 30 s each on a laptop CPU) instead of the full one")
+    p.add_argument("--seed", type=int, default=0, help="the seed of every run (default 0)")
+    p.add_argument("--out", metavar="DIR", help="where to write the report "
+                                                "(default: lab-reports/NAME)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from engine.lab import experiments, run_experiment
+    if args.list or not args.name:
+        print("Lab experiments (python main.py lab NAME [--quick] [--out DIR]):")
+        for e in experiments():
+            print(f"  {e.name:<25} {e.summary}")
+        return 0
+    if args.seed < 0:
+        from cli.main import fail
+        return fail("--seed must be 0 or more")
+    out = Path(args.out) if args.out else Path("lab-reports") / args.name
+    progress = _Progress() if is_terminal() else None
+    result = run_experiment(args.name, quick=args.quick, seed=args.seed,
+                            callbacks=[progress] if progress else (),
+                            progress=progress.stage if progress else None, out_dir=out)
+    if progress:
+        progress.clear()
+    print(f"{result.title}: {len(result.rows)} rows in {result.seconds:.0f} s"
+          + (" (stopped early)" if result.stopped else ""))
+    for line in result.findings:
+        print(f"  - {line}")
+    print(f"Report: {out / 'report.md'}")
+    return 0
+
+
+class _Progress(Callback):
+    """One line on stderr: the current stage, its step count and the time so far."""
+
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.text = ""
+        self.last = 0.0
+
+    def stage(self, text: str) -> None:
+        self.text = text
+        self._draw("")
+
+    def on_step(self, run, e: StepEvent) -> None:
+        now = time.perf_counter()
+        if now - self.last >= 0.1:
+            self.last = now
+            self._draw(f"  epoch {e.epoch} batch {e.batch}/{e.batches}")
+
+    def _draw(self, detail: str) -> None:
+        elapsed = duration(time.perf_counter() - self.t0)
+        sys.stderr.write(f"\r[{elapsed}] {self.text}{detail}\033[K")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()

@@ -1,0 +1,396 @@
+"""`train FILE ...`: train a network headless, with a progress bar, a final table, a .lwnet
+with weights, config, history and optimizer state (-o), and metrics as JSON or CSV.
+
+A file that already holds weights continues where it stopped (history appended, optimizer state
+restored) unless --fresh. Ctrl+C stops at the end of the batch and still writes the outputs.
+--epochs always counts the epochs to train now; --resume CHECKPOINT without --epochs trains the
+epochs its interrupted run had left. Under torchrun every process trains (engine.run.distributed);
+only rank 0 prints and writes files.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from cli.progress import ProgressBar, duration, is_terminal, table
+from engine import LayerwiseError, TrainingError
+from engine.run.config import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES
+
+INTERRUPTED = 130
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a network on a data set",
+                       description="Train the network in FILE (.lwnet or network.json). A "
+                                   "file with weights continues where it stopped unless "
+                                   "--fresh. Ctrl+C stops cleanly and still writes -o and "
+                                   "--metrics. Under `torchrun --nproc_per_node=N main.py "
+                                   "train ...` N processes train together (DDP); only rank 0 "
+                                   "prints and writes files.")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="a .lwnet file or a network.json (optional with --resume)")
+    p.add_argument("--dataset", metavar="D", help="a data set name (see `datasets`) or a path "
+                   "to a .csv, .npz, IDX file or image folder; default: the one in FILE")
+    p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
+                   help="an option of the data set or of your file, e.g. noise=0.2 or "
+                        "label=species (repeatable; `datasets` lists them all)")
+    p.add_argument("--epochs", type=int, metavar="N", help="epochs to train now, after any "
+                   "already done (default 5, or as in FILE; with --resume: the epochs its run "
+                   "had left)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="samples per step and process "
+                   "(under torchrun the global batch is N x processes)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--lr", type=float, metavar="X", help="learning rate (default: the "
+                   "optimizer's usual one)")
+    p.add_argument("--momentum", type=float, metavar="X")
+    p.add_argument("--weight-decay", type=float, metavar="X", help="L2 penalty")
+    p.add_argument("--l1-activation", type=float, metavar="X",
+                   help="L1 penalty on hidden activations (sparsity)")
+    p.add_argument("--schedule", dest="lr_schedule", choices=SCHEDULES)
+    p.add_argument("--loss", choices=LOSSES)
+    p.add_argument("--grad-clip", type=float, metavar="X", help="clip the gradient norm")
+    p.add_argument("--device", metavar="auto|cpu|cuda|mps", help="default auto: CUDA, then MPS, "
+                   "then the CPU (under torchrun each process uses cuda:LOCAL_RANK)")
+    p.add_argument("--precision", choices=PRECISIONS, help="fp32 (default), or mixed precision "
+                   "on a CUDA GPU: bf16, or fp16 with gradient scaling")
+    p.add_argument("--seed", type=int, metavar="N")
+    p.add_argument("--probe-every", type=int, metavar="N",
+                   help="probe every N steps (0: never; default 20)")
+    p.add_argument("--val-fraction", type=float, metavar="X")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: "
+                   "PyTorch's choice; 1 is often faster for small networks on a busy machine)")
+    p.add_argument("--pretrain", choices=("none", "supervised", "unsupervised"), default="none",
+                   help="greedy layer-wise pre-training of the hidden layers before training")
+    p.add_argument("--pretrain-epochs", type=int, default=3, metavar="N",
+                   help="epochs per pre-trained layer (default 3)")
+    p.add_argument("--pretrain-lr", type=float, metavar="X",
+                   help="learning rate of pre-training (default: the training one)")
+    p.add_argument("--noise", type=float, default=0.25, metavar="F",
+                   help="unsupervised pre-training: fraction of inputs masked (denoising "
+                        "autoencoders; default 0.25, 0 for plain autoencoders)")
+    p.add_argument("--tied", action="store_true",
+                   help="unsupervised pre-training: decoders use the encoders' weights, "
+                        "transposed")
+    p.add_argument("--fresh", action="store_true",
+                   help="start from new weights even if FILE has some")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in "
+                   "CHECKPOINT (a .lwnet from --checkpoint-every or -o): weights, optimizer state, "
+                   "history and epoch (an epoch cut short by Ctrl+C is trained again from "
+                   "its start); its data set and settings apply unless given again")
+    p.add_argument("--checkpoint-every", type=int, metavar="N", help="every N epochs (counted "
+                   "from the first epoch of the history), save the run to --checkpoint, "
+                   "atomically, replacing the previous checkpoint")
+    p.add_argument("--checkpoint", metavar="PATH.lwnet", help="where --checkpoint-every writes "
+                   "(default: OUT.checkpoint.lwnet next to -o)")
+    p.add_argument("-o", "--output", metavar="OUT.lwnet", help="write the trained network here")
+    p.add_argument("--metrics", metavar="OUT.json|.csv", help="write the history here")
+    p.set_defaults(run=run)
+
+
+CONFIG_FLAGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+                "l1_activation", "lr_schedule", "loss", "grad_clip", "device", "seed",
+                "probe_every", "val_fraction", "precision")
+
+
+def run(args) -> int:
+    import engine
+    from engine import launch
+    from engine import TrainConfig
+    _check_outputs(args)
+    _set_threads(args.threads)
+    saved, resume = _source(engine, args)
+    recorded = dict(saved.config or {})
+    data_ref = recorded.pop("dataset", None) or {}
+    base = recorded if (resume or not args.fresh) else {}
+    flags = {k: getattr(args, k) for k in CONFIG_FLAGS}
+    if args.resume:
+        from engine import remaining_epochs
+        left = remaining_epochs(saved)
+        flags["epochs"] = left if args.epochs is None else args.epochs
+    config = TrainConfig.from_dict(base, **flags)
+    dataset = _fitted(_dataset(args, data_ref), saved.spec)
+    if args.pretrain != "none" and resume:
+        raise LayerwiseError(f"'{saved.path}' already has trained weights; pre-training starts "
+                             f"from new ones: add --fresh")
+    network = saved if resume else saved.spec
+    with launch(config.device) as dist:
+        if dist.active and args.pretrain != "none":
+            raise LayerwiseError("--pretrain does not run under torchrun: pre-train in one "
+                                 "process (-o), then train that file with torchrun")
+        control = engine.Control()
+        restore = _stop_on_ctrl_c(control)
+        try:
+            _say(dist, _header(saved, dataset, config, resume, dist))
+            return _train(engine, args, network, saved.spec, dataset, config, resume, control,
+                          dist)
+        finally:
+            restore()
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise LayerwiseError(f"--threads must be at least 1, not {threads}")
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _source(engine, args):
+    """The file to train and whether it continues a run: FILE, or the --resume checkpoint
+    (FILE, when given too, must hold the same network)."""
+    if not args.resume:
+        if not args.file:
+            raise LayerwiseError("train needs FILE (a .lwnet or network.json), or --resume "
+                                 "CHECKPOINT to continue a run")
+        saved = engine.load(args.file)
+        return saved, saved.model is not None and not args.fresh
+    if args.fresh:
+        raise LayerwiseError("--resume continues a run and --fresh starts a new one: pass one "
+                             "of them")
+    saved = engine.load(args.resume)
+    if args.file and not _same_network(engine.load(args.file).spec, saved.spec):
+        raise LayerwiseError(f"'{args.file}' and the checkpoint '{args.resume}' hold different "
+                             f"networks: pass only --resume {args.resume}")
+    return saved, True
+
+
+def _same_network(a, b) -> bool:
+    def shape(spec):
+        d = spec.to_dict()
+        return [(n["id"], n["kind"], n["params"]) for n in d["nodes"]], d["edges"]
+    return shape(a) == shape(b)
+
+
+def _say(dist, text: str) -> None:
+    if dist.is_main:
+        print(text, flush=True)
+
+
+def _check_outputs(args) -> None:
+    if args.metrics and Path(args.metrics).suffix.lower() not in (".json", ".csv"):
+        raise LayerwiseError(f"--metrics {args.metrics}: the file name must end in .json or "
+                             f".csv")
+    if args.checkpoint_every is not None:
+        if args.checkpoint_every < 1:
+            raise LayerwiseError(f"--checkpoint-every must be at least 1 (epochs), not "
+                                 f"{args.checkpoint_every}")
+        if not (args.checkpoint or args.output):
+            raise LayerwiseError("--checkpoint-every needs somewhere to write: --checkpoint "
+                                 "PATH.lwnet, or -o OUT.lwnet (then OUT.checkpoint.lwnet)")
+    elif args.checkpoint:
+        raise LayerwiseError("--checkpoint PATH needs --checkpoint-every N (epochs)")
+    for out in (args.output, args.metrics, args.checkpoint):
+        if out and not Path(out).resolve().parent.is_dir():
+            raise LayerwiseError(f"cannot write '{out}': the folder "
+                                 f"'{Path(out).resolve().parent}' does not exist")
+
+
+def _dataset(args, recorded: dict):
+    from engine import load_dataset
+    if args.dataset:
+        name, options = args.dataset, _options(args.data_option)
+    elif recorded.get("name"):
+        name, options = recorded["name"], {**recorded.get("options", {}),
+                                           **_options(args.data_option)}
+    else:
+        raise LayerwiseError("no data set given and none recorded in the file: pass --dataset "
+                             "NAME (`datasets` lists them) or a path to your own data")
+    progress = _download_progress if is_terminal() else None
+    return load_dataset(name, progress=progress, **options)
+
+
+def _fitted(dataset, spec):
+    """The data shaped for the network's Input, checked before anything is announced (an
+    invalid network is left to engine.train, which says what is wrong with it)."""
+    from engine import analyze
+    analysis = analyze(spec)
+    if not analysis.ok or analysis.input_id is None:
+        return dataset
+    return dataset.fit_input(analysis.shapes[analysis.input_id])
+
+
+def _options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LayerwiseError(f"--data-option {pair!r} must look like KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _download_progress(name: str, done: int, total: int) -> None:
+    size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+    sys.stderr.write(f"\rdownloading {name}: {size}\033[K")
+    if total and done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _header(saved, dataset, config, resume: bool, dist) -> str:
+    from engine import finished_epochs
+    from engine import resolve_device
+    n_val = int(round(len(dataset) * config.val_fraction))
+    name = saved.spec.name or Path(saved.path).name
+    device = dist.device if dist.active else resolve_device(config.device)
+    batch = f"batch {config.batch_size}"
+    if dist.active:
+        batch += (f" per process x {dist.world_size} processes = global batch "
+                  f"{dist.global_batch(config.batch_size)}")
+        device = f"{device.type} ({dist.world_size} processes, DDP)"
+    text = (f"Training {name} on {dataset.name} ({len(dataset) - n_val:,} training / {n_val:,} "
+            f"validation samples): {config.epochs} epochs, {config.optimizer} lr "
+            f"{config.learning_rate:g}, {batch}, on {device}")
+    if config.precision != "fp32":
+        text += f", {config.precision} mixed precision"
+    if resume:
+        text += f"; continuing after epoch {finished_epochs(saved.history or {})}"
+    return text
+
+
+# ----------------------------------------------------------------------------- the run
+
+def _train(engine, args, network, spec, dataset, config, resume: bool, control, dist) -> int:
+    callbacks = _callbacks(args, network, config, resume, dist) if dist.is_main else []
+    try:
+        if args.pretrain != "none":
+            network = _pretrain(engine, args, network, dataset, config, control)
+        run = engine.train(network, dataset, config, callbacks=callbacks, control=control,
+                           distributed=dist)
+        error = None
+    except TrainingError as exc:
+        if getattr(exc, "run", None) is None:
+            raise
+        run, error = exc.run, exc
+    if dist.is_main:
+        print("\n".join(summary(run) + _checkpoint_lines(callbacks, run.status)))
+        _write_outputs(args, run, spec)
+    if error is not None:
+        raise error
+    return INTERRUPTED if run.stopped else 0
+
+
+def _callbacks(args, network, config, resume: bool, dist) -> list:
+    from engine import Checkpoints
+    from engine import finished_epochs
+    callbacks = []
+    if is_terminal():
+        first = finished_epochs(network.history or {}) if resume else 0
+        callbacks.append(ProgressBar(config.epochs, first, processes=dist.world_size))
+    if args.checkpoint_every:
+        path = args.checkpoint or _default_checkpoint(args.output)
+        callbacks.append(Checkpoints(path, args.checkpoint_every))
+    return callbacks
+
+
+def _checkpoint_lines(callbacks, status: str) -> list[str]:
+    from engine import Checkpoints
+    hint = "" if status == "finished" else "; continue with --resume PATH"
+    return [f"Checkpoint {c.path} written after epoch {c.written[-1]} "
+            f"({len(c.written)} this run{hint})."
+            for c in callbacks if isinstance(c, Checkpoints) and c.written]
+
+
+def _default_checkpoint(output: str) -> str:
+    out = Path(output)
+    stem = out.name[:-len(out.suffix)] if out.suffix else out.name
+    return str(out.with_name(stem + ".checkpoint.lwnet"))
+
+
+def _pretrain(engine, args, spec, dataset, config, control):
+    """Greedy layer-wise pre-training; its stages go into the run's history. A stop during it
+    leaves the control stopped, so the training that follows ends at once."""
+    from engine import StageEvent
+    from engine.run.pretrain import pretrain
+
+    def announce(event):
+        if isinstance(event, StageEvent):
+            print(event.name, flush=True)
+    lr = args.pretrain_lr if args.pretrain_lr is not None else config.lr
+    return pretrain(spec, dataset, mode=args.pretrain, epochs=args.pretrain_epochs, lr=lr,
+                    noise=args.noise, tied=args.tied, optimizer=config.optimizer,
+                    batch_size=config.batch_size,
+                    seed=config.seed, device=config.device, val_fraction=config.val_fraction,
+                    callbacks=[announce], control=control)
+
+
+def _stop_on_ctrl_c(control):
+    """First Ctrl+C: stop at the end of the batch. Second: abort. Returns the undo function."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_interrupt(signum, frame):
+        sys.stderr.write("\nstopping after this batch (Ctrl+C again to abort)\n")
+        control.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def summary(run) -> list[str]:
+    rows = [("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time")]
+    for e in run.history["epochs"]:
+        rows.append((str(e["epoch"]), _num(e["train_loss"]), _pct(e["train_acc"]),
+                     _num(e["val_loss"]), _pct(e["val_acc"]), f"{e['lr']:.3g}",
+                     f"{e['seconds']:.1f}s"))
+    lines = [""] + table(rows, right=tuple(range(7)))
+    steps = run.history["steps"][-1]["step"] if run.history["steps"] else 0
+    seconds = sum(r.get("seconds", 0) for r in run.history["runs"][-1:])
+    status = {"finished": "Finished", "stopped": "Stopped (Ctrl+C)",
+              "failed": "Failed"}.get(run.status, run.status)
+    skipped = run.history["runs"][-1].get("skipped_steps") if run.history["runs"] else None
+    note = f" ({skipped:,} skipped by the fp16 loss scaler: their gradients overflowed)" \
+        if skipped else ""
+    lines.append(f"{status}: {steps:,} steps{note} in {duration(seconds)} on {run.device}.")
+    return lines
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.2%}"
+
+
+def _write_outputs(args, run, spec) -> None:
+    if args.output:
+        run.save(args.output)
+        print(f"Saved {args.output} (weights, config, history and optimizer state).")
+    if args.metrics:
+        path = Path(args.metrics)
+        text = _csv(run) if path.suffix.lower() == ".csv" else json.dumps(
+            metrics(run, spec), indent=1, allow_nan=False, default=str)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise LayerwiseError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        print(f"Wrote metrics to {path}.")
+
+
+def metrics(run, spec) -> dict:
+    from engine import jsonable
+    last = run.history["epochs"][-1] if run.history["epochs"] else {}
+    return jsonable({"network": spec.name, "dataset": run.dataset, "device": run.device,
+                    "status": run.status, "message": run.message,
+                    "config": run.config.to_dict(), "final": last, "history": run.history})
+
+
+def _csv(run) -> str:
+    out = io.StringIO()
+    fields = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+    writer = csv.DictWriter(out, fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for e in run.history["epochs"]:
+        writer.writerow({k: "" if e.get(k) is None else e[k] for k in fields})
+    return out.getvalue()

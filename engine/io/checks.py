@@ -1,0 +1,342 @@
+"""Safe reading of .lwnet members: names, sizes, JSON, versions — every problem collected."""
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+FORMAT_NAME = "layerwise-network"
+FORMAT_VERSION = 1
+
+MiB = 1024 * 1024
+# Largest size accepted for each member, checked before and while decompressing (zip bombs).
+MEMBER_LIMITS = {
+    "manifest.json": 1 * MiB,
+    "network.json": 32 * MiB,
+    "training.json": 8 * MiB,
+    "history.json": 256 * MiB,
+    "weights.safetensors": 4096 * MiB,
+    "optimizer.json": 64 * MiB,
+    "optimizer.safetensors": 8192 * MiB,
+    "runs.json": 256 * MiB,
+}
+MAX_MEMBERS = 16
+BARE_JSON_LIMIT = 32 * MiB
+
+# Upgrades of the parsed members from format version v to v + 1, applied in order on load.
+# Each takes and returns {member name: parsed JSON}. Version 1 is the first format.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt")
+PICKLE_REFUSAL = ("is a Python pickle; Layerwise never opens pickles because they can run "
+                  "arbitrary code")
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON bytes; non-finite floats (a diverged loss) are stored as null, never as NaN."""
+    return json.dumps(jsonable(obj), indent=1, allow_nan=False).encode("utf-8")
+
+
+def jsonable(obj: Any) -> Any:
+    """`obj` as plain JSON data: non-finite floats become None, numpy/torch scalars numbers."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):   # numpy and torch scalars
+        return jsonable(obj.item())
+    return obj
+
+
+def _looks_pickled(data: bytes) -> bool:
+    return data[:1] == b"\x80" and len(data) > 1 and data[1] <= 5
+
+
+# ----------------------------------------------------------------------------- members
+
+def read_members(path: Path, problems: list[str]) -> dict[str, bytes] | None:
+    """The file's members as bytes (a bare JSON file becomes {'network.json': ...})."""
+    if not path.exists():
+        problems.append("the file does not exist")
+        return None
+    if path.is_dir():
+        problems.append("it is a folder, not a file")
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError as exc:
+        problems.append(f"it cannot be read ({exc.strerror or exc})")
+        return None
+    if not head:
+        problems.append("the file is empty")
+        return None
+    if head.startswith(b"PK"):
+        return _read_zip(path, problems)
+    if _looks_pickled(head):
+        problems.append(f"the file {PICKLE_REFUSAL}")
+        return None
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
+        return _read_bare_json(path, problems)
+    problems.append("it is not a Layerwise network: expected a .lwnet file (a zip) or a "
+                    "network.json")
+    return None
+
+
+def _read_bare_json(path: Path, problems: list[str]) -> dict[str, bytes] | None:
+    if path.stat().st_size > BARE_JSON_LIMIT:
+        problems.append(f"the file is {path.stat().st_size // MiB} MiB; a network.json may be "
+                        f"at most {BARE_JSON_LIMIT // MiB} MiB")
+        return None
+    return {"network.json": path.read_bytes()}
+
+
+def _read_zip(path: Path, problems: list[str]) -> dict[str, bytes] | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                problems.append(f"it has {len(infos)} members; a .lwnet file has at most "
+                                f"{MAX_MEMBERS}")
+                return None
+            members = {}
+            for info in infos:
+                data = _read_member(zf, info, problems)
+                if data is not None:
+                    members[info.filename] = data
+            return members
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        problems.append(f"the file is damaged or truncated (not a complete zip archive: {exc})")
+        return None
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str]):
+    name = info.filename
+    if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") \
+            or "\\" in name or ":" in name:
+        problems.append(f"member {name!r} has an unsafe path (absolute or with '..'); refused")
+        return None
+    if name.lower().endswith(PICKLE_SUFFIXES):
+        problems.append(f"member {name!r} {PICKLE_REFUSAL}")
+        return None
+    if name not in MEMBER_LIMITS:
+        problems.append(f"unexpected member {name!r}; a .lwnet file holds only "
+                        f"{', '.join(MEMBER_LIMITS)}")
+        return None
+    limit = MEMBER_LIMITS[name]
+    too_big = f"member {name!r} is larger than the {_size(limit)} allowed; refused"
+    if info.file_size > limit:
+        problems.append(too_big)
+        return None
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(limit + 1)   # the header may lie: never read past the limit
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError) as exc:
+        problems.append(f"member {name!r} cannot be read ({exc})")
+        return None
+    if len(data) > limit:
+        problems.append(too_big)
+        return None
+    if _looks_pickled(data):
+        problems.append(f"member {name!r} {PICKLE_REFUSAL}")
+        return None
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n // MiB} MiB" if n >= MiB else f"{n} bytes"
+
+
+# ----------------------------------------------------------------------------- JSON
+
+def parse_json(members: dict[str, bytes], name: str, problems: list[str], required: bool):
+    if name not in members:
+        if required:
+            problems.append(f"{name} is missing: the file holds no network")
+        return None
+    try:
+        return json.loads(members[name].decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        problems.append(f"{name} is not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        problems.append(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                        f"{exc.msg})")
+    except RecursionError:
+        problems.append(f"{name} is nested too deeply")
+    except ValueError:      # an integer too long to convert (more than 4300 digits)
+        problems.append(f"{name} holds a number too long to read")
+    return None
+
+
+def check_version(manifest: Any, network: Any, members: dict,
+                  problems: list[str]) -> int | None:
+    """The file's format version, or None (with a problem) if it cannot be read here."""
+    if "manifest.json" in members:
+        if not isinstance(manifest, dict):
+            problems.append("manifest.json must be an object")
+            return None
+        source = manifest
+    else:
+        if len(members) > 1:
+            problems.append("manifest.json is missing")
+        source = network if isinstance(network, dict) else {}
+    fmt = source.get("format", FORMAT_NAME)
+    version = source.get("format_version", FORMAT_VERSION)
+    if fmt != FORMAT_NAME:
+        problems.append(f"it is a {fmt!r} file, not a Layerwise network ({FORMAT_NAME!r})")
+        return None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        problems.append(f"its format version {version!r} is not a positive whole number")
+        return None
+    if version > FORMAT_VERSION:
+        problems.append(f"it was written by a newer Layerwise (file format {version}; this "
+                        f"version reads up to {FORMAT_VERSION}): update Layerwise to open it")
+        return None
+    return version
+
+
+def migrate(parsed: dict[str, Any], version: int) -> dict[str, Any]:
+    """Apply MIGRATIONS from `version` up to FORMAT_VERSION to the parsed JSON members."""
+    while version < FORMAT_VERSION:
+        parsed = MIGRATIONS[version](parsed)
+        version += 1
+    return parsed
+
+
+def parse_history(history: Any, problems: list[str]) -> dict | None:
+    if history is None:
+        return None
+    if not isinstance(history, dict):
+        problems.append("history.json must be an object")
+        return None
+    for key in ("epochs", "steps", "stages"):
+        if key in history and not (isinstance(history[key], list)
+                                   and all(isinstance(r, dict) for r in history[key])):
+            problems.append(f"history.json: '{key}' must be a list of records")
+    probes = history.get("probes")
+    if probes is not None and not (isinstance(probes, dict)
+                                   and isinstance(probes.get("step", []), list)
+                                   and isinstance(probes.get("layers", {}), dict)):
+        problems.append("history.json: 'probes' must be an object with a 'step' list and a "
+                        "'layers' object")
+    return history
+
+
+# ----------------------------------------------------------------------------- weights
+
+def state_dict_problems(expected: dict, found: dict) -> list[str]:
+    """Missing, unexpected and mis-shaped tensors, by name."""
+    problems = []
+    for key in expected:
+        if key not in found:
+            problems.append(f"no weights for {key}")
+    for key, tensor in found.items():
+        if key not in expected:
+            problems.append(f"weights for {key}, which the network does not have")
+            continue
+        want = tuple(expected[key].shape)
+        if tuple(tensor.shape) != want:
+            problems.append(f"{key} has shape {tuple(tensor.shape)} but the network needs {want}")
+        elif tensor.dtype.is_floating_point != expected[key].dtype.is_floating_point:
+            problems.append(f"{key} has type {tensor.dtype} but the network needs "
+                            f"{expected[key].dtype}")
+    return problems
+
+
+
+# ----------------------------------------------------------------------------- optimizer state
+
+def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
+    """Problems of a stored optimizer state: optimizer.json must be {"format", "optimizer",
+    "params": [parameter names], "scalars": {name: {key: number}}} with, optionally (fp16
+    runs), "grad_scaler" (see scaler_problems), and every tensor of optimizer.safetensors is
+    named 'parameter/key' after one of the network's `parameters` ({name: shape}), with that
+    parameter's shape or no dimensions."""
+    if not isinstance(meta, dict):
+        return ["optimizer.json must be an object"]
+    problems = []
+    if not isinstance(meta.get("optimizer"), str):
+        problems.append("optimizer.json: 'optimizer' must name the optimizer")
+    names = meta.get("params")
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        return problems + ["optimizer.json: 'params' must be a list of parameter names"]
+    unknown = [n for n in names if n not in parameters]
+    if unknown:
+        problems.append(f"optimizer.json: the state is for parameter {unknown[0]!r}, which the "
+                        f"network does not have")
+    scalars = meta.get("scalars", {})
+    if not isinstance(scalars, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, (int, float, bool)) or x is None
+                                        for x in v.values()) for v in scalars.values()):
+        problems.append("optimizer.json: 'scalars' must map parameter names to objects of "
+                        "numbers")
+    if "grad_scaler" in meta:
+        problems.extend(f"optimizer.json: 'grad_scaler' {p}"
+                        for p in scaler_problems(meta["grad_scaler"]))
+    for key, tensor in tensors.items():
+        name = key.rpartition("/")[0]
+        if name not in names:
+            problems.append(f"optimizer.safetensors: {key!r} is not the state of a listed "
+                            f"parameter")
+        elif tensor.dim() and name in parameters and tuple(tensor.shape) != parameters[name]:
+            problems.append(f"optimizer.safetensors: {key!r} has shape {tuple(tensor.shape)} "
+                            f"but {name} is {parameters[name]}")
+    return problems
+
+
+# ----------------------------------------------------------------------------- loss scaler state
+
+# torch.amp.GradScaler.state_dict(): the current loss scale, its settings, and the number of
+# steps since the scale last changed. Stored in optimizer.json as "grad_scaler" (fp16 runs).
+SCALER_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
+FLOAT32_MAX = 3.4028234663852886e38     # the scale is held in a float32 tensor
+INT32_MAX = 2 ** 31 - 1                 # the growth tracker is held in an int32 tensor
+
+
+def scaler_problems(state: Any) -> list[str]:
+    """Problems of a stored GradScaler state: an object with exactly SCALER_KEYS, a finite
+    positive scale, a growth factor above 1, a backoff factor between 0 and 1, a whole growth
+    interval of at least 1 and a whole growth tracker from 0 to below the interval."""
+    if not isinstance(state, dict):
+        return ["must be an object"]
+    problems = [f"lacks {key!r}" for key in SCALER_KEYS if key not in state]
+    problems += [f"has an unexpected key {key!r}" for key in state if key not in SCALER_KEYS]
+    for key, (kind, fits, words) in SCALER_CHECKS.items():
+        if key in state and not (kind(state[key]) and fits(state[key])):
+            problems.append(f"{key!r} {words}, not {_shown(state[key])}")
+    if not problems and state["_growth_tracker"] >= state["growth_interval"]:
+        problems.append(f"'_growth_tracker' ({state['_growth_tracker']}) must be below "
+                        f"'growth_interval' ({state['growth_interval']})")
+    return problems
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# key: (type check, range check, what it must be)
+SCALER_CHECKS = {
+    "scale": (_is_number, lambda v: 0 < v <= FLOAT32_MAX, "must be a finite positive number"),
+    "growth_factor": (_is_number, lambda v: 1 < v <= FLOAT32_MAX,
+                      "must be a finite number above 1"),
+    "backoff_factor": (_is_number, lambda v: 0 < v < 1, "must be a number between 0 and 1"),
+    "growth_interval": (_is_whole, lambda v: 1 <= v <= INT32_MAX,
+                        "must be a whole number of steps of at least 1"),
+    "_growth_tracker": (_is_whole, lambda v: 0 <= v <= INT32_MAX,
+                        "must be a whole number of steps, at least 0"),
+}

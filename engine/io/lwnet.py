@@ -1,0 +1,283 @@
+"""The .lwnet file: a zip of JSON and safetensors members, safe to open from strangers.
+
+Members: manifest.json (format, version, app and torch versions, date), network.json (the spec),
+training.json (config and data set), weights.safetensors and history.json (both optional), and
+optimizer.json + optimizer.safetensors (optional, together: the optimizer's state, so that
+training can continue where it stopped; for fp16 runs optimizer.json also holds the loss
+scaler's state under "grad_scaler", optional, so files without it still load, and older
+readers ignore it: no format version change).
+Never pickle. Reading checks member names, count and sizes before decompressing, then the
+version, JSON structure, kinds and parameters, and weight shapes against the spec, and reports
+every problem in one FileFormatError. Writing goes to a temporary file that is renamed over the
+target only when complete, so a failed save leaves the previous file intact.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine import __version__
+from engine.errors import FileFormatError, LayerwiseError, SpecError
+from engine.io.checks import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
+                          optimizer_problems, parse_history, parse_json, read_members,
+                          state_dict_problems)
+from engine.io.runs import parse_runs
+from engine.network.spec import NetworkSpec
+
+if TYPE_CHECKING:       # torch is imported only when weights are read or written
+    import torch
+
+    from engine.network.model import Model
+
+__all__ = ["FORMAT_VERSION", "Saved", "save", "load"]
+
+
+@dataclass
+class Saved:
+    """What a file holds. `model` is None when it has no weights."""
+    spec: NetworkSpec
+    model: Model | None = None
+    history: dict | None = None
+    config: dict | None = None
+    manifest: dict = field(default_factory=dict)
+    path: str = ""
+    optimizer_state: Any = None     # engine.run.optim.OptimizerState, or None
+    runs: list = field(default_factory=list)   # kept runs (engine.io.runs records)
+
+
+# ----------------------------------------------------------------------------- writing
+
+def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | None = None,
+         config: Any = None, optimizer: Any = None, runs: list | None = None) -> Path:
+    """Write a .lwnet file atomically. Nothing is written unless everything is valid.
+    `optimizer` (an engine.run.optim.OptimizerState, e.g. run.optimizer_state()) needs `model`;
+    `runs` are kept runs for comparison (engine.io.runs records)."""
+    path = Path(path)
+    if not isinstance(spec, NetworkSpec):
+        raise SpecError(f"save() needs a NetworkSpec, got {type(spec).__name__}")
+    members = {"manifest.json": dumps(_manifest()),
+               "network.json": dumps(network_json(spec))}
+    if config is not None:
+        cfg = config.to_dict() if hasattr(config, "to_dict") else config
+        if not isinstance(cfg, dict):
+            raise LayerwiseError(f"the training config must be a dict, not {type(cfg).__name__}")
+        members["training.json"] = dumps({"config": cfg})
+    if history is not None:
+        members["history.json"] = dumps(history)
+    if model is not None:
+        members["weights.safetensors"] = _weights_bytes(spec, model)
+    if optimizer is not None:
+        members.update(_optimizer_members(spec, model, optimizer))
+    if runs:
+        members["runs.json"] = dumps(list(runs))
+    _write_atomically(path, members)
+    return path
+
+
+def network_json(spec: NetworkSpec) -> dict:
+    """The spec as stored in network.json (also valid on its own as a bare network file)."""
+    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **spec.to_dict()}
+
+
+def _manifest() -> dict:
+    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "app": "layerwise", "app_version": __version__,
+            "torch_version": _torch_version(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _torch_version() -> str:
+    """torch's version without importing it (saving an architecture needs no torch)."""
+    try:
+        return importlib.metadata.version("torch").split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _weights_bytes(spec: NetworkSpec, model: torch.nn.Module) -> bytes:
+    from safetensors.torch import save as st_save
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    problems = state_dict_problems(_expected_state(spec), state)
+    if problems:
+        raise SpecError("the trained weights do not fit this network, so nothing was saved: "
+                        + "; ".join(problems))
+    return st_save(state)
+
+
+def _optimizer_members(spec: NetworkSpec, model, optimizer) -> dict[str, bytes]:
+    from safetensors.torch import save as st_save
+    if model is None:
+        raise LayerwiseError("an optimizer state can only be saved with the model's weights")
+    shapes = {k: tuple(v.shape) for k, v in _expected_state(spec).items()}
+    problems = optimizer_problems(optimizer.meta, optimizer.tensors, shapes)
+    if problems:
+        raise SpecError("the optimizer state does not fit this network, so nothing was saved: "
+                        + "; ".join(problems))
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in optimizer.tensors.items()}
+    return {"optimizer.json": dumps(optimizer.meta), "optimizer.safetensors": st_save(tensors)}
+
+
+def _expected_state(spec: NetworkSpec) -> dict[str, torch.Tensor]:
+    """The state dict the spec's model has, on the meta device (no memory, no init cost)."""
+    import torch
+
+    from engine.network.model import build
+    with torch.device("meta"):
+        return build(spec).state_dict()
+
+
+def _write_atomically(path: Path, members: dict[str, bytes]) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise LayerwiseError(f"Cannot save '{path}': the folder '{parent}' does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}.") from None
+    try:
+        os.chmod(tmp, _file_mode(path))
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w") as zf:
+                for name, data in members.items():
+                    method = zipfile.ZIP_STORED if name.endswith(".safetensors") \
+                        else zipfile.ZIP_DEFLATED
+                    zf.writestr(name, data, compress_type=method)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}; the previous "
+                                 f"file, if any, is unchanged.") from None
+        raise
+
+
+def _file_mode(path: Path) -> int:
+    """The mode the saved file gets: the replaced file's, else the usual one for new files."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+# ----------------------------------------------------------------------------- reading
+
+def load(path) -> Saved:
+    """Read a .lwnet file or a bare network.json; every problem in one FileFormatError."""
+    path = Path(path)
+    problems: list[str] = []
+    members = read_members(path, problems)
+    if members is None:
+        raise FileFormatError(path, problems)
+    saved = _parse(members, problems)
+    if problems:
+        raise FileFormatError(path, problems)
+    saved.path = str(path)
+    return saved
+
+
+JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json",
+                "optimizer.json", "runs.json")
+
+
+def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
+    parsed = {name: parse_json(members, name, problems, required=(name == "network.json"))
+              for name in JSON_MEMBERS}
+    version = check_version(parsed["manifest.json"], parsed["network.json"], members, problems)
+    if version is None:
+        return Saved(NetworkSpec())
+    parsed = migrate(parsed, version)
+    spec = _parse_spec(parsed["network.json"], problems)
+    config = _parse_config(parsed["training.json"], problems)
+    history = parse_history(parsed["history.json"], problems)
+    model = None
+    if "weights.safetensors" in members and spec is not None:
+        model = _parse_weights(spec, members["weights.safetensors"], problems)
+    manifest = parsed["manifest.json"] if isinstance(parsed["manifest.json"], dict) else {}
+    state = _parse_optimizer(parsed["optimizer.json"], members, model, problems)
+    runs = parse_runs(parsed["runs.json"], problems) if parsed["runs.json"] is not None else []
+    return Saved(spec or NetworkSpec(), model, history, config, manifest,
+                 optimizer_state=state, runs=runs)
+
+
+def _parse_spec(network: Any, problems: list[str]) -> NetworkSpec | None:
+    if network is None:
+        return None
+    try:
+        return NetworkSpec.from_dict(network)
+    except SpecError as exc:
+        problems.extend(f"network.json: {m}" for _, m in exc.problems)
+        return None
+
+
+def _parse_config(training: Any, problems: list[str]) -> dict | None:
+    if training is None:
+        return None
+    if not isinstance(training, dict) or not isinstance(training.get("config", {}), dict):
+        problems.append("training.json must be an object whose 'config' is an object")
+        return None
+    return training.get("config")
+
+
+def _parse_weights(spec: NetworkSpec, data: bytes, problems: list[str]) -> Model | None:
+    from safetensors.torch import load as st_load
+
+    from engine.network.model import build
+    try:
+        state = st_load(data)
+    except Exception as exc:  # safetensors raises its own error types for any malformed file
+        problems.append(f"weights.safetensors is not a valid safetensors file ({exc})")
+        return None
+    try:
+        model = build(spec)
+    except SpecError as exc:
+        problems.append(f"the file has weights but its network is invalid: {exc}")
+        return None
+    found = state_dict_problems(model.state_dict(), state)
+    if found:
+        problems.extend(f"weights.safetensors: {m}" for m in found)
+        return None
+    model.load_state_dict(state)
+    return model
+
+
+def _parse_optimizer(meta: Any, members: dict[str, bytes], model: Model | None,
+                     problems: list[str]):
+    has_json, has_tensors = "optimizer.json" in members, "optimizer.safetensors" in members
+    if not has_json and not has_tensors:
+        return None
+    if has_json != has_tensors or "weights.safetensors" not in members:
+        problems.append("an optimizer state needs optimizer.json, optimizer.safetensors and "
+                        "weights.safetensors together")
+        return None
+    from safetensors.torch import load as st_load
+    try:
+        tensors = st_load(members["optimizer.safetensors"])
+    except Exception as exc:  # safetensors raises its own error types for any malformed file
+        problems.append(f"optimizer.safetensors is not a valid safetensors file ({exc})")
+        return None
+    if model is None or meta is None:
+        return None      # the weights or optimizer.json already have a problem reported
+    shapes = {k: tuple(v.shape) for k, v in model.named_parameters()}
+    found = optimizer_problems(meta, tensors, shapes)
+    if found:
+        problems.extend(found)
+        return None
+    from engine.run.optim import OptimizerState
+    return OptimizerState(tensors, meta)

@@ -1,0 +1,429 @@
+"""Per-layer statistics: what reaches each layer during learning, and what each layer does.
+
+For each parameterised layer (Linear, Conv2d, BatchNorm, PReLU):
+  grad_norm   ‖∂L/∂W‖, the norm of the weight gradient (before any clipping);
+  delta_norm  ‖∂L/∂a‖, the norm of the gradient back-propagated to the layer's output (for the
+              batch, of the batch-mean loss) — in deep sigmoid/tanh stacks this vanishes
+              towards the input while grad_norm can stay flat;
+  weight_norm ‖W‖.
+For each activation layer:
+  sparsity        fraction of its outputs exactly zero;
+  dead            fraction of its units (every position of one sample's output) zero for
+                  every sample of the batch;
+  saturation      (sigmoid, tanh, softsign) fraction of outputs within 5% of the range from
+                  either bound;
+  mean_activation mean of its outputs.
+
+Everything is reduced on the device and fetched in one transfer per probe step; only turning
+counts into fractions is left to the host. The model is tapped (engine.Model.add_tap) for the
+probed forward/backward only (for the whole run when every step is probed), and the tap is
+taken off in one place. The training loop's probed steps back-propagate through
+`Watch.backward`, which captures the layer-output gradients instead of retaining copies.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+
+import torch
+
+from engine.errors import TrainingError
+from engine.run.events import Callback, ProbeEvent
+from engine.run.history import ProbeLog
+from engine.network.catalogue import LAYERS
+
+SATURATION_MARGIN = 0.05
+MEMBERSHIP_LIMIT = 1 << 20     # entries of the (units, layers) matrix that sums per layer
+_watched: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
+_watched_lock = threading.Lock()
+
+
+def probed_layers(model) -> tuple[list[str], list[str]]:
+    """(parameterised node ids, activation node ids), in the network's order."""
+    weighted = [n for n in model.order
+                if isinstance(getattr(model.layers[n], "weight", None), torch.nn.Parameter)]
+    acts = [n for n in model.order if LAYERS[model.spec.nodes[n].kind].category == "Activation"]
+    return weighted, acts
+
+
+class Watch:
+    """Taps one forward/backward of `model`. `attach()` before the forward pass, `collect()`
+    after the backward pass, `close()` when done (takes the tap off).
+
+    The tap (engine.Model.add_tap, one plain call per forward pass) only keeps references:
+    activation outputs, and the outputs of parameterised layers. Their gradients ∂L/∂a come
+    from `backward(loss, params)`, which fills the parameters' .grad as loss.backward() does
+    and captures those gradients on the way; with `retain=True` the tap instead asks autograd
+    to retain them (`retain_grad`, which copies each one), for callers that run the backward
+    pass themselves. `collect()` then reduces everything in a handful of batched device
+    operations — all norms in one fused call per dtype, all activation layers side by side as
+    one (batch, units) matrix reduced over the batch and then, by one matrix product, per
+    layer — and fetches the result in one transfer."""
+
+    def __init__(self, model, retain: bool = True):
+        with _watched_lock:
+            if model in _watched:
+                raise TrainingError("this model is already being probed by another run; wait "
+                                    "for it to end (or stop it) first")
+            _watched.add(model)
+        self.model = model
+        self.weighted, self.activations = probed_layers(model)
+        self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
+        self.weights = {n: model.layers[n].weight for n in self.weighted}
+        self._weight_list = list(self.weights.values())
+        self.probed = [n for n in model.order if n in self.weights or n in self.bounds]
+        self.outputs: dict[str, torch.Tensor] = {}      # activation layers: outputs kept
+        self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
+        self.deltas: dict[str, torch.Tensor | None] | None = None   # captured by backward()
+        self.retain = retain
+        self._untap = None
+        self._plans: dict[tuple, _ActivationPlan] = {}
+        self._layouts: dict[tuple, _Layout] = {}
+
+    @property
+    def attached(self) -> bool:
+        return self._untap is not None
+
+    def attach(self) -> None:
+        if self._untap is None:
+            self._untap = self.model.add_tap(self._on_outputs)
+
+    def remove(self) -> None:
+        if self._untap is not None:
+            self._untap()
+            self._untap = None
+
+    def close(self) -> None:
+        self.remove()
+        self._forget()
+        with _watched_lock:
+            _watched.discard(self.model)
+
+    def _on_outputs(self, outputs: dict[str, torch.Tensor]) -> None:
+        for n in self.weighted:
+            out = outputs[n]
+            if out.requires_grad:
+                if self.retain:
+                    out.retain_grad()         # ∂L/∂a, filled in by the backward pass
+                self.graded[n] = out
+        for n in self.activations:
+            self.outputs[n] = outputs[n]      # read under no_grad in collect()
+
+    def backward(self, loss: torch.Tensor, params: list[torch.Tensor]) -> None:
+        """Back-propagate `loss` into the .grad of `params` (accumulated, as loss.backward()
+        does) and keep the gradients at the tapped layer outputs for `collect()`."""
+        outs = list(self.graded.values())
+        found = torch.autograd.grad(loss, [*params, *outs], allow_unused=True)
+        _accumulate(params, found[:len(params)])
+        self.deltas = dict(zip(self.graded, found[len(params):]))
+
+    def layer_output_gradients(self) -> dict[str, torch.Tensor]:
+        """The gradients at the tapped layer outputs from the last backward pass."""
+        if self.deltas is not None:
+            return {n: g for n, g in self.deltas.items() if g is not None}
+        return {n: out.grad for n, out in self.graded.items() if out.grad is not None}
+
+    def _forget(self) -> None:
+        self.outputs.clear()
+        self.graded.clear()
+        self.deltas = None
+
+    def collect(self, grads: dict[str, torch.Tensor] | None = None,
+                deltas: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
+        """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
+        transfer. Gradients come from `.grad`, or from `grads` (weights) and `deltas` (layer
+        outputs), {node: tensor}, when the caller used torch.autograd.grad."""
+        return self.nest(*self.collect_values(grads, deltas))
+
+    def nest(self, keys: tuple, values: list[float]) -> dict[str, dict]:
+        """Parallel ((node, stat), ...) keys and values -> {node: {stat: value}}, in the
+        network's order."""
+        out: dict[str, dict] = {n: {} for n in self.probed}
+        for (node, stat), value in zip(keys, values):
+            out[node][stat] = value
+        return out
+
+    @torch.inference_mode()        # a little cheaper per operation than no_grad
+    def collect_values(self, grads: dict[str, torch.Tensor] | None = None,
+                       deltas: dict[str, torch.Tensor] | None = None) -> tuple[tuple, list]:
+        """`collect()` as parallel ((node, stat), ...) keys and values. While the same
+        gradients exist and the batch keeps its size, the keys are the very same tuple from
+        one step to the next, and the work is a fixed list of device operations: this runs
+        every probed step, where every small operation and Python line costs."""
+        wgrads = [w.grad for w in self._weight_list] if grads is None else \
+            [grads.get(n) for n in self.weighted]
+        if deltas is None:
+            deltas = self.layer_output_gradients()
+        found = [g for g in wgrads if g is not None]
+        found += [d for d in deltas.values() if d is not None]
+        plan = self._plan()
+        batch = self.outputs[plan.acts[0]].shape[0] if plan is not None else 0
+        layout = self._layout(wgrads, deltas, found, plan, batch)
+        tensors = self._weight_list + found
+        parts = [_norms(tensors)] if tensors else []
+        if plan is not None:
+            parts.append(plan.reduce(self.outputs, batch))
+        raw = torch.cat(parts).tolist() if parts else []
+        self._forget()
+        return layout.keys, [offset + scale * raw[i] for i, offset, scale in layout.pick] + \
+            layout.zeros
+
+    def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
+        complete = len(found) == len(wgrads) + len(self.weighted)
+        key = (plan, batch, tuple(deltas))
+        layout = self._layouts.get(key) if complete else None
+        if layout is None:
+            layout = _Layout(self, wgrads, deltas, plan, batch)
+            if complete:
+                self._layouts[key] = layout
+        return layout
+
+    def _plan(self) -> "_ActivationPlan | None":
+        """The reduction plan for the activation outputs kept (the forward pass keeps them in
+        the network's order; their per-sample shapes are fixed by the network)."""
+        if not self.outputs:
+            return None
+        acts = tuple(self.outputs)
+        first = self.outputs[acts[0]]
+        key = (acts, first.device)
+        if key not in self._plans:
+            self._plans[key] = _ActivationPlan(
+                acts, [math.prod(self.outputs[n].shape[1:]) for n in acts],
+                [self.bounds[n] for n in acts], first.device,
+                reshape=any(self.outputs[n].dim() != 2 for n in acts))
+        return self._plans[key]
+
+
+class _ActivationPlan:
+    """How the outputs of a set of activation layers are reduced, worked out once: side by
+    side as one (batch, units) matrix, per unit over the batch (nonzero count, sum, alive,
+    saturated count), then per layer — by one product with a (units, layers) membership
+    matrix while that matrix is small (MEMBERSHIP_LIMIT entries), else one sum per layer.
+    The per-layer counts are turned into fractions on the host."""
+
+    def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device,
+                 reshape: bool = True):
+        self.acts, self.sizes, self.reshape = acts, sizes, reshape
+        self.saturating = [b is not None for b in bounds]
+        self.keys = [(n, stat) for n, saturating in zip(acts, self.saturating)
+                     for stat in ("sparsity", "dead", "mean_activation")
+                     + (("saturation",) if saturating else ())]
+        total = sum(sizes)
+        member = torch.zeros(total, len(acts)) if total * len(acts) <= MEMBERSHIP_LIMIT else None
+        centre, reach = torch.zeros(total), torch.full((total,), math.inf)
+        start = 0
+        for j, (units, b) in enumerate(zip(sizes, bounds)):
+            if member is not None:
+                member[start:start + units, j] = 1.0
+            if b is not None:
+                lo, hi = b
+                centre[start:start + units] = (lo + hi) / 2
+                reach[start:start + units] = (hi - lo) / 2 * (1 - 2 * SATURATION_MARGIN)
+            start += units
+        self.member = member.to(device) if member is not None else None
+        self.limits = (centre.to(device), reach.to(device)) if any(self.saturating) else None
+
+    def reduce(self, outputs: dict[str, torch.Tensor], batch: int) -> torch.Tensor:
+        """(rows x layers) sums, flattened: nonzero, sum, live units[, saturated]. Written for
+        few kernel launches (each costs several microseconds on a CPU): nonzeros are counted
+        straight into floats, ge_ marks in place."""
+        flat = torch.cat([o.reshape(batch, -1) for o in outputs.values()] if self.reshape
+                         else list(outputs.values()), dim=1)   # the tap keeps plan order
+        if flat.dtype != torch.float32:
+            flat = flat.float()              # counts stay exact, sums comparable
+        nonzero = flat.ne(0).sum(0, dtype=torch.float32)
+        rows = [nonzero, flat.sum(0), nonzero.sign()]          # sign: the unit is alive
+        if self.limits is not None:
+            centre, reach = self.limits
+            rows.append((flat - centre).abs_().ge_(reach).sum(0))
+        if self.member is not None:
+            return torch.mm(torch.stack(rows), self.member).view(-1)
+        per_unit = torch.stack(rows)
+        return torch.stack([part.sum(1) for part in per_unit.split(self.sizes, dim=1)],
+                           dim=1).view(-1)
+
+    def picks(self, start: int, batch: int) -> list[tuple[int, float, float]]:
+        """(index, offset, scale) of each statistic in `keys`, from the per-layer sums that
+        `reduce` lays out from `start` on: sparsity = 1 - nonzero / cells, dead = 1 - live
+        units / units, mean = sum / cells, saturation = saturated / cells."""
+        layers = len(self.acts)
+        out = []
+        for j, units in enumerate(self.sizes):
+            cells = batch * units
+            out += [(start + j, 1.0, -1.0 / cells), (start + 2 * layers + j, 1.0, -1.0 / units),
+                    (start + layers + j, 0.0, 1.0 / cells)]
+            if self.saturating[j]:
+                out.append((start + 3 * layers + j, 0.0, 1.0 / cells))
+        return out
+
+
+class _Layout:
+    """Where each statistic of a probe comes from: `keys`, and for each one, its index in the
+    fetched vector (norms of the weights, of the gradients found, then the activation plan's
+    per-layer sums) with the offset and scale that turn it into the statistic (the plan's
+    counts into fractions of the batch); `zeros`, the grad_norm of weights no gradient
+    reached. Worked out once for each plan, batch size and set of gradients found."""
+
+    def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int):
+        keys = [(n, "weight_norm") for n in watch.weighted]
+        keys += [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is not None]
+        keys += [(n, "delta_norm") for n, d in deltas.items() if d is not None]
+        self.pick = [(i, 0.0, 1.0) for i in range(len(keys))]
+        if plan is not None:
+            keys += plan.keys
+            self.pick += plan.picks(len(self.pick), batch)
+        missing = [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is None]
+        self.keys = tuple(keys + missing)
+        self.zeros = [0.0] * len(missing)
+
+
+def _accumulate(params: list[torch.Tensor], grads) -> None:
+    """Add `grads` to the parameters' .grad as the backward pass would: a gradient is taken
+    as it is when it is contiguous or laid out like its parameter (so never a broadcast view)
+    and not already taken by another parameter, else copied."""
+    taken: set[int] = set()
+    for p, g in zip(params, grads):
+        if g is None:
+            continue
+        if p.grad is not None:
+            p.grad += g
+            continue
+        if id(g) in taken or not g.is_contiguous() and g.stride() != p.stride():
+            g = torch.empty_like(p).copy_(g)
+        taken.add(id(g))
+        p.grad = g
+
+
+def _overflowed(keys: tuple, values: list[float]) -> bool:
+    """Whether a weight gradient is not finite (fp16: the loss scaler skips the step)."""
+    return any(stat == "grad_norm" and not math.isfinite(v)
+               for (_, stat), v in zip(keys, values))
+
+
+def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Euclidean norms of many tensors (all on one device) as one float32 vector: one fused
+    call per dtype — mixed precision keeps layer outputs in a lower precision than weights."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) == 1:
+        norms = torch.stack(torch._foreach_norm(tensors))
+        return norms if norms.dtype == torch.float32 else norms.float()
+    norms: list = [None] * len(tensors)
+    for dtype in dtypes:
+        members = [i for i, t in enumerate(tensors) if t.dtype == dtype]
+        for i, value in zip(members, torch._foreach_norm([tensors[i] for i in members])):
+            norms[i] = value.float()
+    return torch.stack(norms)
+
+
+class ProbeCallback(Callback):
+    """Probes the training batch every `every` steps (steps 1, 1 + every, ...): tap on before
+    the forward pass, statistics read after the backward pass, tap off again (probing every
+    step, it stays on until the run ends; a validation pass then leaves outputs in the watch
+    that the next training step replaces, never gradients). `loss_scale`
+    (fp16 training) gives the factor the loss was multiplied by, which the layer-output
+    gradients still carry; their norms are divided by it. A step whose gradients overflowed
+    is skipped by the loss scaler (the weights do not change): it is not recorded, and the next
+    step is probed in its place.
+
+    Given the trainable `params`, the training loop back-propagates a probed step through
+    `backward_for(step)`, which captures the layer-output gradients without copying them;
+    without (a loop that calls loss.backward() itself, or DistributedDataParallel, whose
+    gradient hooks need it) they are retained by autograd instead."""
+
+    def __init__(self, model, every: int, emit, loss_scale=None, params=None, listening=None):
+        self.every = every
+        self.emit = emit
+        self.listening = listening          # () -> whether anyone receives ProbeEvents
+        self.loss_scale = loss_scale
+        self.params = list(params) if params is not None else None
+        self.watch = Watch(model, retain=self.params is None)
+        self.probing = 0
+        self.log: ProbeLog | None = None
+
+    def on_batch_start(self, run, step: int) -> None:
+        if (step - 1) % self.every == 0:
+            self.watch.attach()
+            self.probing = step
+
+    def backward_for(self, step: int):
+        """How to back-propagate step `step`'s loss: a function of the loss on probed steps
+        (when this callback knows the parameters), else None for a plain loss.backward()."""
+        if self.params is None or self.probing != step:
+            return None
+        return self._backward
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        self.watch.backward(loss, self.params)
+
+    def on_after_backward(self, run, step: int) -> None:
+        if self.probing != step:
+            return
+        keys, values = self.watch.collect_values(deltas=self._unscaled_deltas())
+        if self.loss_scale is not None and _overflowed(keys, values):
+            self.probing = step + 1    # the loss scaler skips this step: probe the next one
+            return
+        if self.every > 1:
+            self.watch.remove()    # off until the next probed step (and in validation passes)
+        self.probing = 0
+        if self.log is None or self.log.history is not run.history:
+            self.log = ProbeLog(run.history, self.watch.nest)
+        self.log.add(step, keys, values)
+        if self.listening is None or self.listening():
+            self.emit(ProbeEvent(step, self.watch.nest(keys, values)))
+
+    def on_train_end(self, run) -> None:
+        self.watch.close()
+
+    def _unscaled_deltas(self) -> dict | None:
+        if self.loss_scale is None:
+            return None
+        scale = float(self.loss_scale())
+        return {n: g.float() / scale for n, g in self.watch.layer_output_gradients().items()}
+
+
+def probe(network, dataset, samples: int = 500, seed: int = 0, loss: str = "auto",
+          device: str = "auto") -> dict[str, dict[str, float]]:
+    """The probe statistics of one forward/backward on a fixed batch (the first `samples` of a
+    seeded shuffle of the data), without changing any weight, gradient or running statistic:
+    a trainability check before training. `network` is a spec (built with `seed`, on `device`)
+    or a Model (probed where it is, on its own device). Dropout draws from a private generator
+    state, so the caller's random numbers are untouched."""
+    from engine.data import load_dataset
+    from engine.run.objective import make_objective
+    from engine.run.setup import resolve_device, resolve_network
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise TrainingError(f"samples must be a whole number of at least 1, not {samples!r}")
+    with torch.random.fork_rng(devices=[]):
+        start = resolve_network(network, seed)
+        model = start.model
+        if model is not network and model is not getattr(network, "model", None):
+            model.to(resolve_device(device))     # built here from a spec
+        data = load_dataset(dataset).fit_input(model.input_shape)
+        objective = make_objective(model, data, loss)
+        return _probe_batch(model, data, objective, samples, seed)
+
+
+def _probe_batch(model, data, objective, samples: int, seed: int) -> dict:
+    dev = next(model.parameters(), torch.empty(0)).device
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:samples]
+    x, y = data.x[pick].to(dev), data.y[pick].to(dev)
+    buffers = {k: v.clone() for k, v in model.state_dict().items()
+               if k not in dict(model.named_parameters())}
+    was_training = model.training
+    watch = Watch(model)
+    try:
+        model.train()
+        torch.manual_seed(seed)
+        watch.attach()
+        loss = objective.loss(model(x), y)
+        weights, outputs = list(watch.weights.items()), list(watch.graded.items())
+        found = torch.autograd.grad(loss, [t for _, t in weights + outputs],
+                                    allow_unused=True) if weights else []
+        grads = dict(zip([n for n, _ in weights], found[:len(weights)]))
+        deltas = dict(zip([n for n, _ in outputs], found[len(weights):]))
+        return watch.collect(grads, deltas)
+    finally:
+        watch.close()
+        model.train(was_training)
+        model.load_state_dict(buffers, strict=False)
