@@ -46,6 +46,8 @@ class ProgressBar(Callback):
         self.loss_sum = self.loss_n = 0.0
 
     def on_step(self, run, e: StepEvent) -> None:
+        if e.stage:
+            return                     # pre-training: its stages are announced by name
         self.samples += e.samples * self.processes
         self.loss_sum += e.loss * e.samples
         self.loss_n += e.samples

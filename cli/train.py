@@ -17,9 +17,9 @@ import sys
 import threading
 from pathlib import Path
 
+from cli import settings
 from cli.progress import ProgressBar, duration, is_terminal, table
 from engine import LayerwiseError, TrainingError
-from engine.run.config import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULES
 
 INTERRUPTED = 130
 
@@ -39,43 +39,7 @@ def register(sub) -> None:
     p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
                    help="an option of the data set or of your file, e.g. noise=0.2 or "
                         "label=species (repeatable; `datasets` lists them all)")
-    p.add_argument("--epochs", type=int, metavar="N", help="epochs to train now, after any "
-                   "already done (default 5, or as in FILE; with --resume: the epochs its run "
-                   "had left)")
-    p.add_argument("--batch-size", type=int, metavar="N", help="samples per step and process "
-                   "(under torchrun the global batch is N x processes)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, metavar="X", help="learning rate (default: the "
-                   "optimizer's usual one)")
-    p.add_argument("--momentum", type=float, metavar="X")
-    p.add_argument("--weight-decay", type=float, metavar="X", help="L2 penalty")
-    p.add_argument("--l1-activation", type=float, metavar="X",
-                   help="L1 penalty on hidden activations (sparsity)")
-    p.add_argument("--schedule", dest="lr_schedule", choices=SCHEDULES)
-    p.add_argument("--loss", choices=LOSSES)
-    p.add_argument("--grad-clip", type=float, metavar="X", help="clip the gradient norm")
-    p.add_argument("--device", metavar="auto|cpu|cuda|mps", help="default auto: CUDA, then MPS, "
-                   "then the CPU (under torchrun each process uses cuda:LOCAL_RANK)")
-    p.add_argument("--precision", choices=PRECISIONS, help="fp32 (default), or mixed precision "
-                   "on a CUDA GPU: bf16, or fp16 with gradient scaling")
-    p.add_argument("--seed", type=int, metavar="N")
-    p.add_argument("--probe-every", type=int, metavar="N",
-                   help="probe every N steps (0: never; default 20)")
-    p.add_argument("--val-fraction", type=float, metavar="X")
-    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: "
-                   "PyTorch's choice; 1 is often faster for small networks on a busy machine)")
-    p.add_argument("--pretrain", choices=("none", "supervised", "unsupervised"), default="none",
-                   help="greedy layer-wise pre-training of the hidden layers before training")
-    p.add_argument("--pretrain-epochs", type=int, default=3, metavar="N",
-                   help="epochs per pre-trained layer (default 3)")
-    p.add_argument("--pretrain-lr", type=float, metavar="X",
-                   help="learning rate of pre-training (default: the training one)")
-    p.add_argument("--noise", type=float, default=0.25, metavar="F",
-                   help="unsupervised pre-training: fraction of inputs masked (denoising "
-                        "autoencoders; default 0.25, 0 for plain autoencoders)")
-    p.add_argument("--tied", action="store_true",
-                   help="unsupervised pre-training: decoders use the encoders' weights, "
-                        "transposed")
+    settings.add_flags(p)
     p.add_argument("--fresh", action="store_true",
                    help="start from new weights even if FILE has some")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in "
@@ -92,53 +56,48 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-CONFIG_FLAGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                "l1_activation", "lr_schedule", "loss", "grad_clip", "device", "seed",
-                "probe_every", "val_fraction", "precision")
-
-
 def run(args) -> int:
     import engine
-    from engine import launch
-    from engine import TrainConfig
     _check_outputs(args)
-    _set_threads(args.threads)
     saved, resume = _source(engine, args)
-    recorded = dict(saved.config or {})
-    data_ref = recorded.pop("dataset", None) or {}
-    base = recorded if (resume or not args.fresh) else {}
-    flags = {k: getattr(args, k) for k in CONFIG_FLAGS}
-    if args.resume:
-        from engine import remaining_epochs
-        left = remaining_epochs(saved)
-        flags["epochs"] = left if args.epochs is None else args.epochs
-    config = TrainConfig.from_dict(base, **flags)
-    dataset = _fitted(_dataset(args, data_ref), saved.spec)
-    if args.pretrain != "none" and resume:
-        raise LayerwiseError(f"'{saved.path}' already has trained weights; pre-training starts "
-                             f"from new ones: add --fresh")
+    recipe = _recipe(engine, args, saved, resume)
+    dataset = _fitted(_dataset(recipe.data), saved.spec)
     network = saved if resume else saved.spec
-    with launch(config.device) as dist:
-        if dist.active and args.pretrain != "none":
-            raise LayerwiseError("--pretrain does not run under torchrun: pre-train in one "
-                                 "process (-o), then train that file with torchrun")
+    with engine.launch(recipe.train.device) as dist:
         control = engine.Control()
         restore = _stop_on_ctrl_c(control)
         try:
-            _say(dist, _header(saved, dataset, config, resume, dist))
-            return _train(engine, args, network, saved.spec, dataset, config, resume, control,
+            _say(dist, _header(saved, dataset, recipe, resume, dist))
+            return _train(engine, args, network, saved.spec, dataset, recipe, resume, control,
                           dist)
         finally:
             restore()
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads is None:
-        return
-    if threads < 1:
-        raise LayerwiseError(f"--threads must be at least 1, not {threads}")
-    import torch
-    torch.set_num_threads(threads)
+def _recipe(engine, args, saved, resume: bool):
+    """The file's recipe (the defaults for a bare network) with the flags given. Continuing a
+    run trains on: its pre-training is in its history, and asking for more is refused.
+    --resume without --epochs trains the epochs its run had left."""
+    flags = settings.given(args)
+    if resume and flags["pretrain"].get("mode", "none") != "none":
+        raise LayerwiseError(f"'{saved.path}' already has trained weights; pre-training starts "
+                             f"from new ones: add --fresh")
+    base = saved.recipe or engine.Recipe()
+    if resume:
+        base = base.with_settings(pretrain={"mode": "none"})
+    if args.resume and "epochs" not in flags["train"]:
+        flags["train"]["epochs"] = engine.remaining_epochs(saved)
+    return settings.merged(base, flags, _data_ref(engine, args, base.data))
+
+
+def _data_ref(engine, args, recorded):
+    options = _options(args.data_option)
+    if args.dataset:
+        return engine.DataRef(args.dataset, options)
+    if recorded.name:
+        return engine.DataRef(recorded.name, {**recorded.options, **options})
+    raise LayerwiseError("no data set given and none recorded in the file: pass --dataset "
+                         "NAME (`datasets` lists them) or a path to your own data")
 
 
 def _source(engine, args):
@@ -191,18 +150,10 @@ def _check_outputs(args) -> None:
                                  f"'{Path(out).resolve().parent}' does not exist")
 
 
-def _dataset(args, recorded: dict):
+def _dataset(data):
     from engine import load_dataset
-    if args.dataset:
-        name, options = args.dataset, _options(args.data_option)
-    elif recorded.get("name"):
-        name, options = recorded["name"], {**recorded.get("options", {}),
-                                           **_options(args.data_option)}
-    else:
-        raise LayerwiseError("no data set given and none recorded in the file: pass --dataset "
-                             "NAME (`datasets` lists them) or a path to your own data")
     progress = _download_progress if is_terminal() else None
-    return load_dataset(name, progress=progress, **options)
+    return load_dataset(data.name, progress=progress, **data.options)
 
 
 def _fitted(dataset, spec):
@@ -236,9 +187,9 @@ def _download_progress(name: str, done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def _header(saved, dataset, config, resume: bool, dist) -> str:
-    from engine import finished_epochs
-    from engine import resolve_device
+def _header(saved, dataset, recipe, resume: bool, dist) -> str:
+    from engine import finished_epochs, resolve_device
+    config, pre = recipe.train, recipe.pretrain
     n_val = int(round(len(dataset) * config.val_fraction))
     name = saved.spec.name or Path(saved.path).name
     device = dist.device if dist.active else resolve_device(config.device)
@@ -252,20 +203,29 @@ def _header(saved, dataset, config, resume: bool, dist) -> str:
             f"{config.learning_rate:g}, {batch}, on {device}")
     if config.precision != "fp32":
         text += f", {config.precision} mixed precision"
+    if pre.active:
+        lr = pre.lr if pre.lr is not None else engine_default_lr(pre.optimizer)
+        text += (f"; first {pre.mode} pre-training, {pre.epochs} epochs per layer, "
+                 f"{pre.optimizer} lr {lr:g}, batch {pre.batch_size or config.batch_size}")
+        if pre.mode == "unsupervised":
+            text += f", noise {pre.noise:g}" + (", tied weights" if pre.tied else "")
     if resume:
         text += f"; continuing after epoch {finished_epochs(saved.history or {})}"
     return text
 
 
+def engine_default_lr(optimizer: str) -> float:
+    from engine import DEFAULT_LR
+    return DEFAULT_LR[optimizer]
+
+
 # ----------------------------------------------------------------------------- the run
 
-def _train(engine, args, network, spec, dataset, config, resume: bool, control, dist) -> int:
-    callbacks = _callbacks(args, network, config, resume, dist) if dist.is_main else []
+def _train(engine, args, network, spec, dataset, recipe, resume: bool, control, dist) -> int:
+    callbacks = _callbacks(args, network, recipe.train, resume, dist) if dist.is_main else []
     try:
-        if args.pretrain != "none":
-            network = _pretrain(engine, args, network, dataset, config, control)
-        run = engine.train(network, dataset, config, callbacks=callbacks, control=control,
-                           distributed=dist)
+        run = engine.run_recipe(network, recipe, dataset=dataset, callbacks=callbacks,
+                                control=control, distributed=dist)
         error = None
     except TrainingError as exc:
         if getattr(exc, "run", None) is None:
@@ -280,9 +240,8 @@ def _train(engine, args, network, spec, dataset, config, resume: bool, control, 
 
 
 def _callbacks(args, network, config, resume: bool, dist) -> list:
-    from engine import Checkpoints
-    from engine import finished_epochs
-    callbacks = []
+    from engine import Checkpoints, StageEvent, finished_epochs
+    callbacks = [_announce_stages(StageEvent)]
     if is_terminal():
         first = finished_epochs(network.history or {}) if resume else 0
         callbacks.append(ProgressBar(config.epochs, first, processes=dist.world_size))
@@ -290,6 +249,13 @@ def _callbacks(args, network, config, resume: bool, dist) -> list:
         path = args.checkpoint or _default_checkpoint(args.output)
         callbacks.append(Checkpoints(path, args.checkpoint_every))
     return callbacks
+
+
+def _announce_stages(stage_event):
+    def announce(event):
+        if isinstance(event, stage_event):
+            print(event.name, flush=True)
+    return announce
 
 
 def _checkpoint_lines(callbacks, status: str) -> list[str]:
@@ -304,23 +270,6 @@ def _default_checkpoint(output: str) -> str:
     out = Path(output)
     stem = out.name[:-len(out.suffix)] if out.suffix else out.name
     return str(out.with_name(stem + ".checkpoint.lwnet"))
-
-
-def _pretrain(engine, args, spec, dataset, config, control):
-    """Greedy layer-wise pre-training; its stages go into the run's history. A stop during it
-    leaves the control stopped, so the training that follows ends at once."""
-    from engine import StageEvent
-    from engine.run.pretrain import pretrain
-
-    def announce(event):
-        if isinstance(event, StageEvent):
-            print(event.name, flush=True)
-    lr = args.pretrain_lr if args.pretrain_lr is not None else config.lr
-    return pretrain(spec, dataset, mode=args.pretrain, epochs=args.pretrain_epochs, lr=lr,
-                    noise=args.noise, tied=args.tied, optimizer=config.optimizer,
-                    batch_size=config.batch_size,
-                    seed=config.seed, device=config.device, val_fraction=config.val_fraction,
-                    callbacks=[announce], control=control)
 
 
 def _stop_on_ctrl_c(control):
@@ -383,7 +332,8 @@ def metrics(run, spec) -> dict:
     last = run.history["epochs"][-1] if run.history["epochs"] else {}
     return jsonable({"network": spec.name, "dataset": run.dataset, "device": run.device,
                     "status": run.status, "message": run.message,
-                    "config": run.config.to_dict(), "final": last, "history": run.history})
+                    "recipe": run.recipe_record().to_dict(), "final": last,
+                    "history": run.history})
 
 
 def _csv(run) -> str:

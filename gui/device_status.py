@@ -33,10 +33,11 @@ class DeviceStatus(QLabel):
 
     def _started(self, kind: str) -> None:
         from engine import resolve_device
-        setting = self.session.panel.settings().get("device", "auto")
+        import engine
+        recipe = self.session.doc.recipe
         try:
-            self.device = resolve_device(setting or "auto")
-        except Exception:          # the job itself reports a device that is not there
+            self.device = resolve_device(recipe.train.device if recipe else "auto")
+        except engine.LayerwiseError:    # the job itself reports a device that is not there
             self.device = None
             return
         self.refresh()

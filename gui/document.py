@@ -38,7 +38,7 @@ class Document(QObject):
         self.title = "Untitled"               # shown when there is no path (e.g. an example's name)
         self.model = None                     # trained weights that came with the file, if any
         self.history: dict | None = None
-        self.config: dict | None = None
+        self.recipe = None                    # engine.Recipe: how the network trains
         self.optimizer_state = None           # engine OptimizerState of the trained weights
         self.results_unsaved = False          # training results or settings not yet saved
         self.runs: list[dict] = []            # kept runs (engine.io.runs records), oldest first
@@ -47,13 +47,13 @@ class Document(QObject):
 
     # ------------------------------------------------------------------ whole document
     def replace(self, spec: engine.NetworkSpec, path: str | None = None, title: str = "",
-                model=None, history: dict | None = None, config: dict | None = None,
+                model=None, history: dict | None = None, recipe=None,
                 optimizer_state=None, runs: list | None = None) -> None:
         """Start over with `spec` (New, Open, Revert): the undo history is cleared."""
         self.undo_stack.clear()
         place_unpositioned(spec)
         self.spec = spec
-        self.path, self.model, self.history, self.config = path, model, history, config
+        self.path, self.model, self.history, self.recipe = path, model, history, recipe
         self.optimizer_state, self.results_unsaved = optimizer_state, False
         self.title = title or spec.name or "Untitled"
         self.runs = list(runs or [])
@@ -149,10 +149,10 @@ class Document(QObject):
         return not self.undo_stack.isClean() or self.results_unsaved
 
     def set_results(self, model=None, history: dict | None = None, optimizer_state=None,
-                    config: dict | None = None) -> None:
-        """New training results (or settings, when `config` is given); unsaved until saved."""
-        if config is not None:
-            self.config = config
+                    recipe=None) -> None:
+        """New training results (or settings, when `recipe` is given); unsaved until saved."""
+        if recipe is not None:
+            self.recipe = recipe
         else:
             self.model, self.history, self.optimizer_state = model, history, optimizer_state
         self.results_unsaved = True

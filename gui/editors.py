@@ -1,4 +1,5 @@
-"""One editor widget per schema parameter type, made from an `engine.Param`.
+"""One editor widget per schema parameter type, made from an `engine.Param` — a layer's
+parameter in the Inspector, a run setting in the Training panel.
 
 Editors do not validate: they hand the value a person entered to the inspector (signal
 `edited`), which lets the schema judge it and shows the schema's message when it is refused.
@@ -132,14 +133,15 @@ class ParamEditor(QObject):
         elif p.type == "bool":
             w = QCheckBox()
             w.toggled.connect(lambda v: self.edited.emit(bool(v)))
-        elif p.type == "choice":
+        elif p.type in ("choice", "device"):
             w = QComboBox()
-            w.addItems(list(p.choices))
+            w.addItems(list(p.choices) if p.type == "choice" else engine.devices())
             w.currentTextChanged.connect(lambda v: self.edited.emit(v))
         else:
             w = QLineEdit()
             w.setPlaceholderText("auto" if p.nullable else
-                                 "e.g. 5 or 5, 3" if p.type == "size2" else "e.g. 1, 28, 28")
+                                 "e.g. 5 or 5, 3" if p.type == "size2" else
+                                 "" if p.type == "text" else "e.g. 1, 28, 28")
             w.editingFinished.connect(self._text_finished)
         return w
 
@@ -148,7 +150,7 @@ class ParamEditor(QObject):
         if text.strip() == "" and self.null_box is not None:
             self.null_box.setChecked(True)
             return
-        value = parse_numbers(text, self.param.type)
+        value = text if self.param.type == "text" else parse_numbers(text, self.param.type)
         if value != self._shown:
             self.edited.emit(value)
 
@@ -158,6 +160,35 @@ class ParamEditor(QObject):
             self.edited.emit(None)
         else:
             self.field.setFocus(Qt.OtherFocusReason)
+            if isinstance(self.field, (IntSpin, FloatSpin, QComboBox, QCheckBox)):
+                self.edited.emit(self._field_value())
+
+    def value(self) -> Any:
+        """What the editor shows now: None when unset, else the field's value (text fields
+        read as `edited` would carry them)."""
+        if self.null_box is not None and self.null_box.isChecked():
+            return None
+        return self._field_value()
+
+    def _field_value(self) -> Any:
+        f = self.field
+        if isinstance(f, IntSpin):
+            return int(f.value())
+        if isinstance(f, FloatSpin):
+            return float(f.value())
+        if isinstance(f, QCheckBox):
+            return f.isChecked()
+        if isinstance(f, QComboBox):
+            return f.currentText()
+        text = f.text()
+        return text if self.param.type == "text" else parse_numbers(text, self.param.type)
+
+    def set_problem(self, message: str) -> None:
+        """Mark the field as refused (red, with the message as its tooltip), or clear it."""
+        self.field.setProperty("problem", bool(message))
+        self.field.setStyleSheet("border: 1px solid #b91c1c;" if message else "")
+        self.field.setToolTip(message or f"{self.param.help}. Accepts "
+                                         f"{self.param.expected()}.")
 
     def set_value(self, value: Any) -> None:
         """Show `value` without emitting `edited`."""
@@ -170,11 +201,15 @@ class ParamEditor(QObject):
                 self.null_box.setChecked(value is None)
                 self.field.setEnabled(value is not None)
             f = self.field
-            if isinstance(f, (IntSpin, FloatSpin)):
+            if value is None and self.null_box is not None and not isinstance(f, QLineEdit):
+                pass                          # unset: the field keeps its last number
+            elif isinstance(f, (IntSpin, FloatSpin)):
                 f.setValue(value)
             elif isinstance(f, QCheckBox):
                 f.setChecked(bool(value))
             elif isinstance(f, QComboBox):
+                if f.findText(str(value)) < 0:
+                    f.addItem(str(value))     # a device this machine lacks, from a file
                 f.setCurrentText(str(value))
             else:
                 f.setText(format_value(value))

@@ -74,7 +74,7 @@ class FileOps(QObject):
                               f"keep your copy.")
         else:
             self.doc.replace(saved.spec, str(Path(path).resolve()), "", saved.model,
-                             saved.history, saved.config, saved.optimizer_state, saved.runs)
+                             saved.history, saved.recipe, saved.optimizer_state, saved.runs)
             self.remember(self.doc.path)
             extra = " with trained weights" if saved.model is not None else ""
             self.message.emit(f"Opened {Path(path).name}{extra}.")
@@ -155,15 +155,15 @@ class FileOps(QObject):
             return ""
         if doc.model is not None:
             try:
-                engine.save(path, doc.spec, doc.model, doc.history, doc.config,
+                engine.save(path, doc.spec, doc.model, doc.history, doc.recipe,
                             doc.optimizer_state, runs=doc.runs)
                 return "Trained weights kept."
             except engine.SpecError:
-                engine.save(path, doc.spec, None, doc.history, doc.config, runs=doc.runs)
+                engine.save(path, doc.spec, None, doc.history, doc.recipe, runs=doc.runs)
                 doc.model = doc.optimizer_state = None
                 return ("The trained weights no longer fit the edited network, so the file "
                         "was saved without them.")
-        engine.save(path, doc.spec, None, doc.history, doc.config, runs=doc.runs)
+        engine.save(path, doc.spec, None, doc.history, doc.recipe, runs=doc.runs)
         return ""
 
     # ------------------------------------------------------------------ recent files

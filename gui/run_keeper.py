@@ -38,7 +38,8 @@ class RunKeeper(QObject):
             self._keep_comparison(outcome.comparison)
 
     def _keep_training(self, run, status: str) -> None:
-        config = run.config_record() if hasattr(run, "config_record") else self.doc.config
+        config = run.recipe_record().flat() if hasattr(run, "recipe_record") else \
+            (self.doc.recipe.flat() if self.doc.recipe is not None else None)
         label = self._label(config)
         if status == "failed":
             label += " (failed)"
@@ -56,7 +57,7 @@ class RunKeeper(QObject):
         self.comparisons += 1
         for name, run in comparison.runs.items():
             label = f"comparison {self.comparisons}: {name}"
-            self.doc.upsert_run(R.make_record(run.history, run.config_record(), label,
+            self.doc.upsert_run(R.make_record(run.history, run.recipe_record().flat(), label,
                                               self.doc.spec))
 
     def _label(self, config: dict | None) -> str:

@@ -1,7 +1,8 @@
 """The .lwnet file: a zip of JSON and safetensors members, safe to open from strangers.
 
 Members: manifest.json (format, version, app and torch versions, date), network.json (the spec),
-training.json (config and data set), weights.safetensors and history.json (both optional), and
+training.json (the run's recipe: training and pre-training settings, data set, threads;
+files before the recipe held a flat training config, read as a recipe), weights.safetensors and history.json (both optional), and
 optimizer.json + optimizer.safetensors (optional, together: the optimizer's state, so that
 training can continue where it stopped; for fp16 runs optimizer.json also holds the loss
 scaler's state under "grad_scaler", optional, so files without it still load, and older
@@ -44,7 +45,7 @@ class Saved:
     spec: NetworkSpec
     model: Model | None = None
     history: dict | None = None
-    config: dict | None = None
+    recipe: Any = None              # engine.Recipe, or None
     manifest: dict = field(default_factory=dict)
     path: str = ""
     optimizer_state: Any = None     # engine.run.optim.OptimizerState, or None
@@ -54,8 +55,9 @@ class Saved:
 # ----------------------------------------------------------------------------- writing
 
 def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | None = None,
-         config: Any = None, optimizer: Any = None, runs: list | None = None) -> Path:
+         recipe: Any = None, optimizer: Any = None, runs: list | None = None) -> Path:
     """Write a .lwnet file atomically. Nothing is written unless everything is valid.
+    `recipe` is an engine.Recipe (or its dict): the settings the network trains with.
     `optimizer` (an engine.run.optim.OptimizerState, e.g. run.optimizer_state()) needs `model`;
     `runs` are kept runs for comparison (engine.io.runs records)."""
     path = Path(path)
@@ -63,11 +65,8 @@ def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | No
         raise SpecError(f"save() needs a NetworkSpec, got {type(spec).__name__}")
     members = {"manifest.json": dumps(_manifest()),
                "network.json": dumps(network_json(spec))}
-    if config is not None:
-        cfg = config.to_dict() if hasattr(config, "to_dict") else config
-        if not isinstance(cfg, dict):
-            raise LayerwiseError(f"the training config must be a dict, not {type(cfg).__name__}")
-        members["training.json"] = dumps({"config": cfg})
+    if recipe is not None:
+        members["training.json"] = dumps({"recipe": _recipe(recipe).to_dict()})
     if history is not None:
         members["history.json"] = dumps(history)
     if model is not None:
@@ -78,6 +77,11 @@ def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | No
         members["runs.json"] = dumps(list(runs))
     _write_atomically(path, members)
     return path
+
+
+def _recipe(recipe: Any):
+    from engine.run.recipe import Recipe
+    return recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)
 
 
 def network_json(spec: NetworkSpec) -> dict:
@@ -204,7 +208,7 @@ def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
         return Saved(NetworkSpec())
     parsed = migrate(parsed, version)
     spec = _parse_spec(parsed["network.json"], problems)
-    config = _parse_config(parsed["training.json"], problems)
+    recipe = _parse_recipe(parsed["training.json"], problems)
     history = parse_history(parsed["history.json"], problems)
     model = None
     if "weights.safetensors" in members and spec is not None:
@@ -212,7 +216,7 @@ def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
     manifest = parsed["manifest.json"] if isinstance(parsed["manifest.json"], dict) else {}
     state = _parse_optimizer(parsed["optimizer.json"], members, model, problems)
     runs = parse_runs(parsed["runs.json"], problems) if parsed["runs.json"] is not None else []
-    return Saved(spec or NetworkSpec(), model, history, config, manifest,
+    return Saved(spec or NetworkSpec(), model, history, recipe, manifest,
                  optimizer_state=state, runs=runs)
 
 
@@ -226,13 +230,22 @@ def _parse_spec(network: Any, problems: list[str]) -> NetworkSpec | None:
         return None
 
 
-def _parse_config(training: Any, problems: list[str]) -> dict | None:
+def _parse_recipe(training: Any, problems: list[str]):
+    """The recipe in training.json: {"recipe": {...}}, or {"config": {...}} (a flat training
+    config with "dataset" and "pretrain", as written before the recipe), migrated."""
+    from engine.run.recipe import Recipe
     if training is None:
         return None
-    if not isinstance(training, dict) or not isinstance(training.get("config", {}), dict):
-        problems.append("training.json must be an object whose 'config' is an object")
+    data = training.get("recipe", training.get("config")) if isinstance(training, dict) else None
+    if not isinstance(data, dict) or len(training) != 1:
+        problems.append("training.json must be an object with one member, 'recipe' (or 'config' "
+                        "in older files), that is an object")
         return None
-    return training.get("config")
+    try:
+        return Recipe.from_dict(data)
+    except LayerwiseError as exc:
+        problems.append(f"training.json: {exc}")
+        return None
 
 
 def _parse_weights(spec: NetworkSpec, data: bytes, problems: list[str]) -> Model | None:

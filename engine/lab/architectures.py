@@ -12,8 +12,9 @@ from engine.data import load_dataset
 from engine.io.lwnet import load
 from engine.network.analysis import analyze
 from engine.run.config import TrainConfig
+from engine.run.recipe import PretrainConfig
 from engine.lab.common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
-    series, train_run
+    recipe_lines, recipe_of, series, train_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
@@ -244,11 +245,10 @@ def pretraining(ctx: Context) -> LabResult:
     spec = load(EXAMPLES / "deep_sigmoid.json").spec
     cfg = TrainConfig(epochs=ctx.pick(4, 3), optimizer="sgd", lr=0.1, batch_size=16,
                       probe_every=ctx.pick(40, 20), seed=ctx.seed, device="cpu")
-    pre_epochs = ctx.pick(3, 2)
+    recipe = recipe_of(cfg, data, PretrainConfig(epochs=ctx.pick(3, 2), optimizer="adam"))
     ctx.say("pretraining: random initialisation, supervised and unsupervised pre-training")
-    cmp = compare_pretraining(spec, data, cfg, modes=("supervised", "unsupervised"),
-                              pretrain_epochs=pre_epochs, callbacks=ctx.callbacks,
-                              control=ctx.control)
+    cmp = compare_pretraining(spec, recipe, modes=("supervised", "unsupervised"), dataset=data,
+                              callbacks=ctx.callbacks, control=ctx.control)
     fig_acc = Figure("accuracy", "Validation accuracy during fine-tuning", "epoch", "val acc",
                      markers=True)
     fig_loss = Figure("loss", "Training loss per step during fine-tuning", "step", "loss")
@@ -279,15 +279,15 @@ def pretraining(ctx: Context) -> LabResult:
         "2006; Bengio et al. 2007).",
         [f"Data: {data.name}, {len(data)} samples, 10% for validation.",
          "Network: the deep sigmoid example (5 hidden layers of 100, uniform initialisation).",
-         f"Pre-training: {pre_epochs} epoch(s) per hidden layer with Adam; unsupervised uses "
-         f"denoising autoencoders (25% masking).",
-         f"Fine-tuning: SGD, learning rate 0.1, batch 16, {cfg.epochs} epochs, seed {ctx.seed}; "
-         f"every run starts from the same initial weights and sees the same data order."],
+         *recipe_lines(recipe.with_settings(pretrain={"mode": "unsupervised"})),
+         "Supervised pre-training has the same settings with a temporary output layer per "
+         "block instead of a decoder. Every run starts from the same initial weights and sees "
+         "the same data order; only the starting point of the same fine-tuning differs."],
         ["run", "val acc", "train loss", "pre-training s", "fine-tuning s"], rows,
         ["accuracy: the pre-trained runs start higher and stay ahead.",
          "gradient_ratio: how much of the gradient reaches Linear 1 in each run."],
         findings, [fig_acc, fig_loss, fig_ratio],
-        {"config": cfg.to_dict(), "runs": {n: {"stages": r.history.get("stages", [])}
+        {"recipe": recipe.to_dict(), "runs": {n: {"stages": r.history.get("stages", [])}
                                            for n, r in cmp.runs.items()}},
         stopped=cmp.stopped)
 

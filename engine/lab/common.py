@@ -111,10 +111,39 @@ def mlp(input_shape, hidden: list[int], act: str, init: str, outputs: int,
     return NetworkSpec.sequential(input_shape, layers, name=name)
 
 
+def recipe_of(cfg: TrainConfig, data: Dataset, pretrain=None):
+    """The recipe an experiment runs: its training settings, its data, and pre-training."""
+    from engine.run.recipe import DataRef, PretrainConfig, Recipe
+    return Recipe(train=cfg, pretrain=pretrain or PretrainConfig(), data=DataRef(data.name))
+
+
+def recipe_lines(recipe) -> list[str]:
+    """The Setup lines of a report, made from the recipe actually run."""
+    t, p = recipe.train, recipe.pretrain
+    lines = [f"Training: {t.optimizer}, learning rate {t.learning_rate:g}, batch {t.batch_size}, "
+             f"{t.epochs} epochs, seed {t.seed}, probes every {t.probe_every} steps."]
+    if p.active:
+        lr = p.lr if p.lr is not None else _default_lr(p.optimizer)
+        what = (f"denoising autoencoders ({p.noise:.0%} masking" +
+                (", tied weights)" if p.tied else ")")) if p.mode == "unsupervised"             else "a temporary output layer per block"
+        lines.append(f"Pre-training ({p.mode}): {p.epochs} epoch(s) per hidden layer with "
+                     f"{p.optimizer}, learning rate {lr:g}, batch {p.batch_size or t.batch_size}; "
+                     f"{what}.")
+    return lines
+
+
+def _default_lr(optimizer: str) -> float:
+    from engine.run.config import DEFAULT_LR
+    return DEFAULT_LR[optimizer]
+
+
 def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context):
-    """engine.train with the context's hooks; returns (run, fingerprint of its data order)."""
-    from engine.run.loop import epoch_order, train
-    run = train(spec_or_model, data, cfg, callbacks=ctx.callbacks, control=ctx.control)
+    """engine.run_recipe with the context's hooks; returns (run, fingerprint of its data
+    order)."""
+    from engine.run.loop import epoch_order
+    from engine.run.recipe import run_recipe
+    run = run_recipe(spec_or_model, recipe_of(cfg, data), dataset=data, callbacks=ctx.callbacks,
+                     control=ctx.control)
     n_train = len(data) - int(round(len(data) * cfg.val_fraction))
     order = epoch_order(n_train, cfg.seed, 0, "cpu")[:64].tolist()
     return run, hashlib.sha1(str((cfg.seed, order)).encode()).hexdigest()[:12]

@@ -22,7 +22,8 @@ class Model(nn.Module):
     `forward(x)` takes a batch shaped (N, *input_shape) and returns the output node's tensor.
     `add_tap(fn)` has `fn(outputs)` called at the end of every forward pass with every layer's
     output, {node_id: tensor} — one plain call per pass, far cheaper than a module hook on
-    each layer. Taps are not copied with the model.
+    each layer (a partial pass, `forward(x, until=...)` or `forward_chain`, gives the outputs
+    of the layers it ran). Taps are not copied with the model.
     """
 
     def __init__(self, spec: NetworkSpec, analysis: Analysis):
@@ -57,13 +58,27 @@ class Model(nn.Module):
             elif hasattr(module, "reset_parameters"):
                 module.reset_parameters()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, until: str | None = None) -> torch.Tensor:
+        """The output node's tensor; with `until`, the output of that node, computing only the
+        layers up to it in the network's order (the taps see those)."""
         outs = {self.input_id: x}
         for n in self.order:
             outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
+            if n == until:
+                break
         for tap in self._taps:
             tap(outs)
-        return outs[self.output_id]
+        return outs[until or self.output_id]
+
+    def forward_chain(self, h: torch.Tensor, nodes: list[str]) -> torch.Tensor:
+        """Run the one-input layers `nodes` in turn on `h` (a part of a chain, as greedy
+        pre-training trains it); the taps see their outputs."""
+        outs = {}
+        for n in nodes:
+            h = outs[n] = self.layers[n](h)
+        for tap in self._taps:
+            tap(outs)
+        return h
 
     def add_tap(self, fn: Tap) -> Callable[[], None]:
         """Call `fn(outputs)`, {node_id: output} (the input too), after each forward pass;

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-TYPES = ("int", "float", "bool", "choice", "size2", "shape")
+TYPES = ("int", "float", "bool", "choice", "size2", "shape", "text", "device")
 MAX_RANK = 4  # per-sample shapes have at most this many dimensions
 
 
@@ -25,6 +25,8 @@ class Param:
     choices: tuple[str, ...] = ()  # for "choice"
     nullable: bool = False         # None allowed (e.g. a pooling stride that defaults to the kernel)
     null_help: str = ""            # what None means, for the inspector
+    above: bool = False            # `min` itself is excluded (a learning rate is above 0)
+    label: str = ""                # the name shown in forms ("" = from `name`)
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -48,8 +50,14 @@ class Param:
     def describe(self) -> dict:
         """The schema entry as plain data (for `info --json`, docs and the GUI)."""
         return {"name": self.name, "type": self.type, "default": self.to_json(self.default),
-                "help": self.help, "min": self.min, "max": self.max,
-                "choices": list(self.choices), "nullable": self.nullable}
+                "help": self.help, "min": self.min, "max": self.max, "above": self.above,
+                "choices": list(self.choices), "nullable": self.nullable,
+                "null_help": self.null_help}
+
+    @property
+    def title(self) -> str:
+        """The name shown in forms and tables."""
+        return self.label or self.name.replace("_", " ")
 
 
 def _got(value: Any) -> str:
@@ -58,6 +66,9 @@ def _got(value: Any) -> str:
 
 
 def _range_phrase(p: Param, noun: str) -> str:
+    if p.above and p.min is not None:
+        upper = f" and at most {_num(p.max)}" if p.max is not None else ""
+        return f"{noun} above {_num(p.min)}{upper}"
     if p.min is not None and p.max is not None:
         return f"{noun} from {_num(p.min)} to {_num(p.max)}"
     if p.min is not None:
@@ -72,7 +83,8 @@ def _num(x: float) -> str:
 
 
 def _check_range(p: Param, x: float, what: str) -> None:
-    if (p.min is not None and x < p.min) or (p.max is not None and x > p.max):
+    low = p.min is not None and (x <= p.min if p.above else x < p.min)
+    if low or (p.max is not None and x > p.max):
         raise ValueError(f"{p.name} must be {what}; got {_got(x)}")
 
 
@@ -132,8 +144,26 @@ def _v_shape(p: Param, value: Any) -> tuple[int, ...]:
     return tuple(_as_int(p, v, what) for v in value)
 
 
+def _v_text(p: Param, value: Any) -> str:
+    limit = int(p.max) if p.max is not None else 4096
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(f"{p.name} must be {p.expected()}; got {_got(value)}")
+    return value
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _v_device(p: Param, value: Any) -> str:
+    ok = isinstance(value, str) and (value in DEVICES or (
+        value.startswith("cuda:") and value[5:].isdigit() and len(value) < 12))
+    if not ok:
+        raise ValueError(f"{p.name} must be {p.expected()}; got {_got(value)}")
+    return value
+
+
 _VALIDATORS = {"int": _v_int, "float": _v_float, "bool": _v_bool, "choice": _v_choice,
-               "size2": _v_size2, "shape": _v_shape}
+               "size2": _v_size2, "shape": _v_shape, "text": _v_text, "device": _v_device}
 
 _EXPECTED = {
     "int": lambda p: _range_phrase(p, "a whole number"),
@@ -142,6 +172,8 @@ _EXPECTED = {
     "choice": lambda p: "one of " + ", ".join(repr(c) for c in p.choices),
     "size2": lambda p: _range_phrase(p, "a whole number") + ", or a pair of them (height, width)",
     "shape": lambda p: "a list of 1 to 4 whole numbers of at least 1, e.g. [1, 28, 28] or [784]",
+    "text": lambda p: "a text",
+    "device": lambda p: "auto, cpu, cuda, cuda:N or mps",
 }
 
 def size2(value: int | tuple[int, int]) -> tuple[int, int]:

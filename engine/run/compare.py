@@ -1,5 +1,6 @@
-"""Pre-training against random initialisation: the same network, seed and data order, trained
-with and without greedy layer-wise pre-training, with the same fine-tuning budget."""
+"""Pre-training against random initialisation: the same network, seed and data order, run
+from the same recipe with and without greedy layer-wise pre-training (engine.run_recipe), so
+only the starting point of the same fine-tuning differs."""
 from __future__ import annotations
 
 import copy
@@ -7,22 +8,21 @@ from dataclasses import dataclass, field
 
 import torch
 
-from engine.data import load_dataset
-from engine.run.events import Control, Dispatcher, StageEvent
+from engine.errors import TrainingError
 from engine.network.model import Model, build
-from engine.run.pretrain import Pretrained, pretrain
 from engine.network.spec import NetworkSpec
-from engine.run.config import TrainConfig
-from engine.run.loop import Run, train
+from engine.run.events import CompareEvent, Control, Dispatcher
+from engine.run.loop import Run
+from engine.run.recipe import Recipe, run_recipe
 
 RANDOM = "random"
+MODES = ("supervised", "unsupervised")
 
 
 @dataclass
 class Comparison:
-    """`runs[name]` for name in "random" and each pre-training mode; each a finished Run."""
+    """`runs[name]` for name in "random" and each pre-training mode; each a Run."""
     runs: dict[str, Run] = field(default_factory=dict)
-    pretrained: dict[str, Pretrained] = field(default_factory=dict)
     stopped: bool = False
 
     def table(self) -> list[dict]:
@@ -39,19 +39,26 @@ class Comparison:
         return rows
 
 
-def compare_pretraining(network, dataset, config: TrainConfig,
-                        modes: tuple[str, ...] = ("supervised", "unsupervised"),
-                        pretrain_epochs: int = 3, pretrain_lr: float | None = None,
-                        noise: float = 0.25, tied: bool = False, callbacks=(),
-                        control: Control | None = None) -> Comparison:
-    """Train `network` from random initialisation and after each pre-training mode.
+def compare_pretraining(network, recipe: Recipe, modes: tuple[str, ...] = MODES, dataset=None,
+                        callbacks=(), control: Control | None = None) -> Comparison:
+    """Run `recipe` on `network` from random initialisation (pre-training mode "none") and
+    with each pre-training mode in `modes` (recipe.pretrain's other settings apply).
 
-    Every run starts from the same initial weights (drawn with config.seed) and fine-tunes with
-    the same config, hence the same data order; only the starting point differs.
-    """
+    Every run starts from the same initial weights (drawn with recipe.train.seed) and
+    fine-tunes with the same settings, hence the same data order. `dataset` is the data already
+    loaded (by default recipe.data is loaded once)."""
+    if not isinstance(recipe, Recipe):
+        raise TrainingError(f"compare_pretraining needs an engine.Recipe, not "
+                            f"{type(recipe).__name__}")
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise TrainingError(f"the pre-training modes to compare are supervised and/or "
+                            f"unsupervised, not {list(modes)}")
     control = control or Control()
-    data = load_dataset(dataset)
-    initial = _initial_model(network, config.seed)
+    if dataset is None:
+        from engine.data import load_dataset
+        dataset = load_dataset(recipe.data.name, **recipe.data.options)
+    initial = _initial_model(network, recipe.train.seed)
     result = Comparison()
     dispatch = Dispatcher(list(callbacks), result)
     plan = [RANDOM, *modes]
@@ -60,21 +67,14 @@ def compare_pretraining(network, dataset, config: TrainConfig,
             result.stopped = True
             break
         title = "random initialisation" if name == RANDOM else f"{name} pre-training"
-        dispatch.emit(StageEvent(i, f"run {i} of {len(plan)}: {title}", {"run": name}))
-        model = copy.deepcopy(initial)
-        start = model
-        if name != RANDOM:
-            start = pretrain(model, data, mode=name, epochs=pretrain_epochs, lr=pretrain_lr,
-                             noise=noise, tied=tied, seed=config.seed, device=config.device,
-                             batch_size=config.batch_size, val_fraction=config.val_fraction,
-                             callbacks=callbacks, control=control)
-            result.pretrained[name] = start
-            if start.status != "finished":
-                result.stopped = True
-                break
-        run = train(start, data, config, callbacks=callbacks, control=control)
+        dispatch.emit(CompareEvent(i, len(plan), name, f"run {i} of {len(plan)}: {title}"))
+        mode = "none" if name == RANDOM else name
+        run = run_recipe(copy.deepcopy(initial), recipe.with_settings(pretrain={"mode": mode}),
+                         dataset=dataset, callbacks=callbacks, control=control)
         result.runs[name] = run
-        result.stopped = result.stopped or run.stopped
+        if run.status != "finished":
+            result.stopped = True
+            break
     return result
 
 

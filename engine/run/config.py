@@ -5,6 +5,7 @@ import difflib
 from dataclasses import asdict, dataclass, fields, replace
 
 from engine.errors import TrainingError
+from engine.network.schema import Param
 
 OPTIMIZERS = ("sgd", "sgd+momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 DEFAULT_LR = {"sgd": 0.01, "sgd+momentum": 0.01, "nesterov": 0.01, "adam": 0.001,
@@ -12,6 +13,46 @@ DEFAULT_LR = {"sgd": 0.01, "sgd+momentum": 0.01, "nesterov": 0.01, "adam": 0.001
 SCHEDULES = ("none", "step", "cosine")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
 PRECISIONS = ("fp32", "bf16", "fp16")
+MAX_SEED = 2 ** 31 - 1
+
+# Every setting of a run, described once: the command line's flags, the window's Training panel
+# and the validation below are all made from these.
+PARAMS = (
+    Param("epochs", "int", 5, "passes over the training data (counted after any already done)",
+          min=1, max=1_000_000),
+    Param("batch_size", "int", 32, "samples per optimizer step", min=1, max=1 << 20),
+    Param("optimizer", "choice", "adam", "how the weights follow the gradient",
+          choices=OPTIMIZERS),
+    Param("lr", "float", None, "learning rate: the size of each step", min=0.0, max=10.0,
+          above=True, nullable=True, null_help="the optimizer's usual rate (sgd 0.01, "
+                                               "adam 0.001, ...)", label="learning rate"),
+    Param("momentum", "float", 0.9, "momentum (sgd+momentum, nesterov, rmsprop)", min=0.0,
+          max=0.9999),
+    Param("weight_decay", "float", 0.0, "L2 penalty on the weights (decoupled for adamw)",
+          min=0.0, max=10.0, label="L2 (weight decay)"),
+    Param("l1_activation", "float", 0.0, "L1 penalty on hidden activations (pushes "
+          "rectifier units to exact zero)", min=0.0, max=100.0, label="L1 activation"),
+    Param("lr_schedule", "choice", "none", "how the learning rate changes over the epochs: "
+          "step (x gamma every step_size epochs) or cosine (to zero)", choices=SCHEDULES,
+          label="schedule"),
+    Param("step_size", "int", None, "epochs between steps of the step schedule", min=1,
+          max=1_000_000, nullable=True, null_help="a third of the epochs"),
+    Param("gamma", "float", 0.1, "factor of each step of the step schedule", min=0.0, max=1.0,
+          above=True),
+    Param("loss", "choice", "auto", "auto: cross-entropy for classes, MSE for regression",
+          choices=LOSSES),
+    Param("grad_clip", "float", 0.0, "rescale the gradient to at most this norm (0: off)",
+          min=0.0, max=1e6, label="gradient clipping"),
+    Param("device", "device", "auto", "where training runs: auto (a GPU when there is one), "
+          "cpu, cuda, cuda:N or mps"),
+    Param("seed", "int", 0, "initial weights, data order, dropout", min=0, max=MAX_SEED),
+    Param("probe_every", "int", 20, "per-layer statistics every N steps (0: off)", min=0,
+          max=1_000_000, label="probe every"),
+    Param("val_fraction", "float", 0.1, "part of the data kept for validation", min=0.0,
+          max=0.9, label="validation fraction"),
+    Param("precision", "choice", "fp32", "fp32, or mixed precision on a CUDA GPU: bf16, or "
+          "fp16 with gradient scaling", choices=PRECISIONS),
+)
 
 
 @dataclass
@@ -50,9 +91,7 @@ class TrainConfig:
     precision: str = "fp32"
 
     def __post_init__(self):
-        problems = _problems(self)
-        if problems:
-            raise TrainingError("invalid training settings: " + "; ".join(problems))
+        check(self, PARAMS, "invalid training settings")
 
     @property
     def learning_rate(self) -> float:
@@ -63,13 +102,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict, **overrides) -> "TrainConfig":
-        """A config from a file's dict (unknown keys are refused; "dataset" and "pretrain" are
-        stored alongside and ignored here), with `overrides` applied."""
+        """A config from a file's dict (unknown keys are refused; "dataset", "pretrain" and
+        "threads", stored alongside in a flat recipe, are ignored here), with `overrides` applied."""
         if not isinstance(data, dict):
             raise TrainingError(f"a training config must be an object, not "
                                 f"{type(data).__name__}")
         names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names - {"dataset", "pretrain"})   # stored alongside
+        unknown = sorted(set(data) - names - {"dataset", "pretrain", "threads"})
         if unknown:
             raise TrainingError(f"unknown training setting {unknown[0]!r}; the settings are "
                                 f"{', '.join(sorted(names))}")
@@ -81,52 +120,23 @@ class TrainConfig:
         return replace(self, **changes)
 
 
-def _problems(c: TrainConfig) -> list[str]:
-    p = []
-    _int(p, "epochs", c.epochs, 1)
-    _int(p, "batch_size", c.batch_size, 1)
-    _int(p, "seed", c.seed, 0)
-    _int(p, "probe_every", c.probe_every, 0)
-    if c.step_size is not None:
-        _int(p, "step_size", c.step_size, 1)
-    _choice(p, "optimizer", c.optimizer, OPTIMIZERS)
-    _choice(p, "lr_schedule", c.lr_schedule, SCHEDULES)
-    _choice(p, "loss", c.loss, LOSSES)
-    _choice(p, "precision", c.precision, PRECISIONS)
-    if c.lr is not None:
-        _num(p, "lr", c.lr, 0.0, 10.0, low_open=True)
-    _num(p, "momentum", c.momentum, 0.0, 0.9999)
-    _num(p, "weight_decay", c.weight_decay, 0.0, 10.0)
-    _num(p, "l1_activation", c.l1_activation, 0.0, 100.0)
-    _num(p, "gamma", c.gamma, 0.0, 1.0, low_open=True)
-    _num(p, "grad_clip", c.grad_clip, 0.0, 1e6)
-    _num(p, "val_fraction", c.val_fraction, 0.0, 0.9)
-    if not isinstance(c.device, str) or not _device_ok(c.device):
-        p.append(f"device must be auto, cpu, cuda, cuda:N or mps, not {c.device!r}")
-    return p
+def check(settings, params: tuple[Param, ...], what: str) -> None:
+    """Validate and normalise every field of a settings dataclass by its Param; raise
+    TrainingError naming every field that is wrong and what it accepts."""
+    problems = []
+    for param in params:
+        try:
+            object.__setattr__(settings, param.name,
+                               param.validate(getattr(settings, param.name)))
+        except ValueError as exc:
+            problems.append(_with_hint(param, getattr(settings, param.name), str(exc)))
+    if problems:
+        raise TrainingError(f"{what}: " + "; ".join(problems))
 
 
-def _int(p, name, value, low) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        p.append(f"{name} must be a whole number of at least {low}, not {value!r}")
-
-
-def _num(p, name, value, low, high, low_open=False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        bound = f"above {low}" if low_open else f"at least {low}"
-        p.append(f"{name} must be a number {bound} and at most {high}, not {value!r}")
-
-
-def _choice(p, name, value, choices) -> None:
-    if value not in choices:
-        close = difflib.get_close_matches(str(value), choices, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        p.append(f"{name} must be one of {', '.join(choices)}, not {value!r}{hint}")
-
-
-def _device_ok(device: str) -> bool:
-    if device in ("auto", "cpu", "cuda", "mps"):
-        return True
-    return device.startswith("cuda:") and device[5:].isdigit()
+def _with_hint(param: Param, value, message: str) -> str:
+    if param.type == "choice" and isinstance(value, str):
+        close = difflib.get_close_matches(value, param.choices, n=1)
+        if close:
+            return f"{message} (did you mean {close[0]}?)"
+    return message

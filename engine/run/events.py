@@ -18,7 +18,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StepEvent:
-    """One optimizer step: its 1-based number over the whole history, the batch's loss."""
+    """One optimizer step: its 1-based number over the whole history (over the stage, for a
+    pre-training stage), the batch's loss. `stage` is 0 in training, k in pre-training stage k."""
     step: int
     epoch: int
     batch: int
@@ -26,13 +27,16 @@ class StepEvent:
     loss: float
     lr: float
     samples: int
+    stage: int = 0
 
 
 @dataclass(frozen=True)
 class ProbeEvent:
-    """Per-layer statistics at `step`: {node_id: {stat: value}} (see engine.run.probes)."""
+    """Per-layer statistics at `step`: {node_id: {stat: value}} (see engine.run.probes);
+    `stage` as in StepEvent (a pre-training stage's probes are stored in its stage record)."""
     step: int
     layers: dict[str, dict[str, float]]
+    stage: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,38 @@ class EpochEvent:
 
 @dataclass(frozen=True)
 class StageEvent:
-    """A stage of a multi-stage run (greedy pre-training) begins."""
+    """A stage of greedy layer-wise pre-training begins: its number (1-based), a title, and its
+    record in history["stages"] (node, nodes, layer, mode, loss_name, settings, ...). The Lab
+    also announces each part of an experiment with one (record empty)."""
     stage: int
     name: str
     record: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageEpochEvent:
+    """A pre-training stage finished an epoch: its mean training loss and validation loss."""
+    stage: int
+    epoch: int
+    loss: float
+    val_loss: float | None
+
+
+@dataclass(frozen=True)
+class PhaseEvent:
+    """A part of a run begins: "pretrain" (greedy layer-wise pre-training) or "train"."""
+    phase: str
+    title: str
+
+
+@dataclass(frozen=True)
+class CompareEvent:
+    """One run of a comparison begins: `index` of `of`, `name` ("random" or a pre-training
+    mode), and a title."""
+    index: int
+    of: int
+    name: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,9 @@ class Callback:
 
     `run` is the Run being trained (run.model, run.history, run.config). `on_train_end` is
     called however the run ends (finished, stopped, failed), after the finished/failed hook.
+    `on_epoch_start`, `on_batch_start` and `on_after_backward` are called in training (and
+    fine-tuning) epochs only; pre-training stages report through events (StageEvent,
+    StepEvent with `stage` > 0, StageEpochEvent).
     """
 
     def on_train_start(self, run) -> None: ...
@@ -84,6 +119,9 @@ class Callback:
     def on_probe(self, run, event: ProbeEvent) -> None: ...
     def on_epoch_end(self, run, event: EpochEvent) -> None: ...
     def on_stage(self, run, event: StageEvent) -> None: ...
+    def on_stage_epoch_end(self, run, event: StageEpochEvent) -> None: ...
+    def on_phase(self, run, event: PhaseEvent) -> None: ...
+    def on_compare(self, run, event: CompareEvent) -> None: ...
     def on_finished(self, run, event: FinishedEvent) -> None: ...
     def on_failed(self, run, event: FailedEvent) -> None: ...
     def on_train_end(self, run) -> None: ...
@@ -127,7 +165,8 @@ class EventQueue(Callback):
 
 
 _HOOKS = {StepEvent: "on_step", ProbeEvent: "on_probe", EpochEvent: "on_epoch_end",
-          StageEvent: "on_stage", FinishedEvent: "on_finished", FailedEvent: "on_failed"}
+          StageEvent: "on_stage", StageEpochEvent: "on_stage_epoch_end", PhaseEvent: "on_phase",
+          CompareEvent: "on_compare", FinishedEvent: "on_finished", FailedEvent: "on_failed"}
 
 
 class Dispatcher:

@@ -1,12 +1,16 @@
-"""engine.train: a plain blocking training loop, usable from any thread.
+"""The one training loop: a plain blocking loop over stages, usable from any thread.
+
+A run is a list of stages on one loop: the greedy pre-training stages, if any
+(engine.run.stages.PretrainStage), then training (FineTune). Every stage gets what training has:
+a NaN check on every step's loss, gradient clipping, mixed precision, probes, pause and stop
+through a `Control` checked between batches, and events for the callbacks.
 
 Each epoch shuffles the training part of the data with a generator seeded by (seed, epoch) and
-reseeds torch's generator the same way (dropout), so the same seed on the CPU gives exactly the
-same history, and a run stopped at an epoch boundary and resumed matches one that never
-stopped. Between batches the loop checks a `Control` (pause, resume, stop). It reports through
-callbacks and event objects (engine.run.events); probes are a callback too (engine.run.probes).
-Under torchrun (engine.run.distributed) each process trains on its shard of the same epoch order
-through DistributedDataParallel; the loss, stopping and the epoch sums are agreed across ranks.
+reseeds torch's generator the same way (dropout, masking noise), so the same seed on the CPU gives
+exactly the same history, and a run stopped at an epoch boundary and resumed matches one that
+never stopped. Under torchrun (engine.run.distributed) each process trains on its shard of the
+same epoch order through DistributedDataParallel; the loss, stopping and the epoch sums are agreed
+across ranks. Pre-training runs in one process only.
 """
 from __future__ import annotations
 
@@ -14,21 +18,22 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from engine.data import Dataset, load_dataset
-from engine.run.distributed import SINGLE, Distributed
 from engine.errors import TrainingError
-from engine.run.events import (Control, Dispatcher, EpochEvent, FailedEvent, FinishedEvent,
-                     ProbeEvent, StepEvent)
-from engine.run.history import continue_history, finished_epochs, last_step
-from engine.network.model import Model
-from engine.run.objective import ActivationL1, Objective, make_objective
-from engine.run.optim import OptimizerState, capture, lr_at, make_optimizer, restore, set_lr
-from engine.run.probes import ProbeCallback
 from engine.run.config import TrainConfig
-from engine.run.setup import Mixed, Start, resolve_device, resolve_network, to_device
+from engine.run.distributed import SINGLE, Distributed
+from engine.run.events import Control, Dispatcher, FailedEvent, FinishedEvent, ProbeEvent, \
+    StepEvent
+from engine.run.history import continue_history, finished_epochs
+from engine.network.model import Model
+from engine.run.objective import Objective, make_objective
+from engine.run.optim import OptimizerState, capture
+from engine.run.probes import ProbeCallback
+from engine.run.setup import Mixed, resolve_device, resolve_network, to_device
 
 VAL_BATCH = 1024
 
@@ -36,8 +41,8 @@ VAL_BATCH = 1024
 @dataclass
 class Run:
     """A training run: the model (trained in place), its config, its history (see
-    engine.run.history), the data set it used, the device, and how it ended (`status`: finished,
-    stopped or failed, with `message`)."""
+    engine.run.history), the data set it used, the device, how it ended (`status`: finished,
+    stopped or failed, with `message`), and the recipe it ran (engine.run_recipe)."""
     model: Model
     config: TrainConfig
     history: dict
@@ -47,6 +52,7 @@ class Run:
     scaler: torch.amp.GradScaler | None = field(default=None, repr=False)   # fp16 runs
     status: str = "new"
     message: str = ""
+    recipe: Any = None
 
     @property
     def stopped(self) -> bool:
@@ -60,16 +66,22 @@ class Run:
         names = [n for n, _ in self.model.named_parameters()]
         return capture(self.optimizer, names, self.config.optimizer, self.scaler)
 
-    def config_record(self) -> dict:
-        """The config as stored in a file, with the data set used."""
-        return {**self.config.to_dict(), "dataset": self.dataset}
+    def recipe_record(self):
+        """The recipe to store with this run: the one it ran, or one made of its config and
+        data set (a run started with engine.train)."""
+        from engine.run.recipe import DataRef, Recipe
+        data = DataRef(str(self.dataset.get("name") or ""),
+                       dict(self.dataset.get("options") or {}))
+        if self.recipe is not None:
+            return self.recipe.replace(train=self.config, data=data)
+        return Recipe(train=self.config, data=data)
 
     def save(self, path) -> Path:
-        """Write a .lwnet with the network, weights, config, data set, history and optimizer
-        state (with the loss scaler's, fp16), from which `train` can continue."""
+        """Write a .lwnet with the network, weights, recipe, history and optimizer state (with
+        the loss scaler's, fp16), from which `train` can continue."""
         from engine.io.lwnet import save
         return save(path, self.model.spec, model=self.model, history=self.history,
-                    config=self.config_record(), optimizer=self.optimizer_state())
+                    recipe=self.recipe_record(), optimizer=self.optimizer_state())
 
 
 def train(network, dataset, config: TrainConfig | None = None, callbacks=(),
@@ -79,21 +91,51 @@ def train(network, dataset, config: TrainConfig | None = None, callbacks=(),
     `config.epochs` epochs. Blocks until the run ends; returns the Run. A stopped run returns
     normally (run.status == "stopped"); a failed one (NaN loss, out of memory) raises
     TrainingError whose `.run` holds the model with its last finite weights and the history.
-    `distributed` (from engine.run.distributed.launch) makes this one process of a torchrun run:
-    it trains on its device and its shard, and every rank ends with the same weights."""
-    config = config if config is not None else TrainConfig()
+    `distributed` (from engine.launch) makes this one process of a torchrun run: it trains on
+    its device and its shard, and every rank ends with the same weights.
+    engine.run_recipe runs a whole recipe (pre-training, then this)."""
+    return fit(network, dataset, config if config is not None else TrainConfig(),
+               callbacks=callbacks, control=control, distributed=distributed)
+
+
+def fit(network, dataset, config: TrainConfig, pretrain=None, fine_tune: bool = True,
+        callbacks=(), control: Control | None = None,
+        distributed: Distributed | None = None) -> Run:
+    """The one loop: pre-training stages (when `pretrain`, a PretrainConfig, is active), then
+    `config.epochs` of training (unless not `fine_tune`)."""
+    from engine.run.stages import FineTune, pretrain_stages
     if not isinstance(config, TrainConfig):
         raise TrainingError(f"config must be an engine.TrainConfig, not "
                             f"{type(config).__name__}")
+    pretraining = pretrain is not None and pretrain.active
     dist = distributed or SINGLE
+    if pretraining and dist.active:
+        raise TrainingError("pre-training does not run under torchrun: pre-train in one "
+                            "process and save the result, then train that file with torchrun")
     device = dist.device if dist.active else resolve_device(config.device)
     start = resolve_network(network, config.seed)
+    if pretraining:
+        check_pretrainable(start)
     data = load_dataset(dataset).fit_input(start.model.input_shape)
     objective = make_objective(start.model, data, config.loss)
     run = Run(start.model, config, continue_history(start.history), data.reference(),
               str(device))
-    return _Loop(run, data, objective, start, list(callbacks), control or Control(),
-                 dist).fit()
+    loop = _Loop(run, data, objective, start, list(callbacks), control or Control(), dist)
+    stages = pretrain_stages(loop, pretrain) if pretraining else []
+    if fine_tune:
+        stages.append(FineTune(loop, start, after_pretraining=pretraining))
+    return loop.fit(stages)
+
+
+def check_pretrainable(start) -> None:
+    """Pre-training needs a chain of layers, and starts from weights no run has trained."""
+    from engine.run.pretrain_parts import chain_blocks
+    if finished_epochs(start.history or {}):
+        raise TrainingError("this network continues a run that already trained; pre-training "
+                            "starts from new weights: start from the network itself (`train "
+                            "--fresh`, or Reset Weights in the window), or set pre-training to "
+                            "none to go on training")
+    chain_blocks(start.model)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -107,84 +149,79 @@ def epoch_order(n: int, seed: int, epoch: int, device) -> torch.Tensor:
     return torch.randperm(n, generator=g).to(device)
 
 
-class _Diverged(Exception):
+class Diverged(Exception):
     pass
 
 
 class _Loop:
-    def __init__(self, run: Run, data: Dataset, objective: Objective, start: Start,
-                 callbacks: list, control: Control, dist: Distributed):
-        self.run, self.objective, self.control, self.dist = run, objective, control, dist
+    """One run: what its stages share (device, precision, the data split, callbacks, probes,
+    control, pause time) and the epochs and batches of each stage. A stage (engine.run.stages)
+    says what is trained: its settings, parameters, optimizer, loss, and where its numbers go."""
+
+    def __init__(self, run: Run, data: Dataset, objective: Objective, start, callbacks: list,
+                 control: Control, dist: Distributed):
+        self.run, self.data, self.objective, self.control, self.dist = \
+            run, data, objective, control, dist
         self.cfg = cfg = run.config
         self.device = torch.device(run.device)
         self.mixed = Mixed(cfg.precision, self.device)
+        self.scaler_resumed = self.mixed.load_state(start.optimizer_state)
+        run.scaler = self.mixed.scaler
         self.model = run.model.to(self.device)
         self.x, self.y, self.vx, self.vy = _split(data, cfg, self.device)
-        self.net = dist.wrap(self.model)
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = make_optimizer(cfg, self.params)
-        self.resumed = bool(start.optimizer_state) and restore(
-            self.optimizer, list(self.model.named_parameters()), start.optimizer_state,
-            cfg.optimizer)
-        self.scaler_resumed = self.mixed.load_state(start.optimizer_state)
-        run.optimizer, run.scaler = self.optimizer, self.mixed.scaler
-        self.step = last_step(run.history)
-        self.first_epoch = finished_epochs(run.history)
-        self.end_epoch = self.first_epoch + cfg.epochs
         self.dispatch = Dispatcher(callbacks, run)
         self.probe = None
         if cfg.probe_every and dist.is_main:       # DDP's gradient hooks need a plain backward
             self.probe = ProbeCallback(self.model, cfg.probe_every, self.dispatch.emit,
                                        self.mixed.loss_scale,
-                                       params=None if dist.active else self.params,
+                                       params=None if dist.active else [],
                                        listening=lambda: self.dispatch.wants(ProbeEvent))
             self.dispatch.add(self.probe, first=True)
-        self.l1 = ActivationL1(self.model, cfg.l1_activation) if cfg.l1_activation else None
         self.paused_s = 0.0
         self.skipped = 0            # steps the fp16 loss scaler skipped (overflowed gradients)
+        self.step = 0
+        self.record: dict | None = None     # history["runs"] record of the training stage
 
     # ------------------------------------------------------------------ the run
-    def fit(self) -> Run:
+    def fit(self, stages: list) -> Run:
         t0 = time.perf_counter()
-        record = {"start_step": self.step, "start_epoch": self.first_epoch,
-                  "epochs": self.cfg.epochs, "device": str(self.device),
-                  "optimizer": self.cfg.optimizer,
-                  "optimizer_state": "restored" if self.resumed else "new",
-                  "precision": self.cfg.precision, "processes": self.dist.world_size,
-                  "batch_size": self.cfg.batch_size,
-                  "global_batch": self.dist.global_batch(self.cfg.batch_size)}
-        if self.mixed.scaler is not None:
-            record["grad_scaler"] = "restored" if self.scaler_resumed else "new"
-        self.run.history["runs"].append(record)
         try:
             self.model.train()
             self.dispatch.call("on_train_start")
-            status = "finished" if self._epochs() else "stopped"
-            self._end(record, status, t0)
-        except _Diverged as exc:
-            self._fail(record, str(exc), t0)
+            finished = all(self._stage(stage) for stage in stages)
+            self._end("finished" if finished else "stopped", t0)
+        except Diverged as exc:
+            self._fail(str(exc), t0)
         except torch.OutOfMemoryError:
-            self._fail(record, f"the {self.device} device ran out of memory at step "
-                               f"{self.step + 1}: lower the batch size (now "
-                               f"{self.cfg.batch_size}) or use a smaller network", t0)
+            self._fail(f"the {self.device} device ran out of memory at step {self.step + 1}: "
+                       f"lower the batch size (now {self.cfg.batch_size}) or use a smaller "
+                       f"network", t0)
         except Exception as exc:
-            self._fail(record, f"training failed at step {self.step + 1}: {exc}", t0,
-                       raise_as=exc)
+            self._fail(f"training failed at step {self.step + 1}: {exc}", t0, raise_as=exc)
         finally:
-            if self.l1:
-                self.l1.remove()
             self.dispatch.call("on_train_end")
         return self.run
 
-    def _end(self, record: dict, status: str, t0: float) -> None:
+    def _stage(self, stage) -> bool:
+        stage.begin()
+        self.step = stage.first_step
+        if self.probe is not None:
+            self.probe.set_stage(stage.params, stage.probe_log, stage.index)
+        try:
+            return all(self._epoch(stage, epoch)
+                       for epoch in range(stage.first_epoch, stage.end_epoch))
+        finally:
+            stage.end()
+
+    def _end(self, status: str, t0: float) -> None:
         seconds = time.perf_counter() - t0 - self.paused_s
         message = "" if status == "finished" else f"stopped on request after step {self.step}"
-        self._close(record, status, message, seconds)
+        self._close(status, message, seconds)
         self.dispatch.emit(FinishedEvent(status, self.step, finished_epochs(self.run.history),
                                          seconds))
 
-    def _fail(self, record: dict, message: str, t0: float, raise_as=None) -> None:
-        self._close(record, "failed", message, time.perf_counter() - t0 - self.paused_s)
+    def _fail(self, message: str, t0: float, raise_as=None) -> None:
+        self._close("failed", message, time.perf_counter() - t0 - self.paused_s)
         error = TrainingError(message)
         error.run = self.run
         self.dispatch.emit(FailedEvent(message, self.step, raise_as or error))
@@ -192,45 +229,41 @@ class _Loop:
             raise raise_as
         raise error
 
-    def _close(self, record: dict, status: str, message: str, seconds: float) -> None:
-        record.update(status=status, steps=self.step - record["start_step"], seconds=seconds)
-        if self.mixed.scaler is not None:
-            record["skipped_steps"] = self.skipped
+    def _close(self, status: str, message: str, seconds: float) -> None:
+        if self.record is not None:
+            self.record.update(status=status, steps=self.step - self.record["start_step"],
+                               seconds=seconds)
+            if self.mixed.scaler is not None:
+                self.record["skipped_steps"] = self.skipped
         self.run.status = self.run.history["status"] = status
         self.run.message = self.run.history["message"] = message
 
     # ------------------------------------------------------------------ epochs and batches
-    def _epochs(self) -> bool:
-        for epoch in range(self.first_epoch, self.end_epoch):
-            if not self._epoch(epoch):
-                return False
-        return True
-
-    def _epoch(self, epoch: int) -> bool:
-        cfg = self.cfg
-        lr = lr_at(cfg, epoch, self.end_epoch)
-        set_lr(self.optimizer, lr)
+    def _epoch(self, stage, epoch: int) -> bool:
+        cfg = stage.config
+        lr = stage.lr_at(epoch)
         torch.manual_seed(epoch_seed(cfg.seed, epoch) + self.dist.rank)
         order = self.dist.shard(epoch_order(len(self.x), cfg.seed, epoch, self.device))
-        self.dispatch.call("on_epoch_start", epoch + 1)
+        if stage.index == 0:
+            self.dispatch.call("on_epoch_start", epoch + 1)
         t0, paused0 = time.perf_counter(), self.paused_s
         batches = math.ceil(len(order) / cfg.batch_size)
         # predicted classes, counted right once at the epoch's end (not per batch)
         predicted = torch.empty(len(order), dtype=torch.long, device=self.device) \
-            if self.objective.predict is not None else None
+            if stage.predict is not None else None
         loss_sum = 0.0
         for b in range(batches):
             if self.dist.any(self._should_stop()):
                 return False
             part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
             idx = order[part]
-            loss_sum += self._batch(self.x[idx], self.y[idx],
+            loss_sum += self._batch(stage, self.x[idx], self.y[idx],
                                     None if predicted is None else predicted[part],
                                     epoch, b, batches, lr) * len(idx)
         seconds = time.perf_counter() - t0 - (self.paused_s - paused0)
         correct = (predicted == self.y[order]).sum() if predicted is not None else \
             torch.zeros((), device=self.device)
-        self._epoch_end(epoch, lr, loss_sum, len(order), correct, seconds)
+        stage.epoch_end(epoch, lr, loss_sum, len(order), correct, seconds)
         return True
 
     def _should_stop(self) -> bool:
@@ -241,70 +274,56 @@ class _Loop:
         self.paused_s += time.perf_counter() - t
         return stop
 
-    def _batch(self, xb, yb, predicted, epoch: int, b: int, batches: int, lr: float) -> float:
+    def _batch(self, stage, xb, yb, predicted, epoch: int, b: int, batches: int,
+               lr: float) -> float:
         step = self.step + 1
-        self.dispatch.call("on_batch_start", step)
+        self._hook(stage, "on_batch_start", step)
         with self.mixed.autocast():
-            out = self.net(xb)
-            loss = self.objective.loss(out, yb)
-            if self.l1:
-                loss = loss + self.l1.penalty()
+            loss, out = stage.loss(xb, yb)
         value = self.dist.mean(loss.detach()).item()
         if not math.isfinite(value):
-            raise _Diverged(_diverged_message("loss", value, step, epoch, self.cfg))
-        self.optimizer.zero_grad(set_to_none=True)
-        self.mixed.backward(loss, self.optimizer,
+            raise Diverged(stage.diverged("loss", value, step, epoch))
+        stage.optimizer.zero_grad(set_to_none=True)
+        self.mixed.backward(loss, stage.optimizer,
                             self.probe.backward_for(step) if self.probe else None)
-        self.dispatch.call("on_after_backward", step)
-        if self.cfg.grad_clip:
-            norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+        self._hook(stage, "on_after_backward", step)
+        if stage.config.grad_clip:
+            norm = torch.nn.utils.clip_grad_norm_(stage.params, stage.config.grad_clip)
             if not self.mixed.skips_bad_steps and not torch.isfinite(norm):
-                raise _Diverged(_diverged_message("gradient norm", float(norm), step, epoch,
-                                                  self.cfg))
-        if not self.mixed.step(self.optimizer):
+                raise Diverged(stage.diverged("gradient norm", float(norm), step, epoch))
+        if not self.mixed.step(stage.optimizer):
             self.skipped += 1
         self.step = step
         if predicted is not None:
-            self.objective.predict(out, predicted)
-        self.run.history["steps"].append({"step": step, "epoch": epoch + 1, "loss": value})
+            stage.predict(out, predicted)
+        stage.step_done(step, epoch, value)
         if self.dispatch.wants(StepEvent):
-            self.dispatch.emit(StepEvent(step, epoch + 1, b + 1, batches, value, lr, len(yb)))
+            self.dispatch.emit(StepEvent(step, epoch + 1, b + 1, batches, value, lr, len(yb),
+                                         stage.index))
         return value
 
-    def _epoch_end(self, epoch: int, lr: float, loss_sum: float, samples: int, correct,
-                   seconds: float) -> None:
-        n, nv = samples * self.dist.world_size, len(self.vx)    # n counts a shard's repeats
-        val_loss, val_correct = self._validate()
-        train_correct, val_loss, val_correct = self.dist.sum(torch.stack(
-            [correct.float(), val_loss.float(), val_correct.float()])).tolist()
-        classes = self.objective.correct is not None
-        record = {"epoch": epoch + 1, "train_loss": loss_sum / samples,
-                  "train_acc": train_correct / n if classes else None,
-                  "val_loss": val_loss / nv if nv else None,
-                  "val_acc": val_correct / nv if nv and classes else None,
-                  "lr": lr, "seconds": seconds}
-        self.run.history["epochs"].append(record)
-        self.dispatch.emit(EpochEvent(epoch + 1, record))
+    def _hook(self, stage, hook: str, step: int) -> None:
+        """A per-batch hook: every callback's in training, only the probes' in pre-training."""
+        if stage.index == 0:
+            self.dispatch.call(hook, step)
+        elif self.probe is not None:
+            getattr(self.probe, hook)(self.run, step)
 
     @torch.no_grad()
-    def _validate(self):
+    def validate(self, loss_of, correct_of=None):
+        """Sums over this process's part of the validation data: (loss, right answers), on
+        the device. `loss_of(x, y)` -> (batch-mean loss, output)."""
         loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
         part = self.dist.val_slice(len(self.vx))
         vx, vy = self.vx[part], self.vy[part]
-        if not len(vx):
-            return loss, correct
-        self.model.eval()
-        try:
-            for i in range(0, len(vx), VAL_BATCH):
-                x, y = vx[i:i + VAL_BATCH], vy[i:i + VAL_BATCH]
-                with self.mixed.autocast():
-                    out = self.model(x)
-                loss += self.objective.loss(out, y) * len(x)
-                if self.objective.correct is not None:
-                    correct += self.objective.correct(out, y)
-        finally:
-            self.model.train()
+        for i in range(0, len(vx), VAL_BATCH):
+            x, y = vx[i:i + VAL_BATCH], vy[i:i + VAL_BATCH]
+            with self.mixed.autocast():
+                value, out = loss_of(x, y)
+            loss += value * len(x)
+            if correct_of is not None:
+                correct += correct_of(out, y)
         return loss, correct
 
 
@@ -312,10 +331,3 @@ def _split(data: Dataset, cfg: TrainConfig, device):
     train_idx, val_idx = data.split(cfg.val_fraction, cfg.seed)
     return (to_device(data.x[train_idx], device), to_device(data.y[train_idx], device),
             to_device(data.x[val_idx], device), to_device(data.y[val_idx], device))
-
-
-def _diverged_message(what: str, value: float, step: int, epoch: int, cfg: TrainConfig) -> str:
-    return (f"the {what} became {value} at step {step} (epoch {epoch + 1}), so training "
-            f"stopped; the model keeps its weights from before that step. Try a lower "
-            f"learning rate (now {cfg.learning_rate:g}), gradient clipping (grad_clip), or "
-            f"another initialisation")

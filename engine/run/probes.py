@@ -101,14 +101,17 @@ class Watch:
             _watched.discard(self.model)
 
     def _on_outputs(self, outputs: dict[str, torch.Tensor]) -> None:
+        """Keep the outputs of a forward pass (of part of the network, in pre-training)."""
         for n in self.weighted:
-            out = outputs[n]
-            if out.requires_grad:
+            out = outputs.get(n)
+            if out is not None and out.requires_grad:
                 if self.retain:
                     out.retain_grad()         # ∂L/∂a, filled in by the backward pass
                 self.graded[n] = out
         for n in self.activations:
-            self.outputs[n] = outputs[n]      # read under no_grad in collect()
+            out = outputs.get(n)
+            if out is not None:
+                self.outputs[n] = out         # read under no_grad in collect()
 
     def backward(self, loss: torch.Tensor, params: list[torch.Tensor]) -> None:
         """Back-propagate `loss` into the .grad of `params` (accumulated, as loss.backward()
@@ -340,6 +343,15 @@ class ProbeCallback(Callback):
         self.watch = Watch(model, retain=self.params is None)
         self.probing = 0
         self.log: ProbeLog | None = None
+        self.target: dict | None = None     # where probes go: None for the run's history
+        self.stage = 0
+
+    def set_stage(self, params: list, target: dict | None, stage: int) -> None:
+        """A new stage of the run: its trainable `params`, the dict whose "probes" receive
+        its probes (None: the run's history), its number (0: training)."""
+        if self.params is not None:
+            self.params = list(params)
+        self.target, self.stage, self.probing = target, stage, 0
 
     def on_batch_start(self, run, step: int) -> None:
         if (step - 1) % self.every == 0:
@@ -366,11 +378,12 @@ class ProbeCallback(Callback):
         if self.every > 1:
             self.watch.remove()    # off until the next probed step (and in validation passes)
         self.probing = 0
-        if self.log is None or self.log.history is not run.history:
-            self.log = ProbeLog(run.history, self.watch.nest)
+        target = self.target if self.target is not None else run.history
+        if self.log is None or self.log.history is not target:
+            self.log = ProbeLog(target, self.watch.nest)
         self.log.add(step, keys, values)
         if self.listening is None or self.listening():
-            self.emit(ProbeEvent(step, self.watch.nest(keys, values)))
+            self.emit(ProbeEvent(step, self.watch.nest(keys, values), self.stage))
 
     def on_train_end(self, run) -> None:
         self.watch.close()

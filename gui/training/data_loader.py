@@ -108,8 +108,8 @@ class DataSets(QObject):
         self.loader.failed.connect(self._failed)
 
     def dataset_for(self, ref: dict):
-        """The data set `ref` if it was read, else `ref` itself (to be read by the job)."""
-        return self.cache.get(key(ref), ref)
+        """The data set `ref` if it was read, else None (the job reads it)."""
+        return self.cache.get(key(ref))
 
     def keep(self, dataset) -> None:
         self.cache[key(dataset.reference())] = dataset

@@ -1,49 +1,33 @@
-"""The Training panel: data set, every training setting, pre-training, and the run controls
-with a progress bar. It holds widgets only: `settings()` reads them into the dict stored in the
-document (TrainConfig fields + "dataset" + "pretrain"), `load(settings)` writes them back."""
+"""The Training panel: the data set, the run controls with a progress bar, and every setting of
+the run's recipe — one editor per field, made from the recipe's Params (engine.Recipe.params()),
+as the Inspector's are made from the layer catalogue. It holds widgets only: `recipe()` reads
+them into an engine.Recipe (refusing a value out of range with the Param's message, shown next
+to the field), `load(recipe)` writes them back."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout,
-                               QGroupBox, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 import engine
-from engine import devices
-from engine.run.config import DEFAULT_LR, LOSSES, OPTIMIZERS, SCHEDULES
 
+from ..editors import ParamEditor
 from .dataset_box import DatasetBox
 
-PRETRAIN_MODES = ("none", "supervised", "unsupervised")
-DEFAULT_PRETRAIN = {"mode": "none", "epochs": 3, "lr": None, "noise": 0.25, "tied": False}
+# Which group each part's fields are shown in (fields not named go to the part's last group).
+GROUPS = {"train": (("Optimisation", ("optimizer", "lr", "momentum", "batch_size", "epochs",
+                                      "weight_decay", "l1_activation", "lr_schedule",
+                                      "step_size", "gamma", "grad_clip")),
+                    ("Loss, device and probes", ())),
+          "pretrain": (("Pre-training (greedy, layer-wise)", ()),),
+          "recipe": (("Process", ()),)}
+MOMENTUM_OPTIMIZERS = ("sgd+momentum", "nesterov", "rmsprop")
 
 
-def default_settings(input_shape=None) -> dict:
-    from engine import suggest_dataset
-    name, options = suggest_dataset(input_shape or ())
-    cfg = engine.TrainConfig().to_dict()
-    cfg["lr"] = DEFAULT_LR[cfg["optimizer"]]
-    return {**cfg, "dataset": {"name": name, "options": options},
-            "pretrain": dict(DEFAULT_PRETRAIN)}
-
-
-def _spin(lo, hi, value=0, step=1, decimals=None, tip="") -> QSpinBox | QDoubleSpinBox:
-    w = QSpinBox() if decimals is None else QDoubleSpinBox()
-    if decimals is not None:
-        w.setDecimals(decimals)
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setValue(value)
-    w.setToolTip(tip)
-    w.setKeyboardTracking(False)
-    return w
-
-
-def _combo(items, tip="") -> QComboBox:
-    w = QComboBox()
-    w.addItems(list(items))
-    w.setToolTip(tip)
-    return w
+def default_recipe(input_shape=None) -> engine.Recipe:
+    """The settings of a network that has none: the defaults, and data that fits its input."""
+    name, options = engine.suggest_dataset(input_shape or ())
+    return engine.Recipe(data=engine.DataRef(name, options))
 
 
 class TrainingPanel(QScrollArea):
@@ -59,67 +43,49 @@ class TrainingPanel(QScrollArea):
         super().__init__(parent)
         self.setObjectName("training_panel")
         self.setWidgetResizable(True)
-        self.base: dict = default_settings()
         self.dataset = DatasetBox()
         self.dataset.changed.connect(self.settings_changed)
         self.dataset.download_requested.connect(self.download_requested)
-        self._make_fields()
+        self.editors: dict[tuple[str, str], ParamEditor] = {}
+        self.problems: dict[tuple[str, str], str] = {}
+        self.problem_label = QLabel("")
+        self.problem_label.setObjectName("settings_problem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #b91c1c;")
+        self.problem_label.hide()
         self._make_controls()
         body = QWidget()
         box = QVBoxLayout(body)
         box.addWidget(self._group("Data", [self.dataset]))
         box.addWidget(self.run_box)
-        box.addWidget(self._form_group("Optimisation", self.fields[:9]))
-        box.addWidget(self._form_group("Loss, device and probes", self.fields[9:]))
-        box.addWidget(self._form_group("Pre-training (greedy, layer-wise)", self.pre_fields))
+        box.addWidget(self.problem_label)
+        for group in self._make_forms():
+            box.addWidget(group)
         box.addStretch(1)
         self.setWidget(body)
         self._loading = False
-        for _, w in self.fields + self.pre_fields:
-            _changed_signal(w).connect(self._changed)
-        self.optimizer.currentTextChanged.connect(self._optimizer_changed)
-        self.pre_mode.currentTextChanged.connect(self._pre_enabled)
+        self._enable_dependents()
 
     # ------------------------------------------------------------------ construction
-    def _make_fields(self) -> None:
-        self.optimizer = _combo(OPTIMIZERS, "How the weights follow the gradient")
-        self.lr = _spin(1e-6, 10.0, 0.001, 0.001, 6, "Learning rate: the size of each step")
-        self.momentum = _spin(0.0, 0.9999, 0.9, 0.05, 4, "Momentum (SGD+momentum, Nesterov, "
-                                                         "RMSprop)")
-        self.batch_size = _spin(1, 65536, 32, 8, tip="Samples per optimizer step")
-        self.epochs = _spin(1, 100000, 5, tip="Passes over the training data")
-        self.weight_decay = _spin(0.0, 10.0, 0.0, 1e-4, 6, "L2 penalty on the weights")
-        self.l1 = _spin(0.0, 100.0, 0.0, 1e-4, 6, "L1 penalty on hidden activations "
-                                                   "(pushes rectifier units to zero)")
-        self.schedule = _combo(SCHEDULES, "How the learning rate changes over the epochs")
-        self.loss = _combo(LOSSES, "auto: cross-entropy for classes, MSE for regression")
-        self.device = _combo(devices(), "Where training runs")
-        self.seed = _spin(0, 2**31 - 1, 0, tip="Initial weights, data order, dropout")
-        self.probe_every = _spin(0, 100000, 20, tip="Per-layer statistics every N steps "
-                                                    "(0 turns them off)")
-        self.val_fraction = _spin(0.0, 0.9, 0.1, 0.05, 3, "Part of the data kept for "
-                                                          "validation")
-        self.grad_clip = _spin(0.0, 1e6, 0.0, 0.5, 3, "Rescale the gradient to at most this "
-                                                      "norm (0 = off)")
-        self.fields = [("optimizer", self.optimizer), ("lr", self.lr),
-                       ("momentum", self.momentum), ("batch_size", self.batch_size),
-                       ("epochs", self.epochs), ("weight_decay", self.weight_decay),
-                       ("l1_activation", self.l1), ("lr_schedule", self.schedule),
-                       ("grad_clip", self.grad_clip), ("loss", self.loss),
-                       ("device", self.device), ("seed", self.seed),
-                       ("probe_every", self.probe_every), ("val_fraction", self.val_fraction)]
-        self.pre_mode = _combo(PRETRAIN_MODES, "Pre-train each hidden layer before training: "
-                                               "supervised (a temporary output layer) or "
-                                               "unsupervised (autoencoders)")
-        self.pre_epochs = _spin(1, 1000, 3, tip="Epochs per pre-trained layer")
-        self.pre_lr = _spin(0.0, 10.0, 0.0, 0.001, 6, "Pre-training learning rate (0 = the "
-                                                      "optimizer's default)")
-        self.pre_noise = _spin(0.0, 0.95, 0.25, 0.05, 2, "Denoising: fraction of inputs "
-                                                         "masked (unsupervised)")
-        self.pre_tied = QCheckBox("tied decoder weights")
-        self.pre_fields = [("mode", self.pre_mode), ("epochs", self.pre_epochs),
-                           ("lr", self.pre_lr), ("noise", self.pre_noise),
-                           ("tied", self.pre_tied)]
+    def _make_forms(self) -> list[QGroupBox]:
+        groups = []
+        for part, params in engine.Recipe.params().items():
+            if part == "data":
+                continue                   # the data set box edits the data reference
+            layouts = GROUPS[part]
+            forms = []
+            for title, _ in layouts:
+                g = QGroupBox(title)
+                forms.append(QFormLayout(g))
+                groups.append(g)
+            for param in params:
+                at = next((i for i, (_, names) in enumerate(layouts) if param.name in names),
+                          len(layouts) - 1)
+                editor = ParamEditor(param, self)
+                editor.edited.connect(lambda _, key=(part, param.name): self._edited(key))
+                self.editors[(part, param.name)] = editor
+                forms[at].addRow(param.title, editor.widget)
+        return groups
 
     def _make_controls(self) -> None:
         def button(text, tip, signal, name):
@@ -137,9 +103,10 @@ class TrainingPanel(QScrollArea):
         self.reset_button = button("Reset weights", "Forget the trained weights and history: "
                                    "the next run starts from fresh initial weights",
                                    self.reset_clicked, "reset_button")
-        self.compare_button = button("Compare with random init", "Train twice from the same "
-                                     "seed — with and without pre-training — and overlay the "
-                                     "curves", self.compare_clicked, "compare_button")
+        self.compare_button = button("Compare with random init", "Train from the same seed "
+                                     "with and without pre-training (the chosen mode, or "
+                                     "both) and overlay the curves", self.compare_clicked,
+                                     "compare_button")
         self.progress = QProgressBar()
         self.progress.setObjectName("training_progress")
         self.progress.setTextVisible(True)
@@ -168,60 +135,81 @@ class TrainingPanel(QScrollArea):
             box.addWidget(w)
         return g
 
-    @staticmethod
-    def _form_group(title: str, fields) -> QGroupBox:
-        g = QGroupBox(title)
-        form = QFormLayout(g)
-        for name, w in fields:
-            if isinstance(w, QCheckBox):
-                form.addRow("", w)
-            else:
-                form.addRow(name.replace("_", " ").replace("l1 activation", "L1 activation")
-                            .replace("weight decay", "L2 (weight decay)"), w)
-        return g
-
     # ------------------------------------------------------------------ reading and writing
-    def settings(self) -> dict:
-        out = {k: v for k, v in self.base.items() if k not in ("dataset", "pretrain")}
-        for name, w in self.fields:
-            out[name] = _read(w)
-        out["dataset"] = self.dataset.reference()
-        pre = {name: _read(w) for name, w in self.pre_fields}
-        pre["lr"] = pre["lr"] or None
-        out["pretrain"] = pre
+    def values(self) -> dict[str, dict]:
+        """What the editors show, by part: {"train": {...}, "pretrain": {...}, "recipe": {...}}."""
+        out: dict[str, dict] = {"train": {}, "pretrain": {}, "recipe": {}}
+        for (part, name), editor in self.editors.items():
+            out[part][name] = editor.value()
         return out
 
-    def load(self, settings: dict) -> None:
+    def recipe(self) -> engine.Recipe:
+        """The recipe shown; engine.LayerwiseError naming every refused field otherwise."""
+        if self.problems:
+            raise engine.LayerwiseError("; ".join(self.problems.values()))
+        v = self.values()
+        return engine.Recipe(engine.TrainConfig(**v["train"]),
+                             engine.PretrainConfig(**v["pretrain"]),
+                             engine.DataRef(**self.dataset.reference()), **v["recipe"])
+
+    def load(self, recipe: engine.Recipe) -> None:
         self._loading = True
         try:
-            self.base = dict(settings)
-            for name, w in self.fields:
-                if name in settings and settings[name] is not None:
-                    _write(w, settings[name])
-            if settings.get("lr") is None:
-                self.lr.setValue(DEFAULT_LR.get(self.optimizer.currentText(), 0.01))
-            self.dataset.set_reference(settings.get("dataset"))
-            pre = {**DEFAULT_PRETRAIN, **(settings.get("pretrain") or {})}
-            for name, w in self.pre_fields:
-                _write(w, pre[name] if pre[name] is not None else 0.0)
-            self._pre_enabled()
+            parts = {"train": recipe.train.to_dict(), "pretrain": recipe.pretrain.to_dict(),
+                     "recipe": {"threads": recipe.threads}}
+            for (part, name), editor in self.editors.items():
+                editor.set_value(parts[part][name])
+            self._show_default_rates()
+            self.dataset.set_reference(recipe.data.to_dict())
+            self.problems.clear()
+            self._show_problems()
         finally:
             self._loading = False
+        self._enable_dependents()
 
-    def _changed(self, *_) -> None:
-        if not self._loading:
+    def _edited(self, key: tuple[str, str]) -> None:
+        editor = self.editors[key]
+        try:
+            editor.param.validate(editor.value())
+            self.problems.pop(key, None)
+        except ValueError as exc:
+            self.problems[key] = str(exc)
+        self._show_problems()
+        self._enable_dependents()
+        if key[1] == "optimizer":
+            self._show_default_rates()
+        if not self._loading and not self.problems:
             self.settings_changed.emit()
 
-    def _optimizer_changed(self, name: str) -> None:
-        if not self._loading and self.lr.value() in DEFAULT_LR.values():
-            self.lr.setValue(DEFAULT_LR[name])
+    def _show_problems(self) -> None:
+        for key, editor in self.editors.items():
+            editor.set_problem(self.problems.get(key, ""))
+        text = "; ".join(self.problems.values())
+        self.problem_label.setText(f"Not accepted: {text}." if text else "")
+        self.problem_label.setVisible(bool(text))
 
-    def _pre_enabled(self, *_) -> None:
-        on = self.pre_mode.currentText() != "none"
-        for _, w in self.pre_fields[1:]:
-            w.setEnabled(on)
-        self.pre_noise.setEnabled(self.pre_mode.currentText() == "unsupervised")
-        self.pre_tied.setEnabled(self.pre_mode.currentText() == "unsupervised")
+    def _show_default_rates(self) -> None:
+        """An unset learning rate shows the optimizer's usual rate in its (disabled) field."""
+        for part in ("train", "pretrain"):
+            lr = self.editors[(part, "lr")]
+            if lr.value() is None:
+                rate = engine.DEFAULT_LR[self.editors[(part, "optimizer")].value()]
+                lr.field.blockSignals(True)
+                lr.field.setValue(rate)
+                lr.field.blockSignals(False)
+
+    def _enable_dependents(self, running: bool = False) -> None:
+        """Fields that do nothing with the other settings as they are, greyed out."""
+        v = {key: e.value() for key, e in self.editors.items()}
+        mode = v[("pretrain", "mode")]
+        rules = {("train", "momentum"): v[("train", "optimizer")] in MOMENTUM_OPTIMIZERS,
+                 ("train", "step_size"): v[("train", "lr_schedule")] == "step",
+                 ("train", "gamma"): v[("train", "lr_schedule")] == "step",
+                 ("pretrain", "noise"): mode == "unsupervised",
+                 ("pretrain", "tied"): mode == "unsupervised"}
+        for key, editor in self.editors.items():
+            on = rules.get(key, key[0] != "pretrain" or key[1] == "mode" or mode != "none")
+            editor.widget.setEnabled(on and not running)
 
     # ------------------------------------------------------------------ state
     def set_state(self, state: str, has_weights: bool) -> None:
@@ -233,35 +221,5 @@ class TrainingPanel(QScrollArea):
         self.stop_button.setEnabled(state in ("training", "paused", "busy"))
         self.reset_button.setEnabled(state == "idle" and has_weights)
         self.compare_button.setEnabled(state == "idle")
-        for _, w in self.fields + self.pre_fields:
-            w.setEnabled(not running)
+        self._enable_dependents(running)
         self.dataset.setEnabled(not running and state != "busy")
-        if not running:
-            self._pre_enabled()
-
-
-def _changed_signal(w):
-    if isinstance(w, QComboBox):
-        return w.currentTextChanged
-    if isinstance(w, QCheckBox):
-        return w.toggled
-    return w.valueChanged
-
-
-def _read(w):
-    if isinstance(w, QComboBox):
-        return w.currentText()
-    if isinstance(w, QCheckBox):
-        return w.isChecked()
-    return w.value()
-
-
-def _write(w, value) -> None:
-    if isinstance(w, QComboBox):
-        if w.findText(str(value)) < 0:
-            w.addItem(str(value))
-        w.setCurrentText(str(value))
-    elif isinstance(w, QCheckBox):
-        w.setChecked(bool(value))
-    else:
-        w.setValue(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from engine import StageEvent, StepEvent
+from engine import CompareEvent, StageEvent, StepEvent
 
 WINDOW_S = 5.0
 
@@ -30,13 +30,13 @@ class Progress:
         self.paused_at: float | None = None
 
     def stage_begins(self, ev: StageEvent) -> None:
-        if "run" in ev.record:
-            self.run_title = ev.name
-            self.first_epoch, self.stage, self.pretraining = None, "", ev.record["run"] != \
-                "random"
-        else:
-            self.stage, self.pretraining = ev.name, True
-            self.first_epoch = None
+        """A pre-training stage begins."""
+        self.stage, self.pretraining, self.first_epoch = ev.name, True, None
+        self.samples.clear()
+
+    def compared_run_begins(self, ev: CompareEvent) -> None:
+        self.run_title = ev.title
+        self.first_epoch, self.stage, self.pretraining = None, "", ev.name != "random"
         self.samples.clear()
 
     def training_begins(self) -> None:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 import engine
-from engine import EpochEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
+from engine import CompareEvent, EpochEvent, ProbeEvent, StageEpochEvent, StageEvent, StepEvent
 from engine import BoundaryEvent, ConfusionEvent, FiltersEvent
 
 SMOOTHING = 0.05          # exponential moving average weight of a new step's loss
@@ -102,10 +102,13 @@ class RunData:
         self.latest = layers
         self.changes["probes"] += 1
 
-    def add_stage_step(self, loss: float) -> None:
+    def add_stage_step(self, stage: int, loss: float) -> None:
+        """A step of pre-training stage `stage`; the stages' steps are counted one after the
+        other, so their curves follow each other on one axis."""
         self.pre_step += 1
-        if not math.isnan(loss):
-            self.stages.setdefault(self.stage, Buffer()).append(self.pre_step, loss)
+        self.stage = stage
+        if math.isfinite(loss):
+            self.stages.setdefault(stage, Buffer()).append(self.pre_step, loss)
             self.changes["stages"] += 1
 
     def series(self, node: str, stat: str) -> Buffer | None:
@@ -154,7 +157,6 @@ class Store:
     def __init__(self):
         self.runs: dict[str, RunData] = {"run": RunData()}
         self.current = "run"
-        self.phase = "train"
         self.version = 0
         self.reset_count = 0
 
@@ -164,7 +166,7 @@ class Store:
 
     def reset(self, history: dict | None = None) -> None:
         self.runs = {"run": RunData.from_history(history) if history else RunData()}
-        self.current, self.phase = "run", "train"
+        self.current = "run"
         self.version += 1
         self.reset_count += 1
 
@@ -179,7 +181,7 @@ class Store:
         steps, losses = [], []
         run = self.run
         for ev in events:
-            if isinstance(ev, StepEvent) and self.phase != "pretrain":
+            if isinstance(ev, StepEvent) and not ev.stage:
                 steps.append(ev.step)
                 losses.append(ev.loss)
                 continue
@@ -200,36 +202,22 @@ class Store:
     def _one(self, ev) -> None:
         run = self.run
         if isinstance(ev, StepEvent):
-            run.add_stage_step(ev.loss)
+            run.add_stage_step(ev.stage, ev.loss)
         elif isinstance(ev, ProbeEvent):
-            run.add_probe(ev.step, ev.layers)
+            if not ev.stage:               # a pre-training stage's probes stay in its record
+                run.add_probe(ev.step, ev.layers)
         elif isinstance(ev, EpochEvent):
-            self._epoch(run, ev.record)
+            run.add_epoch(ev.record, run.step)
+        elif isinstance(ev, StageEpochEvent):
+            buf = run.stage_epochs.setdefault(ev.stage, Buffer())
+            buf.append(ev.epoch, ev.val_loss if ev.val_loss is not None else ev.loss)
+            run.changes["stages"] += 1
         elif isinstance(ev, StageEvent):
-            self._stage(ev)
+            run.stage = ev.stage
+            run.stage_names[ev.stage] = ev.record.get("layer", ev.name)
+        elif isinstance(ev, CompareEvent):
+            self.begin_run(ev.name)
         elif isinstance(ev, (BoundaryEvent, ConfusionEvent, FiltersEvent)):
             kind = VIEWS[type(ev)]
             setattr(run, kind, ev)
             run.changes[kind] += 1
-        elif isinstance(ev, FinishedEvent) and self.phase == "pretrain":
-            self.phase = "train"              # pre-training ended; fine-tuning follows
-        elif type(ev).__name__ == "Phase":
-            self.phase = ev.name
-
-    def _epoch(self, run: RunData, record: dict) -> None:
-        if "stage" in record:
-            buf = run.stage_epochs.setdefault(record["stage"], Buffer())
-            buf.append(record["epoch"], record.get("val_loss", record.get("loss")))
-            run.changes["stages"] += 1
-        else:
-            run.add_epoch(record, run.step)
-
-    def _stage(self, ev: StageEvent) -> None:
-        if "run" in ev.record:
-            self.begin_run(ev.record["run"])
-            self.phase = "pretrain" if ev.record["run"] != "random" else "train"
-            return
-        run = self.run
-        self.phase = "pretrain"
-        run.stage = ev.stage
-        run.stage_names[ev.stage] = ev.record.get("layer", ev.name)

@@ -18,15 +18,15 @@ from types import SimpleNamespace
 from PySide6.QtCore import QObject, Signal
 
 import engine
-from engine import FailedEvent, FinishedEvent, ProbeEvent, StageEvent, StepEvent
+from engine import CompareEvent, FailedEvent, PhaseEvent, ProbeEvent, StageEvent, StepEvent
 from engine import same_network, transfer
 
 from . import files
 from .dashboard import Dashboard
 from .data_loader import DataSets
 from .diagnostics import Diagnostics, DiagnosticsPanel
-from .jobs import Download, Phase, Request, compare_job, data_job, probe_job, train_job
-from .panel import TrainingPanel, default_settings
+from .jobs import Download, Request, compare_job, data_job, probe_job, train_job
+from .panel import TrainingPanel, default_recipe
 from .plots import PALETTE
 from .progress import Progress
 from .worker import Worker
@@ -114,10 +114,9 @@ class TrainingSession(QObject):
             self.discard = True
             self.worker.wait()
         doc = self.doc
-        settings = doc.config if doc.config else default_settings(self._input_shape())
-        if not doc.config:
-            doc.config = settings                      # so that Save stores them
-        self.panel.load(settings)
+        if doc.recipe is None:
+            doc.recipe = default_recipe(self._input_shape())    # so that Save stores it
+        self.panel.load(doc.recipe)
         self.source, self.source_optimizer = doc.model, doc.optimizer_state
         self.comparison = None
         self._name_nodes()
@@ -180,10 +179,14 @@ class TrainingSession(QObject):
         return moved.model, (self.source_optimizer if moved.complete else None)
 
     def _seed(self) -> int:
-        return int(self.panel.settings().get("seed", 0))
+        return self.doc.recipe.train.seed if self.doc.recipe is not None else 0
 
     def _settings_changed(self) -> None:
-        self.doc.set_results(config=self.panel.settings())
+        try:
+            recipe = self.panel.recipe()
+        except engine.LayerwiseError:
+            return                    # the panel shows what is not accepted
+        self.doc.set_results(recipe=recipe)
         self.data.show()
 
     # ------------------------------------------------------------------ data sets
@@ -192,7 +195,8 @@ class TrainingSession(QObject):
         if self.busy:
             return False
         self.panel.status.setText(f"Downloading {ref['name']}…")
-        ok = self.worker.start("data", partial(data_job, ref))
+        recipe = engine.Recipe(data=engine.DataRef(**ref))
+        ok = self.worker.start("data", partial(data_job, recipe))
         self.update_state()
         return ok
 
@@ -219,36 +223,33 @@ class TrainingSession(QObject):
             self._say("The network has problems (see the Problems panel): fix them before "
                       "training.", error=True)
             return None
-        settings = self.panel.settings()
-        if not settings["dataset"]["name"]:
+        try:
+            recipe = self.panel.recipe()
+        except engine.LayerwiseError as exc:
+            self._say(f"Fix the settings first: {exc}.", error=True)
+            return None
+        if not recipe.data.name:
             self._say("Choose a data set in the Training panel first.", error=True)
             return None
-        try:
-            config = engine.TrainConfig.from_dict(settings)
-        except engine.LayerwiseError as exc:
-            self._say(str(exc), error=True)
-            return None
-        pre = dict(settings.get("pretrain") or {})
-        return Request(self._start_point(kind, pre), self.data.dataset_for(settings["dataset"]),
-                       config, pre)
+        return Request(self._start_point(kind), self.data.dataset_for(recipe.data.to_dict()),
+                       recipe)
 
-    def _start_point(self, kind: str, pre: dict):
+    def _start_point(self, kind: str):
+        """The network a job starts from: the trained weights with their history (a run
+        continues; the engine refuses to pre-train them), or the network itself."""
         spec = self.doc.spec.copy()
         model, optimizer = self.current_model()
         if kind == "compare" or model is None:
             return spec
         if kind == "probe":
             return copy.deepcopy(model)
-        if pre.get("mode", "none") != "none":
-            return copy.deepcopy(model)          # pre-training starts a new history
         return SimpleNamespace(model=copy.deepcopy(model), spec=spec,
                                history=copy.deepcopy(self.doc.history),
                                optimizer_state=optimizer)
 
     def _prepare_views(self, kind: str, request: Request) -> None:
-        cfg, pre = request.config, request.pretrain
-        pre_epochs = int(pre.get("epochs", 0)) if pre.get("mode", "none") != "none" else 0
-        self.progress = Progress(cfg.epochs, pre_epochs)
+        cfg, pre = request.recipe.train, request.recipe.pretrain
+        self.progress = Progress(cfg.epochs, pre.epochs if pre.active else 0)
         self.panel.progress.setValue(0)
         self.panel.progress.setFormat("Starting…")
         self._stages = []
@@ -337,17 +338,17 @@ class TrainingSession(QObject):
                 probe = ev
             elif isinstance(ev, StageEvent):
                 self._stage(ev)
-            elif isinstance(ev, Phase):
+            elif isinstance(ev, CompareEvent):
+                self._compared_run(ev)
+            elif isinstance(ev, PhaseEvent):
                 self._phase(ev)
             elif isinstance(ev, Download):
                 self.panel.dataset.show_progress(ev.done, ev.total)
             elif isinstance(ev, FailedEvent):
                 self._say(ev.message, error=True)
-            elif isinstance(ev, FinishedEvent) and self.progress.pretraining:
-                self.progress.training_begins()        # fine-tuning follows pre-training
-                self.diagnostics.set_stages([], [])
         if probe is not None:
-            self.diagnostics.show(probe.layers, f"Live, at step {probe.step:,}.")
+            where = f"pre-training stage {probe.stage}, step" if probe.stage else "at step"
+            self.diagnostics.show(probe.layers, f"Live, {where} {probe.step:,}.")
         now = time.monotonic()
         if self.worker.kind in ("train", "compare") and self.progress.last is not None \
                 and now - self._progress_at >= PROGRESS_S:
@@ -355,21 +356,22 @@ class TrainingSession(QObject):
             self.panel.progress.setValue(self.progress.percent())
             self.panel.progress.setFormat(self.progress.text(self.worker.paused))
 
-    def _phase(self, ev: Phase) -> None:
-        if ev.name == "train":
+    def _phase(self, ev: PhaseEvent) -> None:
+        if ev.phase == "train":
             self.progress.training_begins()
             self.diagnostics.set_stages([], [])
-        elif ev.name == "pretrain":
+        elif ev.phase == "pretrain":
             self._raise("Pre-training")
+        self.panel.status.setText(ev.title[:1].upper() + ev.title[1:] + "…")
+
+    def _compared_run(self, ev: CompareEvent) -> None:
+        self.progress.compared_run_begins(ev)
+        self._stages = []
+        self.diagnostics.set_stages([], [])
         self.panel.status.setText(ev.title[:1].upper() + ev.title[1:] + "…")
 
     def _stage(self, ev: StageEvent) -> None:
         self.progress.stage_begins(ev)
-        if "run" in ev.record:
-            self._stages = []
-            self.diagnostics.set_stages([], [])
-            self.panel.status.setText(ev.name[:1].upper() + ev.name[1:] + "…")
-            return
         nodes = list(ev.record.get("nodes") or [ev.record.get("node")])
         frozen = [n for stage in self._stages for n in stage]
         self._stages.append(nodes)

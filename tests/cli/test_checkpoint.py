@@ -114,7 +114,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
     saved = engine.load(ckpt)
     no_state = tmp_path / "no_state.lwnet"
     engine.save(no_state, saved.spec, model=saved.model, history=saved.history,
-                config=saved.config)
+                recipe=saved.recipe)
     assert main(["train", "--resume", str(no_state)]) == 1
     assert "no optimizer state" in capsys.readouterr().err
     assert main(["train", "--resume", str(ckpt), "--fresh"]) != 0

@@ -30,7 +30,7 @@ def test_train_writes_a_network_and_metrics(tmp_path, capsys):
     assert "train loss" in text and "Finished" in text and "\r" not in text   # piped: no bar
     saved = engine.load(out)
     assert saved.model is not None and saved.optimizer_state is not None
-    assert saved.config["dataset"] == {"name": "moons", "options": {
+    assert saved.recipe.data.to_dict() == {"name": "moons", "options": {
         "samples": 300, "noise": 0.1, "seed": 0}}
     layers = saved.history["probes"]["layers"]
     assert "grad_norm" in layers["linear_1"] and "saturation" in layers["tanh_1"]
@@ -48,7 +48,7 @@ def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
     assert "continuing after epoch 1" in capsys.readouterr().out
     saved = engine.load(out)
     assert [e["epoch"] for e in saved.history["epochs"]] == [1, 2, 3]
-    assert saved.config["batch_size"] == 50 and saved.config["dataset"]["name"] == "xor"
+    assert saved.recipe.train.batch_size == 50 and saved.recipe.data.name == "xor"
     assert saved.history["runs"][-1]["optimizer_state"] == "restored"
     rows = list(csv.DictReader((tmp_path / "m.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"] and float(rows[0]["train_loss"]) > 0
@@ -63,8 +63,6 @@ def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
     (["--dataset", "moons", "--metrics", "m.txt"], ".json or .csv"),
     (["--dataset", "moons", "-o", "/no/such/dir/x.lwnet"], "does not exist"),
     (["--dataset", "moons", "--data-option", "noise"], "KEY=VALUE"),
-    (["--dataset", "moons", "--epochs", "0"], "epochs must be"),
-    (["--dataset", "moons", "--threads", "0"], "--threads must be at least 1"),
 ])
 def test_errors_are_one_line(capsys, args, words):
     assert main(["train", TOY, *args]) == 1
@@ -78,6 +76,32 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["train", TOY, "--optimizer", "adamm"])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--epochs", "0"], "--epochs: epochs must be a whole number from 1 to 1000000; got 0"),
+    (["--lr", "-1"], "--lr: lr must be a number above 0 and at most 10; got -1"),
+    (["--batch-size", "0"], "batch_size must be a whole number from 1 to"),
+    (["--threads", "0"], "--threads: threads must be a whole number from 1 to 1024; got 0"),
+    (["--noise", "1.5"], "noise must be a number from 0 to 0.95"),
+    (["--pretrain-epochs", "two"], "epochs must be a whole number from 1 to 100000; got 'two'"),
+    (["--device", "gpu"], "device must be auto, cpu, cuda, cuda:N or mps"),
+])
+def test_a_setting_out_of_range_is_a_usage_error_naming_the_range(capsys, args, words):
+    with pytest.raises(SystemExit) as info:
+        main(["train", TOY, "--dataset", "moons", *args])
+    assert info.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_help_lists_every_setting_of_the_recipe(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for part, params in engine.Recipe.params().items():
+        for param in params:
+            if part != "data":
+                assert param.help.split(" (")[0][:30] in " ".join(text.split()), param.name
 
 
 def test_nan_is_reported_and_the_last_finite_model_saved(tmp_path, capsys):

@@ -1,6 +1,6 @@
 """Test helper, run by torchrun (tests/engine/test_distributed.py): one process of a
 multi-process `train`. It runs the command line as a user would, keeps the Run that
-engine.train returned, and dumps that rank's final weights and history to OUTDIR/rank<R>.*
+engine.run_recipe returned, and dumps that rank's final weights and history to OUTDIR/rank<R>.*
 so that the test can compare the ranks. Usage: dist_worker.py OUTDIR TRAIN-ARGS..."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import engine                               # noqa: E402
-from engine.run import loop as training  # noqa: E402
+from engine.run import recipe as recipes  # noqa: E402
 from cli.main import main                 # noqa: E402
 
 
@@ -21,9 +21,9 @@ def run() -> int:
     runs = []
 
     def keep(*a, **k):
-        runs.append(training.train(*a, **k))
+        runs.append(recipes.run_recipe(*a, **k))
         return runs[-1]
-    engine.train = keep
+    engine.run_recipe = keep
     rc = main(["train", *args])
     rank = os.environ["RANK"]
     from safetensors.torch import save_file

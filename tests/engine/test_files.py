@@ -25,7 +25,7 @@ def saved_file(tmp_path, lenet):
     path = tmp_path / "net.lwnet"
     torch.manual_seed(1)
     engine.save(path, lenet, model=engine.build(lenet), history={"epochs": []},
-                config={"lr": 0.1})
+                recipe={"lr": 0.1})
     return path
 
 
@@ -56,10 +56,10 @@ def test_save_load_gives_identical_outputs(tmp_path, lenet):
     history = {"epochs": [{"epoch": 1, "train_loss": 0.5, "val_loss": float("nan")}],
                "steps": [{"step": 1, "loss": 2.3}]}
     path = engine.save(tmp_path / "a.lwnet", lenet, model=model, history=history,
-                       config={"epochs": 2, "lr": 0.05})
+                       recipe={"epochs": 2, "lr": 0.05})
     saved = engine.load(path)
     assert saved.spec == lenet
-    assert saved.config == {"epochs": 2, "lr": 0.05}
+    assert (saved.recipe.train.epochs, saved.recipe.train.lr) == (2, 0.05)
     assert saved.history["epochs"][0]["val_loss"] is None   # NaN is stored as null
     assert saved.manifest["format_version"] == engine.FORMAT_VERSION
     x = torch.randn(5, 1, 28, 28)

@@ -19,13 +19,13 @@ CUDA = torch.cuda.is_available()
 
 def test_precision_is_a_validated_setting_saved_with_the_config(tmp_path):
     assert engine.TrainConfig().precision == "fp32"
-    with pytest.raises(engine.TrainingError, match="precision must be one of fp32, bf16, fp16"):
+    with pytest.raises(engine.TrainingError, match="precision must be one of 'fp32', 'bf16', 'fp16'"):
         engine.TrainConfig(precision="fp8")
     run = engine.train(engine.load(TOY).spec, engine.load_dataset("moons", samples=100),
                        engine.TrainConfig(epochs=1, device="cpu", probe_every=0))
     saved = engine.load(run.save(tmp_path / "r.lwnet"))
-    assert saved.config["precision"] == "fp32"
-    assert engine.TrainConfig.from_dict(saved.config, precision="bf16").precision == "bf16"
+    assert saved.recipe.train.precision == "fp32"
+    assert saved.recipe.train.replace(precision="bf16").precision == "bf16"
     assert run.history["runs"][-1]["precision"] == "fp32"
 
 

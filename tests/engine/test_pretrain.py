@@ -119,7 +119,7 @@ def test_one_weighted_layer_is_nothing_to_pretrain():
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(engine.TrainingError, match="supervised or unsupervised"):
+    with pytest.raises(engine.TrainingError, match="mode must be one of 'none', 'supervised', 'unsupervised'"):
         pretrain(deep_sigmoid(), blobs(), mode="greedy")
     with pytest.raises(engine.TrainingError, match="noise"):
         pretrain(deep_sigmoid(), blobs(), noise=1.5)
@@ -145,10 +145,12 @@ def test_comparison_shares_initial_weights_seed_and_data_order():
     cfg = engine.TrainConfig(epochs=2, optimizer="sgd", lr=0.5, probe_every=0, seed=4)
     starts = []
 
-    class AtStart(engine.Callback):
-        def on_train_start(self, run):
-            starts.append({k: v.clone() for k, v in run.model.state_dict().items()})
-    cmp = compare_pretraining(spec, data, cfg, modes=("supervised",), pretrain_epochs=2,
+    class AtStart(engine.Callback):            # where training (fine-tuning) starts
+        def on_epoch_start(self, run, epoch):
+            if epoch == 1:
+                starts.append({k: v.clone() for k, v in run.model.state_dict().items()})
+    recipe = engine.Recipe(cfg, engine.PretrainConfig(epochs=2))
+    cmp = compare_pretraining(spec, recipe, modes=("supervised",), dataset=data,
                               callbacks=[AtStart()])
     assert list(cmp.runs) == ["random", "supervised"]
     torch.manual_seed(4)

@@ -77,7 +77,7 @@ def saved_with_scaler(run, tmp_path, state=STATE):
     names = [n for n, _ in run.model.named_parameters()]
     optimizer = capture(run.optimizer, names, "adam", scaler_with(state))
     return engine.save(tmp_path / "s.lwnet", run.model.spec, model=run.model,
-                       history=run.history, config=run.config_record(), optimizer=optimizer)
+                       history=run.history, recipe=run.recipe_record(), optimizer=optimizer)
 
 
 class Watch(engine.Callback):

@@ -111,7 +111,7 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
     first = engine.train(net(), moons(), cfg(epochs=2, optimizer="adam", lr=0.01))
     first.save(tmp_path / "half.lwnet")
     saved = engine.load(tmp_path / "half.lwnet")
-    assert saved.optimizer_state is not None and saved.config["dataset"]["name"] == "moons"
+    assert saved.optimizer_state is not None and saved.recipe.data.name == "moons"
     rest = engine.train(saved, moons(), cfg(epochs=1, optimizer="adam", lr=0.01))
     a, b = without_timing(full.history), without_timing(rest.history)
     for key in ("epochs", "steps", "probes"):
@@ -342,7 +342,7 @@ def test_mismatches_are_clear_errors(spec, data, config, words):
 
 
 @pytest.mark.parametrize("settings, words", [
-    ({"epochs": 0}, "epochs must be a whole number of at least 1"),
+    ({"epochs": 0}, "epochs must be a whole number from 1 to"),
     ({"optimizer": "adamm"}, "did you mean adam"),
     ({"lr": -1}, "lr must be a number above 0"),
     ({"val_fraction": 0.95}, "val_fraction"),

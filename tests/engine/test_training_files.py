@@ -31,7 +31,7 @@ def test_round_trip_without_pickle(run, tmp_path):
     for i, name in enumerate(meta["params"]):
         for key in ("exp_avg", "exp_avg_sq", "step"):
             assert torch.equal(state.tensors[f"{name}/{key}"], original[i][key].cpu())
-    assert saved.config["optimizer"] == "adam" and saved.history["status"] == "finished"
+    assert saved.recipe.train.optimizer == "adam" and saved.history["status"] == "finished"
     assert all(not blob.startswith(b"\x80") for blob in data.values())
 
 

@@ -10,6 +10,19 @@ from PySide6.QtWidgets import QApplication
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
+def recipe(**changes):
+    """The window's settings for a 2-input network, with `changes` given as a flat recipe's
+    fields (training fields, "dataset", "pretrain"), as engine.Recipe.from_dict reads them."""
+    from gui.training.panel import default_recipe
+    import engine
+    return engine.Recipe.from_dict({**default_recipe((2,)).flat(), **changes})
+
+
+def field(panel, name: str, part: str = "train"):
+    """The Training panel's editor widget of one setting."""
+    return panel.editors[(part, name)].field
+
+
 def view_point(win, scene_pos: QPointF) -> QPoint:
     return win.view.mapFromScene(scene_pos)
 

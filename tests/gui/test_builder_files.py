@@ -181,7 +181,7 @@ def test_trained_weights_are_kept_until_they_no_longer_fit(window, tmp_path):
     model = engine.build(spec)
     history = {"epochs": [{"epoch": 1, "train_loss": 0.5}], "steps": [], "probes": {}}
     path = tmp_path / "trained.lwnet"
-    engine.save(path, spec, model=model, history=history, config={"epochs": 1})
+    engine.save(path, spec, model=model, history=history, recipe={"epochs": 1})
     assert window.open_path(path)
     window.scene.select_nodes(["linear_1"])
     assert window.inspector.propose("init", "uniform")       # weights still fit
@@ -193,7 +193,7 @@ def test_trained_weights_are_kept_until_they_no_longer_fit(window, tmp_path):
     assert window.inspector.propose("out_features", 5)       # now they cannot
     window.save_action.trigger()
     again = engine.load(path)
-    assert again.model is None and again.config == {"epochs": 1}
+    assert again.model is None and again.recipe.train.epochs == 1
     assert "no longer fit" in window.statusBar().currentMessage()
 
 

@@ -23,11 +23,10 @@ def _quiet(monkeypatch):
 
 def start(win):
     """A window with a network of two inputs, trained on a named data set for now."""
-    from gui.training.panel import default_settings
+    from gui_helpers import recipe
     session = win.ensure_training()
-    cfg = default_settings((2,))
-    cfg.update(dataset={"name": "xor", "options": {"samples": 100}}, epochs=1, batch_size=8)
-    win.doc.replace(engine.NetworkSpec.sequential((2,), NET, name="t"), None, "t", config=cfg)
+    cfg = recipe(dataset={"name": "xor", "options": {"samples": 100}}, epochs=1, batch_size=8)
+    win.doc.replace(engine.NetworkSpec.sequential((2,), NET, name="t"), None, "t", recipe=cfg)
     return session, session.panel.dataset
 
 
@@ -92,7 +91,7 @@ def test_a_csv_shows_its_options_and_label_column_zero_reloads_it(qtbot, window,
     assert "line 2, column 1: 'cat' is not a number" in box.summary.text()
     assert "b91c1c" in box.summary.styleSheet()
     pick(label, 0)
-    assert window.doc.config["dataset"]["options"]["label"] == 0
+    assert window.doc.recipe.data.options["label"] == 0
     assert box.summary.text().startswith("4 samples · input 2 · 3 classes")
     data = loaded(s)
     assert data.classes == ["bird", "cat", "dog"] and data.input_shape == (2,)
@@ -125,10 +124,10 @@ def test_options_are_saved_with_the_document_and_come_back(qtbot, window, tmp_pa
     pick(box.option_widgets["normalise"], "none")
     want = {"label": 0, "header": True, "task": "auto", "delimiter": "auto",
             "normalise": "none"}
-    assert window.doc.config["dataset"] == {"name": str(path), "options": want}
+    assert window.doc.recipe.data.to_dict() == {"name": str(path), "options": want}
     saved = tmp_path / "net.lwnet"
     assert window.files.save_to(str(saved))
-    assert engine.load(saved).config["dataset"] == {"name": str(path), "options": want}
+    assert engine.load(saved).recipe.data.to_dict() == {"name": str(path), "options": want}
     window.files.new()
     assert "label" not in box.option_widgets
     assert window.open_path(str(saved), ask=False)
@@ -203,19 +202,19 @@ def test_a_file_of_no_known_kind_is_refused_and_the_choice_kept(qtbot, window, t
     assert box.reference() == before and box.combo.currentData() == "xor"
     assert "not a data file Layerwise reads" in box.summary.text()
     assert "The data set is still 'xor'" in box.summary.text()
-    assert window.doc.config["dataset"]["name"] == "xor"
+    assert window.doc.recipe.data.name == "xor"
 
 
 def test_unknown_or_refused_saved_options_are_kept_and_named(qtbot, window, tmp_path):
     s, box = start(window)
     path = animals_csv(tmp_path)
-    cfg = dict(window.doc.config, dataset={"name": str(path),
-                                           "options": {"label": 0, "colour": "red"}})
-    window.doc.replace(window.doc.spec.copy(), None, "t", config=cfg)
+    cfg = window.doc.recipe.replace(data=engine.DataRef(str(path), {"label": 0,
+                                                                    "colour": "red"}))
+    window.doc.replace(window.doc.spec.copy(), None, "t", recipe=cfg)
     assert box.reference()["options"]["colour"] == "red"
     assert "has no option 'colour'; it takes label, header" in box.summary.text()
-    cfg["dataset"] = {"name": str(path), "options": {"label": "species", "header": "maybe"}}
-    window.doc.replace(window.doc.spec.copy(), None, "t", config=cfg)
+    cfg = cfg.replace(data=engine.DataRef(str(path), {"label": "species", "header": "maybe"}))
+    window.doc.replace(window.doc.spec.copy(), None, "t", recipe=cfg)
     assert box.option_widgets["label"].currentText() == "species"
     assert box.reference()["options"]["header"] == "maybe"
     assert "option header must be one of auto, yes, no" in box.summary.text()

@@ -15,17 +15,15 @@ from gui.training import data_loader
 SLOW_S = 1.0
 
 
-def settings(name: str, samples: int) -> dict:
-    from gui.training.panel import default_settings
-    cfg = default_settings((2,))
-    cfg.update(dataset={"name": name, "options": {"samples": samples, "seed": 0}})
-    return cfg
+def settings(name: str, samples: int):
+    from gui_helpers import recipe
+    return recipe(dataset={"name": name, "options": {"samples": samples, "seed": 0}})
 
 
 def choose(win, name: str, samples: int = 100):
     session = win.ensure_training()
     spec = engine.NetworkSpec.sequential((2,), [("Linear", {"out_features": 2})], name="t")
-    win.doc.replace(spec, None, "t", config=settings(name, samples))
+    win.doc.replace(spec, None, "t", recipe=settings(name, samples))
     return session
 
 

@@ -21,14 +21,14 @@ def _quiet(monkeypatch):
 
 
 def load(win, **changes):
-    from gui.training.panel import default_settings
+    from gui_helpers import recipe
     session = win.ensure_training()
-    cfg = default_settings((2,))
-    cfg.update(dataset={"name": "xor", "options": {"samples": 200, "noise": 0.05, "seed": 0}},
-               epochs=2, batch_size=16, probe_every=4, lr=0.01, optimizer="adam")
-    cfg.update(changes)
+    cfg = recipe(**{"dataset": {"name": "xor", "options": {"samples": 200, "noise": 0.05,
+                                                            "seed": 0}},
+                    "epochs": 2, "batch_size": 16, "probe_every": 4, "lr": 0.01,
+                    "optimizer": "adam", **changes})
     win.doc.replace(engine.NetworkSpec.sequential((2,), XOR_NET, name="xor"), None, "xor",
-                    config=cfg)
+                    recipe=cfg)
     return session
 
 
@@ -51,7 +51,8 @@ def test_runs_are_kept_overlaid_compared_saved_and_exported(qtbot, window, tmp_p
     assert train(qtbot, window) == "finished"            # continuing updates the same run
     assert len(window.doc.runs) == 1 and len(window.doc.runs[0]["history"]["epochs"]) == 4
     session.reset_weights()
-    session.panel.load({**session.panel.settings(), "optimizer": "sgd", "lr": 0.1})
+    session.panel.load(session.panel.recipe().with_settings(train={"optimizer": "sgd",
+                                                                   "lr": 0.1}))
     assert train(qtbot, window) == "finished"
     runs = window.doc.runs
     assert len(runs) == 2 and runs[1]["config"]["optimizer"] == "sgd"

@@ -58,7 +58,7 @@ def test_a_branching_network_is_refused_with_the_node_named(qtbot, window):
     spec.connect("linear_2", "add_1")
     spec.add("Linear", {"out_features": 2}, None, "linear_3")
     spec.connect("add_1", "linear_3")
-    window.doc.replace(spec, None, "branch", config=settings(pretrain=PRE))
+    window.doc.replace(spec, None, "branch", recipe=settings(pretrain=PRE))
     with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
         assert window.start_training()
     assert blocker.args == ["failed"]

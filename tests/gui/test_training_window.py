@@ -7,25 +7,24 @@ import torch
 from PySide6.QtCore import Qt
 
 import engine
+from gui_helpers import field
 from gui.commands import SetParamCommand
 from gui.training import files as tfiles
 
 XOR_NET = [("Linear", {"out_features": 8}), ("Tanh", {}), ("Linear", {"out_features": 2})]
 
 
-def settings(**changes) -> dict:
-    from gui.training.panel import default_settings
-    cfg = default_settings((2,))
-    cfg.update(dataset={"name": "xor", "options": {"samples": 200, "noise": 0.05, "seed": 0}},
-               epochs=3, batch_size=16, probe_every=2, lr=0.01)
-    cfg.update(changes)
-    return cfg
+def settings(**changes):
+    from gui_helpers import recipe
+    return recipe(**{"dataset": {"name": "xor", "options": {"samples": 200, "noise": 0.05,
+                                                             "seed": 0}},
+                     "epochs": 3, "batch_size": 16, "probe_every": 2, "lr": 0.01, **changes})
 
 
 def load(win, layers=XOR_NET, shape=(2,), **changes):
     session = win.ensure_training()
     spec = engine.NetworkSpec.sequential(shape, layers, name="test")
-    win.doc.replace(spec, None, "test", config=settings(**changes))
+    win.doc.replace(spec, None, "test", recipe=settings(**changes))
     return session
 
 
@@ -198,8 +197,8 @@ def test_reset_weights_starts_afresh(qtbot, window, _quiet):
 
 def test_save_and_reopen_keeps_settings_weights_optimizer_and_plots(qtbot, window, tmp_path):
     s = load(window)
-    s.panel.epochs.setValue(2)
-    assert window.doc.config["epochs"] == 2 and window.doc.is_modified()
+    field(s.panel, "epochs").setValue(2)
+    assert window.doc.recipe.train.epochs == 2 and window.doc.is_modified()
     train(qtbot, window)
     path = tmp_path / "xor.lwnet"
     assert window.files.save_to(str(path))
@@ -208,14 +207,14 @@ def test_save_and_reopen_keeps_settings_weights_optimizer_and_plots(qtbot, windo
     window.files.new()
     assert window.open_path(str(path), ask=False)
     assert window.doc.optimizer_state is not None and window.doc.model is not None
-    assert s.panel.epochs.value() == 2
+    assert field(s.panel, "epochs").value() == 2
     assert s.panel.dataset.reference()["name"] == "xor"
     x, y = s.dashboard.loss.curve_data("loss")        # the shown plots: drawn at the end
     assert x.tolist() == [st["step"] for st in history["steps"]]
     assert "From the saved history" in s.diag_panel.source.text()
     saved = engine.load(path)
-    assert saved.config["pretrain"]["mode"] == "none"
-    assert engine.TrainConfig.from_dict(saved.config).epochs == 2
+    assert saved.recipe == window.doc.recipe          # the settings shown, as they were
+    assert saved.recipe.pretrain.mode == "none" and saved.recipe.train.epochs == 2
 
 
 def test_hover_readout_and_export_csv_and_png(qtbot, window, tmp_path, monkeypatch):
@@ -284,7 +283,7 @@ def test_download_progress_and_a_users_csv_file(qtbot, window, tmp_path, monkeyp
     box = s.panel.dataset
     box._activated(box.combo.findData("__open_file__"))
     assert box.reference()["name"] == str(path)
-    assert window.doc.config["dataset"]["name"] == str(path)
+    assert window.doc.recipe.data.name == str(path)
     assert box.summary.text().startswith("40 samples · input 2 · 2 classes")
 
 
