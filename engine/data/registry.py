@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from engine.errors import DatasetError
 from engine.data import download as D
@@ -58,7 +59,8 @@ def _synthetic(name, generate, description, **fixed):
     return load
 
 
-def _mnist_5k(**_):
+def _mnist_5k(samples: int = 5000, seed: int = 0, **_):
+    """The bundled digits; `samples` below 5,000 picks a seeded random subset (a quick run)."""
     path = RESOURCES / "mnist-5k.npz"
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -66,8 +68,13 @@ def _mnist_5k(**_):
     except (OSError, KeyError, ValueError) as exc:
         raise DatasetError(f"the bundled data set '{path}' is missing or damaged ({exc}); "
                            f"reinstall Layerwise") from None
-    return _digits("mnist-5k", images, labels, [str(i) for i in range(10)],
+    data = _digits("mnist-5k", images, labels, [str(i) for i in range(10)],
                    "5,000 MNIST digits (500 per class), bundled")
+    if samples >= len(data):
+        return data
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:samples]
+    return replace(data, x=data.x[pick], y=data.y[pick],
+                   description=f"{samples:,} of the 5,000 bundled MNIST digits (seed {seed})")
 
 
 def _remote_loader(remote: D.Remote, classes, description):
@@ -127,6 +134,9 @@ _INFOS = [
                 _synthetic("sine", _rename(S.sine), "a 1-D function")),
     DatasetInfo("mnist-5k", "bundled", "5,000 handwritten digits, 500 per class, 28x28 "
                 "(ships with Layerwise)", (1, 28, 28), CLASSIFICATION, 10, "5,000",
+                (Option("samples", 5000, "how many of the digits (a seeded random subset "
+                         "below 5,000)", 10, 5000),
+                 Option("seed", 0, "which subset (random seed)", 0, 2**31 - 1)),
                 loader=_mnist_5k),
     DatasetInfo("mnist", "download", "60,000 handwritten digits, 28x28 (downloaded once, "
                 "about 10 MB)", (1, 28, 28), CLASSIFICATION, 10, "60,000",

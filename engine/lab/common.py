@@ -91,15 +91,8 @@ class Experiment:
 
 
 def mnist(ctx: Context, full: int = 5000, quick: int = 1000) -> Dataset:
-    return subset(load_dataset("mnist-5k"), ctx.pick(full, quick), ctx.seed)
-
-
-def subset(data: Dataset, n: int, seed: int) -> Dataset:
-    """A seeded random subset of n samples (all of them if n >= len)."""
-    if n >= len(data):
-        return data
-    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
-    return replace(data, x=data.x[idx], y=data.y[idx])
+    """mnist-5k, or a seeded subset of it (a data set option, so a recipe can name it)."""
+    return load_dataset("mnist-5k", samples=ctx.pick(full, quick), seed=ctx.seed)
 
 
 def mlp(input_shape, hidden: list[int], act: str, init: str, outputs: int,
@@ -114,7 +107,9 @@ def mlp(input_shape, hidden: list[int], act: str, init: str, outputs: int,
 def recipe_of(cfg: TrainConfig, data: Dataset, pretrain=None):
     """The recipe an experiment runs: its training settings, its data, and pre-training."""
     from engine.run.recipe import DataRef, PretrainConfig, Recipe
-    return Recipe(train=cfg, pretrain=pretrain or PretrainConfig(), data=DataRef(data.name))
+    ref = data.reference()
+    return Recipe(train=cfg, pretrain=pretrain or PretrainConfig(),
+                  data=DataRef(ref["name"], ref["options"]))
 
 
 def recipe_lines(recipe) -> list[str]:

@@ -177,6 +177,7 @@ class PretrainStage(_Stage):
         loop, model, block = self.loop, self.loop.model, self.block
         if self.index == 1:
             loop.dispatch.emit(PhaseEvent("pretrain", f"{self.pre.mode} pre-training"))
+        torch.manual_seed(self.config.seed)      # the temporary layer's initial weights
         if self.supervised:
             data = loop.data
             n_out = data.n_classes if data.n_classes else math.prod(data.target_shape)
