@@ -9,6 +9,7 @@ machines are shared and noisy.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -70,4 +71,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

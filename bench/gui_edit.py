@@ -9,6 +9,7 @@ the 50 ms target. Each measurement includes exactly one repaint of the canvas.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -115,6 +116,11 @@ def measure(app, win, zoom: str) -> list[tuple[str, float, float, float]]:
 
 
 def main() -> int:
+    global REPS
+    parser = argparse.ArgumentParser(description="Time one edit of a 300-layer network in the "
+                                                 "window (re-analysis and redraw).")
+    parser.add_argument("--reps", type=int, default=REPS, help=f"edits timed (default {REPS})")
+    REPS = max(1, parser.parse_args().reps)
     app = make_app()
     win = MainWindow()
     win.resize(1400, 900)

@@ -160,8 +160,20 @@ class ParamEditor(QObject):
             self.edited.emit(None)
         else:
             self.field.setFocus(Qt.OtherFocusReason)
+            if isinstance(self.field, (IntSpin, FloatSpin)):
+                self.field.blockSignals(True)
+                self.field.setValue(self.field.value())      # shows the number again
+                self.field.blockSignals(False)
             if isinstance(self.field, (IntSpin, FloatSpin, QComboBox, QCheckBox)):
                 self.edited.emit(self._field_value())
+
+    def _show_unset(self, f) -> None:
+        """An unset number: an empty (greyed) field that holds the lowest value allowed, for
+        when the person unticks the box."""
+        if isinstance(f, (IntSpin, FloatSpin)):
+            if self.param.min is not None and not self.param.above:
+                f.setValue(self.param.min)
+            f.lineEdit().clear()
 
     def value(self) -> Any:
         """What the editor shows now: None when unset, else the field's value (text fields
@@ -202,7 +214,7 @@ class ParamEditor(QObject):
                 self.field.setEnabled(value is not None)
             f = self.field
             if value is None and self.null_box is not None and not isinstance(f, QLineEdit):
-                pass                          # unset: the field keeps its last number
+                self._show_unset(f)
             elif isinstance(f, (IntSpin, FloatSpin)):
                 f.setValue(value)
             elif isinstance(f, QCheckBox):

@@ -188,7 +188,8 @@ def run_recipe(network, recipe: Recipe, dataset=None, callbacks=(), control=None
     network that continues a run is refused: pre-training starts from new weights), then
     recipe.train.epochs of training, all on the one training loop, with the same callbacks and
     Control. `dataset` is the data already loaded (a Dataset); by default recipe.data is loaded.
-    Returns the Run (run.recipe is the recipe); a failure raises TrainingError with `.run`."""
+    Returns the Run (run.recipe is the recipe, its data reference as loaded, every option
+    given); a failure raises TrainingError with `.run`."""
     from engine.data import load_dataset
     from engine.run.loop import fit
     if not isinstance(recipe, Recipe):
@@ -202,6 +203,7 @@ def run_recipe(network, recipe: Recipe, dataset=None, callbacks=(), control=None
     run = fit(network, dataset, recipe.train, recipe.pretrain, callbacks=callbacks,
               control=control, distributed=distributed)
     run.recipe = recipe
+    run.recipe = run.recipe_record()       # with the data as loaded (its options in full)
     return run
 
 
