@@ -23,9 +23,9 @@ PARAMS = (
     Param("batch_size", "int", 32, "samples per optimizer step", min=1, max=1 << 20),
     Param("optimizer", "choice", "adam", "how the weights follow the gradient",
           choices=OPTIMIZERS),
-    Param("lr", "float", None, "learning rate: the size of each step", min=0.0, max=10.0,
-          above=True, nullable=True, null_help="the optimizer's usual rate (sgd 0.01, "
-                                               "adam 0.001, ...)", label="learning rate"),
+    Param("lr", "float", None, "learning rate: the size of each step (unset: the optimizer's "
+          "usual rate, sgd 0.01, adam 0.001, ...)", min=0.0, max=10.0,
+          above=True, nullable=True, null_help="usual rate", label="learning rate"),
     Param("momentum", "float", 0.9, "momentum (sgd+momentum, nesterov, rmsprop)", min=0.0,
           max=0.9999),
     Param("weight_decay", "float", 0.0, "L2 penalty on the weights (decoupled for adamw)",
@@ -36,7 +36,7 @@ PARAMS = (
           "step (x gamma every step_size epochs) or cosine (to zero)", choices=SCHEDULES,
           label="schedule"),
     Param("step_size", "int", None, "epochs between steps of the step schedule", min=1,
-          max=1_000_000, nullable=True, null_help="a third of the epochs"),
+          max=1_000_000, nullable=True, null_help="a third of epochs"),
     Param("gamma", "float", 0.1, "factor of each step of the step schedule", min=0.0, max=1.0,
           above=True),
     Param("loss", "choice", "auto", "auto: cross-entropy for classes, MSE for regression",

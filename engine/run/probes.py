@@ -345,6 +345,7 @@ class ProbeCallback(Callback):
         self.log: ProbeLog | None = None
         self.target: dict | None = None     # where probes go: None for the run's history
         self.stage = 0
+        self.untrained: set[str] = set()    # weights the stage does not train (no grad_norm)
 
     def set_stage(self, params: list, target: dict | None, stage: int) -> None:
         """A new stage of the run: its trainable `params`, the dict whose "probes" receive
@@ -352,6 +353,11 @@ class ProbeCallback(Callback):
         if self.params is not None:
             self.params = list(params)
         self.target, self.stage, self.probing = target, stage, 0
+        trained = {id(p) for p in params}
+        # a pre-training stage trains one block: the others get no gradient by design, which
+        # is no "zero gradient" to report
+        self.untrained = {n for n, w in self.watch.weights.items()
+                          if id(w) not in trained} if stage else set()
 
     def on_batch_start(self, run, step: int) -> None:
         if (step - 1) % self.every == 0:
@@ -378,12 +384,19 @@ class ProbeCallback(Callback):
         if self.every > 1:
             self.watch.remove()    # off until the next probed step (and in validation passes)
         self.probing = 0
+        if self.untrained:
+            keys, values = self._trained_only(keys, values)
         target = self.target if self.target is not None else run.history
         if self.log is None or self.log.history is not target:
             self.log = ProbeLog(target, self.watch.nest)
         self.log.add(step, keys, values)
         if self.listening is None or self.listening():
             self.emit(ProbeEvent(step, self.watch.nest(keys, values), self.stage))
+
+    def _trained_only(self, keys: tuple, values: list) -> tuple[tuple, list]:
+        pairs = [(k, v) for k, v in zip(keys, values)
+                 if k[1] != "grad_norm" or k[0] not in self.untrained]
+        return tuple(k for k, _ in pairs), [v for _, v in pairs]
 
     def on_train_end(self, run) -> None:
         self.watch.close()

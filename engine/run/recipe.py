@@ -26,11 +26,11 @@ PRETRAIN_PARAMS = (
           choices=PRETRAIN_MODES),
     Param("epochs", "int", 3, "epochs per pre-trained layer", min=1, max=100_000),
     Param("optimizer", "choice", "adam", "the optimizer of pre-training", choices=OPTIMIZERS),
-    Param("lr", "float", None, "learning rate of pre-training", min=0.0, max=10.0, above=True,
-          nullable=True, null_help="the pre-training optimizer's usual rate",
+    Param("lr", "float", None, "learning rate of pre-training (unset: its optimizer's usual "
+          "rate)", min=0.0, max=10.0, above=True, nullable=True, null_help="usual rate",
           label="learning rate"),
-    Param("batch_size", "int", None, "samples per pre-training step", min=1, max=1 << 20,
-          nullable=True, null_help="the training batch size"),
+    Param("batch_size", "int", None, "samples per pre-training step (unset: the training "
+          "batch size)", min=1, max=1 << 20, nullable=True, null_help="as training"),
     Param("noise", "float", 0.25, "unsupervised: fraction of inputs masked (denoising "
           "autoencoders; 0 for plain ones)", min=0.0, max=0.95),
     Param("tied", "bool", False, "unsupervised: decoders use the encoders' weights, transposed",

@@ -9,12 +9,7 @@ from engine.run.pretrain import pretrain
 from engine.run.events import StageEvent
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def blobs(n=400, shape=(8,), classes=3, seed=0, unit=False):
