@@ -17,11 +17,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from engine.data import cache_dir, datasets, file_kinds
-    infos = [i.to_dict() for i in datasets()]
-    files = file_kinds()
+    from engine import data
+    infos = [i.to_dict() for i in data.datasets()]
+    files = data.file_kinds()
     if args.json:
-        print(json.dumps({"datasets": infos, "files": files, "cache": str(cache_dir())},
+        print(json.dumps({"datasets": infos, "files": files, "cache": str(data.cache_dir())},
                          indent=2))
         return 0
     rows = [("name", "kind", "input", "task", "samples", "status", "options")]
@@ -39,7 +39,8 @@ def run(args) -> int:
         for name, o in f["options"].items():
             lines += textwrap.wrap(f"{name}: {o['help']}", 96, initial_indent=" " * 6,
                                    subsequent_indent=" " * 8)
-    lines += ["", f"Downloads are kept in {cache_dir()} (set LAYERWISE_DATA_DIR to change it)."]
+    lines += ["", f"Downloads are kept in {data.cache_dir()} (set LAYERWISE_DATA_DIR to change "
+                  f"it)."]
     print("\n".join(lines))
     return 0
 

@@ -25,10 +25,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from engine.lab import experiments, run_experiment
+    from engine import lab
     if args.list or not args.name:
         print("Lab experiments (python main.py lab NAME [--quick] [--out DIR]):")
-        for e in experiments():
+        for e in lab.experiments():
             print(f"  {e.name:<25} {e.summary}")
         return 0
     if args.seed < 0:
@@ -36,7 +36,7 @@ def run(args) -> int:
         return fail("--seed must be 0 or more")
     out = Path(args.out) if args.out else Path("lab-reports") / args.name
     progress = _Progress() if is_terminal() else None
-    result = run_experiment(args.name, quick=args.quick, seed=args.seed,
+    result = lab.run_experiment(args.name, quick=args.quick, seed=args.seed,
                             callbacks=[progress] if progress else (),
                             progress=progress.stage if progress else None, out_dir=out)
     if progress:

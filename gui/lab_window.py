@@ -28,9 +28,9 @@ class LabOutcome:
 def lab_job(name: str, quick: bool, seed: int):
     """The worker's job: run one experiment, never raise (the answer says how it ended)."""
     def job(queue, control) -> LabOutcome:
-        from engine.lab import run_experiment
+        from engine import lab
         try:
-            result = run_experiment(name, quick=quick, seed=seed, callbacks=[queue],
+            result = lab.run_experiment(name, quick=quick, seed=seed, callbacks=[queue],
                                     control=control)
         except engine.LayerwiseError as exc:
             return LabOutcome("lab", "failed", str(exc))
@@ -46,7 +46,7 @@ class LabWindow(QDialog):
     def __init__(self, window):
         super().__init__(window)
         from gui.training.worker import Worker
-        from engine.lab import experiments
+        from engine import lab
         self.window = window
         self.setWindowTitle("Lab — Layerwise")
         self.resize(1180, 760)
@@ -56,7 +56,7 @@ class LabWindow(QDialog):
         self.result = None
         self.stage_text = ""
         self.list = QListWidget()
-        for e in experiments():
+        for e in lab.experiments():
             item = QListWidgetItem(f"{e.title}\n{e.summary}")
             item.setData(Qt.UserRole, e.name)
             item.setToolTip(e.summary)
@@ -160,10 +160,10 @@ class LabWindow(QDialog):
                            "stopped" else f"Done in {outcome.result.seconds:.0f} s.")
 
     def show_result(self, result) -> None:
-        from engine.lab import markdown
+        from engine import lab
         from gui.report_figures import plot_widget
         self.result = result
-        self.report.setMarkdown(markdown(result, figures=[]).split("\n## Figures")[0])
+        self.report.setMarkdown(lab.markdown(result, figures=[]).split("\n## Figures")[0])
         self._clear_figures()
         for fig in result.figures:
             plot = plot_widget(fig)
@@ -178,11 +178,11 @@ class LabWindow(QDialog):
         return bool(folder) and self.write_report(folder)
 
     def write_report(self, folder: str) -> bool:
-        from engine.lab import write_report
+        from engine import lab
         from gui.report_figures import install
         install()
         try:
-            files = write_report(self.result, Path(folder))
+            files = lab.write_report(self.result, Path(folder))
         except engine.LayerwiseError as exc:
             QMessageBox.warning(self, "Save Report", str(exc))
             return False
@@ -219,8 +219,8 @@ def fill_lab_menu(window, menu) -> None:
     """Fill the Lab menu on first opening: one entry per experiment, then 'Lab Window…'."""
     if menu.actions():
         return
-    from engine.lab import experiments
-    for e in experiments():
+    from engine import lab
+    for e in lab.experiments():
         act = menu.addAction(e.title)
         act.setStatusTip(e.summary)
         act.triggered.connect(lambda checked=False, n=e.name: open_lab(window, n))

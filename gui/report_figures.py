@@ -92,6 +92,6 @@ def install() -> bool:
         import PySide6  # noqa: F401
     except ImportError:
         return False
-    from engine.lab import set_figure_renderer
-    set_figure_renderer(render)
+    from engine import lab
+    lab.set_figure_renderer(render)
     return True

@@ -103,7 +103,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict, **overrides) -> "TrainConfig":
         """A config from a file's dict (unknown keys are refused; "dataset", "pretrain" and
-        "threads", stored alongside in a flat recipe, are ignored here), with `overrides` applied."""
+        "threads", stored alongside in a flat recipe, are ignored here), with `overrides`
+        applied."""
         if not isinstance(data, dict):
             raise TrainingError(f"a training config must be an object, not "
                                 f"{type(data).__name__}")

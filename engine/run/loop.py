@@ -150,7 +150,7 @@ def epoch_order(n: int, seed: int, epoch: int, device) -> torch.Tensor:
 
 
 class Diverged(Exception):
-    pass
+    """A step's loss or gradient norm became NaN or infinite (the message says which)."""
 
 
 class _Loop:

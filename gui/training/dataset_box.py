@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
                                QVBoxLayout, QWidget)
 
 import engine
-from engine.data import Option, check_file_options, check_path, csv_columns, file_options
+from engine import data as datasets
 
 from . import files
 from .plots import PALETTE
@@ -46,7 +46,7 @@ class DatasetBox(QWidget):
         self.combo.addItem("Open image folder…", OPEN_FOLDER)
         self.combo.activated.connect(self._activated)
         self.options = QFormLayout()
-        self.fields: dict[str, tuple[Option, QWidget]] = {}
+        self.fields: dict[str, tuple[datasets.Option, QWidget]] = {}
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setObjectName("dataset_summary")
@@ -113,7 +113,7 @@ class DatasetBox(QWidget):
         if not path:
             return ""
         try:
-            check_path(path)
+            datasets.check_path(path)
         except engine.LayerwiseError as exc:
             still = f"'{self._current}'" if self._current else "not chosen"
             self.show_text(f"{exc}. The data set is still {still}.", error=True)
@@ -131,7 +131,8 @@ class DatasetBox(QWidget):
         self._current = name
         self._select(name)
         info = self.infos.get(name)
-        self._options(info.options if info else file_options(name) if name else (), options)
+        offered = info.options if info else datasets.file_options(name) if name else ()
+        self._options(offered, options)
         self.download.setVisible(info is not None and not info.available)
         if emit:
             self.changed.emit()
@@ -177,9 +178,9 @@ class DatasetBox(QWidget):
     def _columns(self, values: dict) -> list:
         """The columns of the chosen CSV file (names or None), [] when it cannot be read."""
         try:
-            layout = check_file_options(self._current, {k: values[k] for k in
+            layout = datasets.check_file_options(self._current, {k: values[k] for k in
                                                         ("header", "delimiter") if k in values})
-            return csv_columns(self._current, **layout)
+            return datasets.csv_columns(self._current, **layout)
         except engine.LayerwiseError:
             return []
 
