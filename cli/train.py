@@ -204,19 +204,14 @@ def _header(saved, dataset, recipe, resume: bool, dist) -> str:
     if config.precision != "fp32":
         text += f", {config.precision} mixed precision"
     if pre.active:
-        lr = pre.lr if pre.lr is not None else engine_default_lr(pre.optimizer)
         text += (f"; first {pre.mode} pre-training, {pre.epochs} epochs per layer, "
-                 f"{pre.optimizer} lr {lr:g}, batch {pre.batch_size or config.batch_size}")
+                 f"{pre.optimizer} lr {pre.learning_rate:g}, "
+                 f"batch {pre.batch_size or config.batch_size}")
         if pre.mode == "unsupervised":
             text += f", noise {pre.noise:g}" + (", tied weights" if pre.tied else "")
     if resume:
         text += f"; continuing after epoch {finished_epochs(saved.history or {})}"
     return text
-
-
-def engine_default_lr(optimizer: str) -> float:
-    from engine import DEFAULT_LR
-    return DEFAULT_LR[optimizer]
 
 
 # ----------------------------------------------------------------------------- the run

@@ -118,18 +118,15 @@ def recipe_lines(recipe) -> list[str]:
     lines = [f"Training: {t.optimizer}, learning rate {t.learning_rate:g}, batch {t.batch_size}, "
              f"{t.epochs} epochs, seed {t.seed}, probes every {t.probe_every} steps."]
     if p.active:
-        lr = p.lr if p.lr is not None else _default_lr(p.optimizer)
-        what = (f"denoising autoencoders ({p.noise:.0%} masking" +
-                (", tied weights)" if p.tied else ")")) if p.mode == "unsupervised"             else "a temporary output layer per block"
+        if p.mode == "unsupervised":
+            what = f"denoising autoencoders ({p.noise:.0%} masking" + \
+                (", tied weights)" if p.tied else ")")
+        else:
+            what = "a temporary output layer per block"
         lines.append(f"Pre-training ({p.mode}): {p.epochs} epoch(s) per hidden layer with "
-                     f"{p.optimizer}, learning rate {lr:g}, batch {p.batch_size or t.batch_size}; "
-                     f"{what}.")
+                     f"{p.optimizer}, learning rate {p.learning_rate:g}, "
+                     f"batch {p.batch_size or t.batch_size}; {what}.")
     return lines
-
-
-def _default_lr(optimizer: str) -> float:
-    from engine.run.config import DEFAULT_LR
-    return DEFAULT_LR[optimizer]
 
 
 def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context):

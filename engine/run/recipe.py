@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.errors import TrainingError
 from engine.network.schema import Param
-from engine.run.config import OPTIMIZERS, TrainConfig, check
+from engine.run.config import DEFAULT_LR, OPTIMIZERS, TrainConfig, check
 
 PRETRAIN_MODES = ("none", "supervised", "unsupervised")
 
@@ -67,6 +67,11 @@ class PretrainConfig:
     @property
     def active(self) -> bool:
         return self.mode != "none"
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate pre-training uses: `lr`, or its optimizer's usual one."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

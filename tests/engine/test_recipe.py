@@ -141,6 +141,7 @@ def test_stage_settings_come_from_the_pretraining_part_and_the_shared_ones():
     assert (cfg.optimizer, cfg.lr, cfg.batch_size, cfg.epochs) == ("sgd", 0.3, 4, 2)
     assert (cfg.device, cfg.probe_every, cfg.val_fraction) == ("auto", 3, 0.1)
     assert stage_config(r.train, recipe().pretrain, 1).batch_size == 16    # as training's
+    assert (r.pretrain.learning_rate, recipe().pretrain.learning_rate) == (0.3, 0.001)
 
 
 def test_pretraining_a_network_that_already_trained_is_refused():
