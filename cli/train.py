@@ -235,8 +235,8 @@ def _train(engine, args, network, spec, dataset, recipe, resume: bool, control, 
 
 
 def _callbacks(args, network, config, resume: bool, dist) -> list:
-    from engine import Checkpoints, StageEvent, finished_epochs
-    callbacks = [_announce_stages(StageEvent)]
+    from engine import Checkpoints, finished_epochs
+    callbacks = [_announce_stage]
     if is_terminal():
         first = finished_epochs(network.history or {}) if resume else 0
         callbacks.append(ProgressBar(config.epochs, first, processes=dist.world_size))
@@ -246,11 +246,11 @@ def _callbacks(args, network, config, resume: bool, dist) -> list:
     return callbacks
 
 
-def _announce_stages(stage_event):
-    def announce(event):
-        if isinstance(event, stage_event):
-            print(event.name, flush=True)
-    return announce
+def _announce_stage(event) -> None:
+    """Print each pre-training stage as it begins."""
+    from engine import StageEvent
+    if isinstance(event, StageEvent):
+        print(event.name, flush=True)
 
 
 def _checkpoint_lines(callbacks, status: str) -> list[str]:

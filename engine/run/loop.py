@@ -181,6 +181,7 @@ class _Loop:
         self.skipped = 0            # steps the fp16 loss scaler skipped (overflowed gradients)
         self.step = 0
         self.record: dict | None = None     # history["runs"] record of the training stage
+        self.batch_size = cfg.batch_size    # the running stage's (for messages)
 
     # ------------------------------------------------------------------ the run
     def fit(self, stages: list) -> Run:
@@ -194,7 +195,7 @@ class _Loop:
             self._fail(str(exc), t0)
         except torch.OutOfMemoryError:
             self._fail(f"the {self.device} device ran out of memory at step {self.step + 1}: "
-                       f"lower the batch size (now {self.cfg.batch_size}) or use a smaller "
+                       f"lower the batch size (now {self.batch_size}) or use a smaller "
                        f"network", t0)
         except Exception as exc:
             self._fail(f"training failed at step {self.step + 1}: {exc}", t0, raise_as=exc)
@@ -203,6 +204,7 @@ class _Loop:
         return self.run
 
     def _stage(self, stage) -> bool:
+        self.batch_size = stage.config.batch_size
         stage.begin()
         self.step = stage.first_step
         if self.probe is not None:

@@ -95,6 +95,11 @@ class FineTune(_Stage):
             loss = loss + self.l1.penalty()
         return loss, out
 
+    def _loss_and_out(self, x, y):
+        """The loss of a validation batch, without the activation penalty, and the output."""
+        out = self.loop.model(x)
+        return self.loop.objective.loss(out, y), out
+
     def step_done(self, step: int, epoch: int, value: float) -> None:
         self.loop.run.history["steps"].append({"step": step, "epoch": epoch + 1, "loss": value})
 
@@ -105,9 +110,7 @@ class FineTune(_Stage):
         n, nv = samples * dist.world_size, len(loop.vx)    # n counts a shard's repeats
         model.eval()
         try:
-            val_loss, val_correct = loop.validate(lambda x, y: _loss_and_out(model, objective,
-                                                                             x, y),
-                                                  objective.correct)
+            val_loss, val_correct = loop.validate(self._loss_and_out, objective.correct)
         finally:
             model.train()
         train_correct, val_loss, val_correct = dist.sum(torch.stack(
@@ -126,11 +129,6 @@ class FineTune(_Stage):
                 f"stopped; the model keeps its weights from before that step. Try a lower "
                 f"learning rate (now {self.config.learning_rate:g}), gradient clipping "
                 f"(grad_clip), or another initialisation")
-
-
-def _loss_and_out(model, objective, x, y):
-    out = model(x)
-    return objective.loss(out, y), out
 
 
 def pretrain_stages(loop, pretrain) -> list["PretrainStage"]:
