@@ -4,10 +4,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
-
-import torch
 
 from engine.data import load_dataset
 from engine.data.dataset import Dataset
