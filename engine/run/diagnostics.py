@@ -9,9 +9,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# What a node can be coloured by: (name shown, statistic, which layers have it).
+RELATIVE = ("gradient", "gradient_rms", "gradient_ratio")   # levels relative to the largest
+# The gradient statistics, as the window offers them: statistic -> (name, one-line meaning).
+GRADIENT_STATS = {
+    "grad_norm": ("‖∂L/∂W‖", "norm of the weight gradient: grows with the layer's size"),
+    "grad_rms": ("RMS of ∂L/∂W", "per weight (norm/√n): layers of different sizes compare"),
+    "grad_ratio": ("‖∂L/∂W‖/‖W‖", "relative to the weights: the share of the weights an "
+                   "SGD step of rate 1 would change"),
+    "delta_norm": ("‖∂L/∂a‖", "norm of the gradient back-propagated to the layer's output"),
+    "delta_rms": ("RMS of ∂L/∂a", "per output value: layers of different widths compare"),
+}
+
+# What a node can be coloured by: (name shown, statistic).
 COLOUR_BY = {
-    "gradient": ("gradient (relative to the largest layer)", "grad_norm"),
+    "gradient": ("gradient norm ‖∂L/∂W‖ (relative to the largest)", "grad_norm"),
+    "gradient_rms": ("gradient per weight, RMS (relative to the largest)", "grad_rms"),
+    "gradient_ratio": ("gradient / weight ‖∂L/∂W‖/‖W‖ (relative to the largest)",
+                       "grad_ratio"),
     "sparsity": ("sparsity (outputs exactly zero)", "sparsity"),
     "dead": ("dead units", "dead"),
     "saturation": ("saturation (near the bounds)", "saturation"),
@@ -33,13 +47,13 @@ class Level:
 
 def node_levels(stats: dict, by: str) -> dict[str, Level]:
     """The nodes that have the statistic behind `by` (a key of COLOUR_BY), each with its level:
-    for "gradient", the weight-gradient norm over the largest one, on a log scale (1 = the
-    largest, 0 = a millionth of it or less); for the others, the fraction itself."""
+    for the gradients (RELATIVE), the statistic over the largest layer's, on a log scale (1 =
+    the largest, 0 = a millionth of it or less); for the others, the fraction itself."""
     if by not in COLOUR_BY:
         raise ValueError(f"colour by must be one of {', '.join(COLOUR_BY)}, not {by!r}")
     stat = COLOUR_BY[by][1]
     values = {n: s[stat] for n, s in stats.items() if _finite(s.get(stat))}
-    if by != "gradient":
+    if by not in RELATIVE:
         return {n: Level(v, min(1.0, max(0.0, v)), f"{v:.0%}") for n, v in values.items()}
     top = max(values.values(), default=0.0)
     out = {}
@@ -88,8 +102,13 @@ def warnings(stats: dict, labels: dict[str, str], order: list[str] | None = None
 
 
 def _gradient_warnings(stats, labels, order, kinds) -> list[str]:
-    grads = [(n, stats[n]["grad_norm"]) for n in order
-             if n in stats and _finite(stats[n].get("grad_norm"))]
+    """Vanishing or exploding gradients, read from the per-weight RMS where the probes give
+    it (the raw norm carries a factor of each layer's size: a 784x100 layer's is √7.84 times
+    a 100x100 layer's for the same gradient per weight), else from the norm."""
+    stat = "grad_rms" if all(_finite(s.get("grad_rms")) for s in stats.values()
+                             if "grad_norm" in s) else "grad_norm"
+    grads = [(n, stats[n][stat]) for n in order
+             if n in stats and _finite(stats[n].get(stat))]
     if len(grads) < 2:
         return []
     low_node, low = min(grads, key=lambda g: g[1])

@@ -2,9 +2,14 @@
 
 For each parameterised layer (Linear, Conv2d, BatchNorm, PReLU):
   grad_norm   ‖∂L/∂W‖, the norm of the weight gradient (before any clipping);
+  grad_rms    ‖∂L/∂W‖/√n, its root mean square per weight (n weights): unlike the norm, it
+              carries no factor of the layer's size, so layers of different sizes compare;
+  grad_ratio  ‖∂L/∂W‖/‖W‖, the gradient relative to the weights (the relative change a step
+              of plain SGD makes is the learning rate times this);
   delta_norm  ‖∂L/∂a‖, the norm of the gradient back-propagated to the layer's output (for the
               batch, of the batch-mean loss) — in deep sigmoid/tanh stacks this vanishes
               towards the input while grad_norm can stay flat;
+  delta_rms   ‖∂L/∂a‖/√m, its root mean square per output value (m values in the batch);
   weight_norm ‖W‖.
 For each activation layer:
   sparsity        fraction of its outputs exactly zero;
@@ -34,6 +39,7 @@ from engine.run.history import ProbeLog
 from engine.network.catalogue import LAYERS
 
 SATURATION_MARGIN = 0.05
+WEIGHT_GRADIENT_STATS = ("grad_norm", "grad_rms", "grad_ratio")
 MEMBERSHIP_LIMIT = 1 << 20     # entries of the (units, layers) matrix that sums per layer
 _watched: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
 _watched_lock = threading.Lock()
@@ -169,12 +175,14 @@ class Watch:
             parts.append(plan.reduce(self.outputs, batch))
         raw = torch.cat(parts).tolist() if parts else []
         self._forget()
-        return layout.keys, [offset + scale * raw[i] for i, offset, scale in layout.pick] + \
-            layout.zeros
+        values = [offset + scale * raw[i] for i, offset, scale in layout.pick]
+        values += [_ratio(raw[g], raw[w]) for g, w in layout.ratios]
+        return layout.keys, values + layout.zeros
 
     def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
         complete = len(found) == len(wgrads) + len(self.weighted)
-        key = (plan, batch, tuple(deltas))
+        sizes = tuple(d.shape[0] for d in deltas.values() if d is not None)[:1]   # delta_rms
+        key = (plan, batch, tuple(deltas), sizes)
         layout = self._layouts.get(key) if complete else None
         if layout is None:
             layout = _Layout(self, wgrads, deltas, plan, batch)
@@ -265,20 +273,43 @@ class _Layout:
     """Where each statistic of a probe comes from: `keys`, and for each one, its index in the
     fetched vector (norms of the weights, of the gradients found, then the activation plan's
     per-layer sums) with the offset and scale that turn it into the statistic (the plan's
-    counts into fractions of the batch); `zeros`, the grad_norm of weights no gradient
-    reached. Worked out once for each plan, batch size and set of gradients found."""
+    counts into fractions of the batch, a norm into a root mean square); `ratios`, the indices
+    of (gradient norm, weight norm) of each grad_ratio; `zeros`, the gradient statistics of
+    weights no gradient reached. Worked out once for each plan, batch size and set of
+    gradients found."""
 
     def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int):
-        keys = [(n, "weight_norm") for n in watch.weighted]
-        keys += [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is not None]
-        keys += [(n, "delta_norm") for n, d in deltas.items() if d is not None]
+        weighted = watch.weighted
+        graded = [(n, g) for n, g in zip(weighted, wgrads) if g is not None]
+        reached = [(n, d) for n, d in deltas.items() if d is not None]
+        keys = [(n, "weight_norm") for n in weighted]
+        keys += [(n, "grad_norm") for n, _ in graded] + [(n, "delta_norm") for n, _ in reached]
         self.pick = [(i, 0.0, 1.0) for i in range(len(keys))]
+        first = len(weighted)                       # where the gradient norms start
+        for j, (n, g) in enumerate(graded):
+            keys.append((n, "grad_rms"))
+            self.pick.append((first + j, 0.0, 1.0 / math.sqrt(max(1, g.numel()))))
+        first += len(graded)
+        for j, (n, d) in enumerate(reached):
+            keys.append((n, "delta_rms"))
+            self.pick.append((first + j, 0.0, 1.0 / math.sqrt(max(1, d.numel()))))
         if plan is not None:
             keys += plan.keys
-            self.pick += plan.picks(len(self.pick), batch)
-        missing = [(n, "grad_norm") for n, g in zip(watch.weighted, wgrads) if g is None]
+            self.pick += plan.picks(len(weighted) + len(graded) + len(reached), batch)
+        row = {n: i for i, n in enumerate(weighted)}
+        self.ratios = [(len(weighted) + j, row[n]) for j, (n, _) in enumerate(graded)]
+        keys += [(n, "grad_ratio") for n, _ in graded]
+        missing = [(n, stat) for n, g in zip(weighted, wgrads) if g is None
+                   for stat in WEIGHT_GRADIENT_STATS]
         self.keys = tuple(keys + missing)
         self.zeros = [0.0] * len(missing)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator; 0 for 0/0 (no gradient, no weight), inf for x/0."""
+    if denominator:
+        return numerator / denominator
+    return 0.0 if numerator == 0 else math.inf
 
 
 def _accumulate(params: list[torch.Tensor], grads) -> None:
@@ -395,7 +426,7 @@ class ProbeCallback(Callback):
 
     def _trained_only(self, keys: tuple, values: list) -> tuple[tuple, list]:
         pairs = [(k, v) for k, v in zip(keys, values)
-                 if k[1] != "grad_norm" or k[0] not in self.untrained]
+                 if k[1] not in WEIGHT_GRADIENT_STATS or k[0] not in self.untrained]
         return tuple(k for k, _ in pairs), [v for _, v in pairs]
 
     def on_train_end(self, run) -> None:

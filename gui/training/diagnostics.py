@@ -121,7 +121,7 @@ class Diagnostics:
                 item.set_tint(None)
                 item.set_badge(None)
                 continue
-            good = level.level if self.by == "gradient" else 1.0 - level.level
+            good = level.level if self.by in reading.RELATIVE else 1.0 - level.level
             item.set_tint(blend(LOW, HIGH, good))
             item.set_badge(level.text, QColor(self.colours.get(node_id, "#6b7280")))
 

@@ -30,9 +30,13 @@ def direct(model, x, y):
         kind = engine.LAYERS[model.spec.nodes[n].kind]
         a = outs[n].detach()
         if kind.weighted:
-            w = model.layers[n].weight
+            w, d = model.layers[n].weight, outs[n].grad
             stats[n] = {"grad_norm": w.grad.norm().item(), "weight_norm": w.norm().item(),
-                        "delta_norm": outs[n].grad.norm().item()}
+                        "delta_norm": d.norm().item(),
+                        # per weight / per output value: no factor of the layer's size
+                        "grad_rms": w.grad.pow(2).mean().sqrt().item(),
+                        "delta_rms": d.pow(2).mean().sqrt().item(),
+                        "grad_ratio": (w.grad.norm() / w.norm()).item()}
         elif kind.category == "Activation":
             flat = a.reshape(len(a), -1)
             stats[n] = {"sparsity": (a == 0).float().mean().item(),
@@ -85,7 +89,8 @@ def test_probe_on_a_convolutional_network_with_batch_norm():
     want = direct(model.train(), data.x[pick], data.y[pick])
     assert_close({k: v for k, v in got.items() if k != "batchnorm2d_1"},
                  {k: v for k, v in want.items() if k != "batchnorm2d_1"})
-    assert set(got["batchnorm2d_1"]) == {"grad_norm", "delta_norm", "weight_norm"}
+    assert set(got["batchnorm2d_1"]) == {"grad_norm", "delta_norm", "weight_norm",
+                                         "grad_rms", "delta_rms", "grad_ratio"}
 
 
 def test_probe_of_a_spec_is_seeded():

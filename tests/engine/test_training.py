@@ -49,7 +49,8 @@ def test_a_run_learns_and_records_its_history():
     probes = h["probes"]
     assert probes["step"] == list(range(1, len(h["steps"]) + 1, 3))
     assert set(probes["layers"]) == {"linear_1", "tanh_1", "linear_2"}
-    assert set(probes["layers"]["linear_1"]) == {"grad_norm", "delta_norm", "weight_norm"}
+    assert set(probes["layers"]["linear_1"]) == {"grad_norm", "delta_norm", "weight_norm",
+                                                 "grad_rms", "delta_rms", "grad_ratio"}
     assert set(probes["layers"]["tanh_1"]) == {"sparsity", "dead", "saturation",
                                                "mean_activation"}
     assert all(len(v) == len(probes["step"]) for t in probes["layers"].values()
