@@ -17,8 +17,10 @@ import math
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QSizePolicy, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QSizePolicy, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from engine import diagnostics as reading
 
 from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
 from .plots import PALETTE, RUN_STYLES, LivePlot
@@ -41,8 +43,10 @@ UNITS = {       # what is redrawn at once: (its dock, the kinds of data it shows
     "Pre-training": ("Pre-training", ("stages",)),
     "Decision boundary": ("Decision boundary", ("boundary",)),
     "Filters": ("Filters", ("filters",)), "Confusion": ("Confusion", ("confusion",))}
-GRAD_STATS = {"weight gradient ‖∂L/∂W‖": "grad_norm",
-              "back-propagated gradient ‖∂L/∂a‖": "delta_norm"}
+WEIGHT_STATS = ("grad_rms", "grad_norm", "grad_ratio")      # the weight-gradient plot's choice
+DELTA_STATS = ("delta_rms", "delta_norm")                   # the back-propagated one's
+GRADIENT_NOTE = ("‖∂L/∂W‖ grows with a layer's size (√n); the RMS per weight (norm/√n) "
+                 "compares layers of different sizes; ‖∂L/∂W‖/‖W‖ is relative to the weights.")
 
 
 class Dashboard:
@@ -55,8 +59,10 @@ class Dashboard:
         self.loss = LivePlot("Loss", "step", "loss", y_floor=0.0)
         self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0),
                                  legend_at_bottom=True)     # the curves climb to the top
-        self.weight_grad = LivePlot("Weight gradient", "step", "‖∂L/∂W‖", log_y=True)
-        self.delta_grad = LivePlot("Back-propagated gradient", "step", "‖∂L/∂a‖", log_y=True)
+        self.weight_grad = LivePlot("Weight gradient", "step", stat_name(WEIGHT_STATS[0]),
+                                    log_y=True)
+        self.delta_grad = LivePlot("Back-propagated gradient", "step",
+                                   stat_name(DELTA_STATS[0]), log_y=True)
         self.activations = LivePlot("Activations", "step", "fraction of outputs exactly 0",
                                     y_range=(0.0, 1.0))
         self.act_stat = QComboBox()
@@ -67,13 +73,17 @@ class Dashboard:
         self.activations.tools.insertWidget(0, self.act_stat)
         self.pretrain = LivePlot("Pre-training", "pre-training step", "loss")
         self.heat = HeatMap()
-        self.heat_stat = QComboBox()
-        self.heat_stat.addItems(list(GRAD_STATS))
-        self.heat_stat.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.heat_stat.setMinimumContentsLength(14)
-        self.heat_stat.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.heat_stat.currentIndexChanged.connect(lambda *_: self.refresh(force=True))
+        self.heat_stat = stat_choice(WEIGHT_STATS + DELTA_STATS, expanding=True)
+        self.heat_stat.currentIndexChanged.connect(lambda *_: self._draw("Gradient map", True))
         self.heat.tools.insertWidget(0, self.heat_stat, 2)     # room for its name first
+        self.grad_stat = stat_choice(WEIGHT_STATS)
+        self.grad_stat.currentIndexChanged.connect(
+            lambda *_: self._stat_changed(self.weight_grad, self.grad_stat, "Weight gradient"))
+        self.weight_grad.tools.insertWidget(0, self.grad_stat)
+        self.delta_stat = stat_choice(DELTA_STATS)
+        self.delta_stat.currentIndexChanged.connect(lambda *_: self._stat_changed(
+            self.delta_grad, self.delta_stat, "Back-propagated gradient"))
+        self.delta_grad.tools.insertWidget(0, self.delta_stat)
         self.boundary, self.filters, self.confusion = BoundaryView(), FiltersView(), \
             ConfusionView()
         self._views = {"Loss": self.loss, "Accuracy": self.accuracy,     # what each unit draws
@@ -98,7 +108,7 @@ class Dashboard:
     def _build_docks(self) -> None:
         """Each view into its dock (made by the window at the start, named dash_<title>)."""
         spec = [("Loss", self.loss), ("Accuracy", self.accuracy),
-                ("Gradients", _stack(self.weight_grad, self.delta_grad)),
+                ("Gradients", _stack(self.weight_grad, self.delta_grad, note=GRADIENT_NOTE)),
                 ("Gradient map", self.heat),
                 ("Activations", self.activations),
                 ("Pre-training", self.pretrain), ("Decision boundary", self.boundary),
@@ -123,7 +133,19 @@ class Dashboard:
         self.store.reset(history)
         for p in self.plots():
             p.empty() if keep_curves else p.clear()
+        for choice in (self.grad_stat, self.delta_stat, self.heat_stat):
+            self._choose_recorded(choice)
         self.refresh(force=True)
+
+    def _choose_recorded(self, choice: QComboBox) -> None:
+        """A history saved before a statistic was probed (the per-weight RMS) shows the first
+        one of the choice that it has; live runs record them all."""
+        recorded = {stat for _, stat in self.store.run.probes}
+        stats = [choice.itemData(i) for i in range(choice.count())]
+        if recorded and choice.currentData() not in recorded:
+            found = [s for s in stats if s in recorded]
+            if found:
+                choice.setCurrentIndex(stats.index(found[0]))
 
     def prepare(self, weighted: list[str], activations: list[str]) -> None:
         """Create the layer curves before a run starts (in network order), so that the first
@@ -280,10 +302,16 @@ class Dashboard:
             [(run.name, KEY_GREY, RUN_STYLES.get(run.name, Qt.SolidLine)) for run in runs]
 
     def _draw_weight_gradient(self) -> None:
-        self._layer_curves(self.weight_grad, "grad_norm")
+        self._layer_curves(self.weight_grad, self.grad_stat.currentData())
 
     def _draw_back_propagated_gradient(self) -> None:
-        self._layer_curves(self.delta_grad, "delta_norm")
+        self._layer_curves(self.delta_grad, self.delta_stat.currentData())
+
+    def _stat_changed(self, plot: LivePlot, choice: QComboBox, unit: str) -> None:
+        """Another gradient statistic for `plot`: its curves start again from the run's data."""
+        plot.clear()
+        plot.plot.setLabel("left", stat_name(choice.currentData()))
+        self._draw(unit, force=True)
 
     def _draw_activations(self) -> None:
         self._layer_curves(self.activations, ACT_STATS[self.act_stat.currentText()][0])
@@ -299,8 +327,9 @@ class Dashboard:
 
     def _draw_gradient_map(self) -> None:
         run = self.store.run
-        stat = GRAD_STATS[self.heat_stat.currentText()]
+        stat = self.heat_stat.currentData()
         rows = [n for n in run.layers if run.series(n, stat) is not None]
+        self.heat.bar.setLabel("left", "log10 " + stat_name(stat))
         self.heat.show([self.labels.get(n, n) for n in rows],
                        [run.series(n, stat).data() for n in rows])
 
@@ -332,12 +361,38 @@ class Dashboard:
         self.confusion.show(self.store.run.confusion)
 
 
-def _stack(*plots) -> QWidget:
+def stat_name(stat: str) -> str:
+    return reading.GRADIENT_STATS[stat][0]
+
+
+def stat_choice(stats: tuple[str, ...], expanding: bool = False) -> QComboBox:
+    """A choice of gradient statistics (engine.diagnostics.GRADIENT_STATS), each with its
+    one-line meaning as a tooltip; the first is chosen."""
+    box = QComboBox()
+    for stat in stats:
+        name, meaning = reading.GRADIENT_STATS[stat]
+        box.addItem(name, stat)
+        box.setItemData(box.count() - 1, f"{name}: {meaning}", Qt.ToolTipRole)
+    box.setToolTip("Which gradient statistic is plotted (hover an entry for its meaning)")
+    box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
+    if expanding:
+        box.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+    return box
+
+
+def _stack(*plots, note: str = "") -> QWidget:
     split = QSplitter(Qt.Vertical)
     for p in plots:
         split.addWidget(p)
     holder = QWidget()
     box = QVBoxLayout(holder)
     box.setContentsMargins(0, 0, 0, 0)
+    if note:
+        label = QLabel(note)
+        label.setObjectName("gradient_note")
+        label.setWordWrap(True)
+        label.setStyleSheet("color: #4b5563; font-size: 11px; padding: 2px 4px;")
+        box.addWidget(label)
     box.addWidget(split)
     return holder

@@ -19,6 +19,7 @@ def events(first: int, count: int) -> list:
     for step in range(first, first + count):
         out.append(StepEvent(step, 1, step, 10_000, 1.0 / step, 0.01, 32))
         out.append(ProbeEvent(step, {LAYER: {"grad_norm": 0.1, "delta_norm": 0.01,
+                                             "grad_rms": 0.001, "delta_rms": 0.0001,
                                              "sparsity": 0.5, "dead": 0.0}}))
     return out
 

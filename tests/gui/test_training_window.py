@@ -57,7 +57,13 @@ def test_train_through_the_button_and_the_dashboard_equals_the_history(qtbot, wi
     assert np.allclose(y, [st["loss"] for st in history["steps"]])
     gx, gy = s.dashboard.weight_grad.curve_data("Linear 1")
     assert gx.tolist() == history["probes"]["step"]
-    assert np.allclose(gy, history["probes"]["layers"]["linear_1"]["grad_norm"])
+    shown = s.dashboard.grad_stat.currentData()           # the per-weight RMS at first
+    assert shown == "grad_rms"
+    assert np.allclose(gy, history["probes"]["layers"]["linear_1"][shown])
+    s.dashboard.grad_stat.setCurrentIndex(s.dashboard.grad_stat.findData("grad_norm"))
+    assert np.allclose(s.dashboard.weight_grad.curve_data("Linear 1")[1],
+                       history["probes"]["layers"]["linear_1"]["grad_norm"])
+    assert s.dashboard.weight_grad.plot.getAxis("left").labelText == "‖∂L/∂W‖"
     s.dashboard.docks["Accuracy"].raise_()                # a tab behind: drawn when shown
     qtbot.waitUntil(lambda: len(s.dashboard.accuracy.curve_data("validation")[1]) == 3)
     _, acc = s.dashboard.accuracy.curve_data("validation")
