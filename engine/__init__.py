@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "build": "network.model", "Model": "network.model",
     "same_network": "network.transfer", "transfer": "network.transfer",
+    "network_signature": "network.transfer",
     "save": "io.lwnet", "load": "io.lwnet", "Saved": "io.lwnet", "network_json": "io.lwnet",
     "FORMAT_VERSION": "io.checks", "jsonable": "io.checks",
     "export": "io.export",
@@ -38,6 +39,7 @@ _LAZY = {
     "device_info": "run.setup", "resolve_device": "run.setup",
     "launch": "run.distributed", "Checkpoints": "run.checkpoints",
     "remaining_epochs": "run.checkpoints", "finished_epochs": "run.history",
+    "epochs_left": "run.history", "network_edits": "run.history",
     "Control": "run.events", "Callback": "run.events", "EventQueue": "run.events",
     "StepEvent": "run.events", "EpochEvent": "run.events", "ProbeEvent": "run.events",
     "StageEvent": "run.events", "StageEpochEvent": "run.events", "PhaseEvent": "run.events",
@@ -45,7 +47,7 @@ _LAZY = {
     "probe": "run.probes",
     "LiveViews": "run.live", "BoundaryEvent": "run.live", "ConfusionEvent": "run.live",
     "FiltersEvent": "run.live", "filter_tiles": "run.live", "devices": "run.live",
-    "suggest_dataset": "run.live", "preview": "run.live",
+    "suggest_dataset": "run.live", "preview": "run.live", "trained_views": "run.live",
 }
 # public modules used as namespaces: engine.describe.count(...), engine.lab.run_experiment(...)
 _MODULES = {"describe": "network.describe", "diagnostics": "run.diagnostics",
@@ -60,7 +62,7 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.io.lwnet import Saved, load, network_json, save
     from engine.network import describe
     from engine.network.model import Model, build
-    from engine.network.transfer import same_network, transfer
+    from engine.network.transfer import network_signature, same_network, transfer
     from engine.run import diagnostics
     from engine.run.checkpoints import Checkpoints, remaining_epochs
     from engine.run.compare import Comparison, compare_pretraining
@@ -69,9 +71,10 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.run.events import (Callback, CompareEvent, Control, EpochEvent, EventQueue,
                                    FailedEvent, FinishedEvent, PhaseEvent, ProbeEvent,
                                    StageEpochEvent, StageEvent, StepEvent)
-    from engine.run.history import finished_epochs
+    from engine.run.history import epochs_left, finished_epochs, network_edits
     from engine.run.live import (BoundaryEvent, ConfusionEvent, FiltersEvent, LiveViews,
-                                 devices, filter_tiles, preview, suggest_dataset)
+                                 devices, filter_tiles, preview, suggest_dataset,
+                                 trained_views)
     from engine.run.loop import Run, train
     from engine.run.pretrain import Pretrained, pretrain
     from engine.run.probes import probe

@@ -7,6 +7,7 @@ parameter of the new model was kept (its moments are per parameter and per shape
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import torch
@@ -33,6 +34,13 @@ class Transfer:
 def same_network(a: NetworkSpec, b: NetworkSpec) -> bool:
     """True when a and b differ at most in canvas positions, name and description."""
     return _structure(a) == _structure(b)
+
+
+def network_signature(spec: NetworkSpec) -> str:
+    """A short fingerprint of what `same_network` compares (nodes, their parameters, the
+    edges): equal for the same network, different after an edit. Training runs record it."""
+    return hashlib.sha256(repr(_structure(spec)).encode("utf-8", "backslashreplace")
+                          ).hexdigest()[:16]
 
 
 def unchanged_nodes(model: Model, spec: NetworkSpec, analysis=None) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.errors import TrainingError
 from engine.run.events import Callback, EpochEvent
-from engine.run.history import finished_epochs
+from engine.run.history import epochs_left
 
 RUNNING = "running"
 
@@ -54,10 +54,9 @@ def remaining_epochs(saved) -> int:
     runs = history.get("runs") or []
     if not runs:
         raise TrainingError(f"cannot resume from '{name}': its history records no run")
-    last = runs[-1]
-    target = int(last.get("start_epoch", 0)) + int(last.get("epochs", 0))
-    left = target - finished_epochs(history)
+    left = epochs_left(history)
     if left < 1:
+        target = int(runs[-1].get("start_epoch", 0)) + int(runs[-1].get("epochs", 0))
         raise TrainingError(f"'{name}' already finished its run ({target} epochs); to train "
                             f"further pass --epochs N (N more epochs)")
     return left

@@ -95,6 +95,31 @@ def finished_epochs(history: dict) -> int:
     return len(history.get("epochs") or [])
 
 
+def epochs_left(history: dict) -> int:
+    """The epochs the history's last run still had to train: its target (start epoch +
+    epochs asked for) less the epochs done; 0 without a run, or when it reached its target.
+    An epoch interrupted part way is not done: a continuation trains it again."""
+    runs = history.get("runs") or []
+    if not runs:
+        return 0
+    last = runs[-1]
+    target = int(last.get("start_epoch", 0)) + int(last.get("epochs", 0))
+    return max(0, target - finished_epochs(history))
+
+
+def network_edits(history: dict | None) -> list[int]:
+    """The steps after which training went on with an edited network: where a run's record
+    names another network (its "network" signature, engine.network_signature) than the run
+    before it. Histories written before runs recorded their network give none."""
+    steps, previous = [], None
+    for record in (history or {}).get("runs") or []:
+        network = record.get("network") if isinstance(record, dict) else None
+        if network and previous and network != previous:
+            steps.append(int(record.get("start_step", 0)))
+        previous = network or previous
+    return steps
+
+
 def without_timing(history: dict) -> dict:
     """The history with timing fields removed (to compare two runs)."""
     def strip(obj):

@@ -81,10 +81,20 @@ class LiveViews(Callback):
         self._views(run.model)
 
     def on_epoch_end(self, run, event) -> None:
-        if self.classes and "stage" not in event.record and len(self.vx):
-            counts = confusion_matrix(run.model, self.vx, self.vy, self.data.n_classes)
+        if "stage" not in event.record:
+            self._confusion(run.model, event.epoch)
+
+    def snapshot(self, model, epoch: int, step: int) -> None:
+        """Every view of `model` now, as after epoch `epoch` and step `step`."""
+        self.step = step
+        self._views(model, force=True)
+        self._confusion(model, epoch)
+
+    def _confusion(self, model, epoch: int) -> None:
+        if self.classes and len(self.vx):
+            counts = confusion_matrix(model, self.vx, self.vy, self.data.n_classes)
             names = self.data.classes or [str(i) for i in range(self.data.n_classes)]
-            self.put(ConfusionEvent(event.epoch, counts, list(names)))
+            self.put(ConfusionEvent(epoch, counts, list(names)))
 
     def on_train_end(self, run) -> None:
         self._views(run.model, force=True)
@@ -100,6 +110,22 @@ class LiveViews(Callback):
         filters = conv_filters(model)
         if filters:
             self.put(FiltersEvent(self.step, filters))
+
+
+def trained_views(model, data: Dataset | None, val_fraction: float = 0.2, seed: int = 0,
+                  epoch: int = 0, step: int = 0) -> list:
+    """The views that trained weights allow, as a run sends them (a file reopened): the
+    filters of each Conv2d layer, and, with its data, the decision boundary (2-D inputs) and
+    the confusion matrix on the validation part that a run with `val_fraction` and `seed`
+    holds out. The model's weights and modes are unchanged."""
+    if data is None:
+        filters = conv_filters(model)
+        return [FiltersEvent(step, filters)] if filters else []
+    data = data.fit_input(model.input_shape)
+    _, val = data.split(val_fraction, seed)
+    out: list = []
+    LiveViews(data, out.append, val).snapshot(model, epoch, step)
+    return out
 
 
 # ----------------------------------------------------------------------------- the views

@@ -23,6 +23,7 @@ import torch
 from engine.run.config import MAX_SEED, TrainConfig
 from engine.run.events import EpochEvent, PhaseEvent, StageEpochEvent, StageEvent
 from engine.run.history import finished_epochs, last_step
+from engine.network.transfer import network_signature
 from engine.run.objective import ActivationL1
 from engine.run.optim import lr_at, make_optimizer, restore, set_lr
 from engine.run.pretrain_parts import Decoder, Head, chain_blocks, corrupt, \
@@ -79,7 +80,8 @@ class FineTune(_Stage):
                        "optimizer_state": "restored" if resumed else "new",
                        "precision": cfg.precision, "processes": loop.dist.world_size,
                        "batch_size": cfg.batch_size,
-                       "global_batch": loop.dist.global_batch(cfg.batch_size)}
+                       "global_batch": loop.dist.global_batch(cfg.batch_size),
+                       "network": network_signature(loop.model.spec)}
         if loop.mixed.scaler is not None:
             loop.record["grad_scaler"] = "restored" if loop.scaler_resumed else "new"
         run.history["runs"].append(loop.record)

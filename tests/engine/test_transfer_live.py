@@ -1,6 +1,8 @@
 """engine.run.diagnostics (levels, warnings) and engine.run.live (boundary, confusion, filters, helpers)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -70,6 +72,57 @@ def test_live_views_send_boundary_filters_and_confusion():
     assert len(bounds) > 2 and bounds[-1].probs.shape == (live.GRID, live.GRID, 2)
     assert np.allclose(bounds[-1].probs.sum(-1), 1.0, atol=1e-5)
     assert [c.epoch for c in conf] == [1, 2] and conf[-1].counts.sum() == len(val)
+
+
+def test_trained_views_equal_the_last_views_of_the_run():
+    """A file reopened shows what the run showed at its end: the same boundary and confusion
+    (from the same weights and validation part), and the filters without any data."""
+    spec = engine.NetworkSpec.sequential((2,), [
+        ("Linear", {"out_features": 8}), ("Tanh", {}), ("Linear", {"out_features": 2})])
+    data = engine.load_dataset("moons")
+    got = []
+    cfg = engine.TrainConfig(epochs=2, probe_every=0, val_fraction=0.3, seed=4)
+    _, val = data.split(cfg.val_fraction, cfg.seed)
+    run = engine.train(spec, data, cfg, callbacks=[live.LiveViews(data, got.append, val, 0.0)])
+    views = engine.trained_views(run.model, data, cfg.val_fraction, cfg.seed, epoch=2, step=9)
+    boundary = next(e for e in views if isinstance(e, live.BoundaryEvent))
+    confusion = next(e for e in views if isinstance(e, live.ConfusionEvent))
+    last = [e for e in got if isinstance(e, live.BoundaryEvent)][-1]
+    assert np.allclose(boundary.probs, last.probs) and boundary.step == 9
+    assert np.array_equal(confusion.counts, [e for e in got if isinstance(
+        e, live.ConfusionEvent)][-1].counts) and confusion.epoch == 2
+    assert engine.trained_views(run.model, None) == []          # no convolution, no data
+    conv = engine.build(engine.NetworkSpec.sequential((1, 8, 8), [
+        ("Conv2d", {"out_channels": 3, "kernel_size": 3}), ("Flatten", {}),
+        ("Linear", {"out_features": 2})]))
+    (filters,) = engine.trained_views(conv, None, step=5)
+    assert list(filters.filters) == ["conv2d_1"] and filters.step == 5
+
+
+def test_edits_between_runs_are_found_in_the_history():
+    spec = engine.NetworkSpec.sequential((2,), [
+        ("Linear", {"out_features": 4}), ("Tanh", {}), ("Linear", {"out_features": 2})])
+    cfg = engine.TrainConfig(epochs=1, probe_every=0, batch_size=100)
+    run = engine.train(spec, "moons", cfg)
+    again = engine.train(run, "moons", cfg)                      # the same network goes on
+    edited = spec.copy()
+    edited.set_param("linear_1", "out_features", 6)
+    moved = engine.transfer(again.model, edited)
+    third = engine.train(SimpleNamespace(model=moved.model, spec=edited, history=again.history,
+                                         optimizer_state=None), "moons", cfg)
+    runs = third.history["runs"]
+    assert runs[0]["network"] == runs[1]["network"] == engine.network_signature(spec)
+    assert runs[2]["network"] == engine.network_signature(edited) != runs[1]["network"]
+    assert engine.network_edits(third.history) == [runs[2]["start_step"]] == [
+        2 * len(run.history["steps"])]
+    assert engine.network_edits({"runs": [{"start_step": 0}, {"start_step": 5}]}) == []
+
+
+def test_epochs_left_counts_an_interrupted_epoch_as_not_done():
+    history = {"runs": [{"start_epoch": 3, "epochs": 10}], "epochs": [{}] * 7}
+    assert engine.epochs_left(history) == 6
+    assert engine.epochs_left({"runs": [{"start_epoch": 0, "epochs": 2}], "epochs": [{}] * 2}) \
+        == 0 == engine.epochs_left({})
 
 
 def test_confusion_matrix_counts_true_by_predicted():
