@@ -14,8 +14,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 from engine.errors import DatasetError, FileFormatError, LayerwiseError, SpecError, TrainingError
-from engine.network.analysis import NETWORK, Analysis, analyze
+from engine.network.analysis import NETWORK, Analysis, Fix, analyze
 from engine.network.catalogue import CATEGORIES, LAYERS, LayerKind, by_category
+from engine.network.fit import Fit, data_fit
 from engine.network.layout import DY as LAYOUT_DY, layered_positions
 from engine.network.schema import Param
 from engine.network.spec import Node, NetworkSpec
@@ -82,9 +83,10 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.run.setup import device_info, resolve_device
 
 __all__ = [
-    "Analysis", "CATEGORIES", "DatasetError", "FileFormatError", "LAYERS", "LAYOUT_DY",
-    "LayerKind", "LayerwiseError", "NETWORK", "NetworkSpec", "Node", "Param", "SpecError",
-    "TrainingError", "analyze", "by_category", "layered_positions", "__version__",
+    "Analysis", "CATEGORIES", "DatasetError", "FileFormatError", "Fit", "Fix", "LAYERS",
+    "LAYOUT_DY", "LayerKind", "LayerwiseError", "NETWORK", "NetworkSpec", "Node", "Param",
+    "SpecError", "TrainingError", "analyze", "by_category", "data_fit", "layered_positions",
+    "__version__",
     *_LAZY, *_MODULES,
 ]
 

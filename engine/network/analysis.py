@@ -3,6 +3,9 @@
 Pure Python arithmetic, no torch, so it can run on every keystroke in the GUI. Every problem is
 collected (not just the first) and phrased as a sentence that names the node, what it received
 and what it needs. A node whose inputs are already broken is not blamed again downstream.
+A problem a front end can repair in one step carries a `Fix` (e.g. "Insert Flatten" before a
+Linear that receives an image). Warnings (e.g. a sample whose activations take a lot of memory,
+see engine.network.memory) are listed apart: a network with warnings is still valid.
 """
 from __future__ import annotations
 
@@ -11,10 +14,23 @@ from dataclasses import dataclass, field
 
 from engine.errors import SpecError
 from engine.network.catalogue import LAYERS
+from engine.network.memory import check_memory
 from engine.network.shapes import Shape, ShapeError
 from engine.network.spec import NetworkSpec, check_params
 
 NETWORK = ""   # key in Analysis.errors for problems of the whole network, not of one node
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A one-step repair a front end can offer for a problem: set `param` of `node_id` to
+    `value`, or insert a new node of kind `insert` just before `node_id` (on its first input).
+    `title` is the button's text, e.g. "Insert Flatten"."""
+    title: str
+    node_id: str
+    param: str = ""
+    value: object = None
+    insert: str = ""
 
 
 @dataclass
@@ -33,11 +49,20 @@ class Analysis:
     input_id: str | None = None
     output_id: str | None = None
     inits: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # resolved init
+    warnings: list[tuple[str, str]] = field(default_factory=list)   # (node id, sentence)
+    fixes: dict[tuple[str, str], Fix] = field(default_factory=dict)   # problem -> its repair
+    memory: dict[str, int] = field(default_factory=dict)   # node id -> output bytes per sample
+    activation_bytes: int = 0                      # all outputs of one sample (float32)
 
-    def add(self, node_id: str, message: str) -> None:
+    def add(self, node_id: str, message: str, fix: Fix | None = None) -> None:
         self.problems.append((node_id, message))
         self.errors[node_id] = (self.errors[node_id] + " " + message
                                 if node_id in self.errors else message)
+        if fix is not None:
+            self.fixes[(node_id, message)] = fix
+
+    def warn(self, node_id: str, message: str) -> None:
+        self.warnings.append((node_id, message))
 
 
 class _Graph:
@@ -78,6 +103,7 @@ def analyze(spec: NetworkSpec) -> Analysis:
     wired = _check_wiring(g, a, cyclic)
     _infer_shapes(g, a, valid & wired)
     _resolve_inits(g, a)
+    check_memory(a, g.preds, g.label)
     a.total_params = sum(a.params.values())
     a.flops = sum(a.node_flops.values())
     if a.output_id in a.shapes:
@@ -224,7 +250,8 @@ def _infer_shapes(g: _Graph, a: Analysis, ok: set[str]) -> None:
         try:
             out = kind.infer(node.params, ins)
         except ShapeError as exc:
-            a.add(n, f"{g.label(n)} {exc}.")
+            fix = Fix(f"Insert {exc.insert}", n, insert=exc.insert) if exc.insert else None
+            a.add(n, f"{g.label(n)} {exc}.", fix)
             continue
         if any(d < 1 for d in out):
             a.add(n, f"{g.label(n)} would produce an empty output {out}.")

@@ -106,7 +106,16 @@ def _linear_in(shapes) -> int:
 
 
 def _linear_infer(p, shapes):
-    return shapes[0][:-1] + (p["out_features"],)
+    """Linear takes a vector. PyTorch would apply it to the last dimension of a larger input
+    (valid maths, but on an image it mixes only the pixels of each row and leaves a
+    multi-dimensional output that no class count matches); a Flatten first is what is meant,
+    as MATLAB's designer does by itself."""
+    (shape,) = shapes
+    if len(shape) > 1:
+        raise ShapeError(f"received {S.fmt(shape)} but takes a vector of features: insert a "
+                         f"Flatten before it (it makes the {S.numel(shape):,} values one "
+                         f"vector)", insert="Flatten")
+    return (p["out_features"],)
 
 
 def _linear_count(p, shapes):

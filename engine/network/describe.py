@@ -67,13 +67,64 @@ def count(n: int) -> str:
 
 def flops(n: int) -> str:
     """Compact FLOPs: 833040 -> '833.0 K', 1.2e9 -> '1.20 G'."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for unit, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6),
+                        ("K", 1e3)):
         if n >= scale:
-            return f"{n / scale:.{2 if unit == 'G' else 1}f} {unit}"
+            return f"{n / scale:.{1 if unit in 'KM' else 2}f} {unit}"
     return str(n)
+
+
+def memory(n: int) -> str:
+    """Bytes in binary units: 3136 -> '3.1 KiB', 2**40 -> '1.0 TiB'."""
+    for unit, power in (("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20),
+                        ("KiB", 10)):
+        if n >= 2**power:
+            return f"{n / 2**power:.1f} {unit}"
+    return f"{n} B"
 
 
 def shape(s) -> str:
     if s is None:
         return "?"
     return "(" + ", ".join(str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
+
+
+# ----------------------------------------------------------------------------- the layer table
+
+TABLE_COLUMNS = ("Layer", "Type", "Settings", "Output shape", "Parameters", "FLOPs",
+                 "Activation bytes", "Problems")
+
+
+def table(spec, analysis, extra=()) -> list[dict]:
+    """One row per layer (in the network's order, then any not reached), and a last "Total"
+    row: the numbers of `analysis` as they are (for a table, a copy or a CSV file), with each
+    node's problems (errors, then warnings marked so, then the (node id, sentence) pairs in
+    `extra`, e.g. engine.data_fit's). Keys: id, layer, type, settings, shape (a tuple or None),
+    params, flops, memory (output bytes per sample; None where unknown) and problems (a list).
+    The Total row has id "" (engine.NETWORK), the network's output shape, the totals and the
+    problems of the network as a whole."""
+    said: dict[str, list[str]] = {}
+    for node_id, message in [*analysis.problems,
+                             *((n, "Warning: " + m) for n, m in analysis.warnings), *extra]:
+        said.setdefault(node_id if node_id in spec.nodes else "", []).append(message)
+    order = [n for n in analysis.order if n in spec.nodes]
+    order += [n for n in spec.nodes if n not in order]
+    rows = [{"id": n, "layer": spec.label(n), "type": spec.nodes[n].kind,
+             "settings": summary(spec.nodes[n].kind, spec.nodes[n].params),
+             "shape": analysis.shapes.get(n), "params": analysis.params.get(n),
+             "flops": analysis.node_flops.get(n), "memory": analysis.memory.get(n),
+             "problems": said.get(n, [])} for n in order]
+    rows.append({"id": "", "layer": "Total", "type": "", "settings": "",
+                 "shape": analysis.output_shape, "params": analysis.total_params,
+                 "flops": analysis.flops, "memory": analysis.activation_bytes,
+                 "problems": said.get("", [])})
+    return rows
+
+
+def table_cells(row: dict) -> list[str]:
+    """A table row as plain text cells under TABLE_COLUMNS (numbers unformatted, for a
+    spreadsheet): shapes as 1x28x28, problems joined by spaces."""
+    shape = "x".join(map(str, row["shape"])) if row["shape"] is not None else ""
+    return [row["layer"], row["type"], row["settings"], shape,
+            *("" if row[k] is None else str(row[k]) for k in ("params", "flops", "memory")),
+            " ".join(row["problems"])]

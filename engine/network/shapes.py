@@ -14,7 +14,12 @@ Shape = tuple[int, ...]
 
 
 class ShapeError(ValueError):
-    """The input a node received does not fit it. The message completes '<node label> ...'."""
+    """The input a node received does not fit it. The message completes '<node label> ...'.
+    `insert` names a kind that, put just before the node, would fix it (e.g. "Flatten")."""
+
+    def __init__(self, message: str, insert: str = ""):
+        super().__init__(message)
+        self.insert = insert
 
 
 def fmt(shape: Shape) -> str:

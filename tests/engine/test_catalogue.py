@@ -29,8 +29,8 @@ CASES = {
     "Dropout2d": ({"p": 0.3}, [(2, 4, 4)]),
     "BatchNorm1d": ({}, [(6,)]),
     "BatchNorm2d": ({"affine": False}, [(3, 4, 4)]),
-    "Add": ({}, [(4, 3), (4, 3), (4, 3)]),
-    "Concat": ({"dim": 1}, [(2, 5), (3, 5)]),
+    "Add": ({}, [(3,), (3,), (3,)]),
+    "Concat": ({"dim": 1}, [(2, 3, 3), (4, 3, 3)]),
 }
 
 
@@ -39,17 +39,20 @@ def test_every_kind_has_a_case():
 
 
 def _network(kind, params, in_shapes):
-    """Input -> kind for one-input kinds; for merges, one Linear branch per input shape."""
+    """Input -> kind for one-input kinds; for merges, one branch per input shape (a Linear for
+    vectors, a 1x1 Conv2d for images: Linear takes vectors only)."""
     spec = engine.NetworkSpec()
     if len(in_shapes) == 1:
         src = spec.add("Input", {"shape": list(in_shapes[0])})
         node = spec.add(kind, params)
         spec.connect(src, node)
         return spec, node, [src]
-    src = spec.add("Input", {"shape": list(in_shapes[0][:-1]) + [1]})
+    first = in_shapes[0]
+    src = spec.add("Input", {"shape": [1] if len(first) == 1 else [1, *first[1:]]})
     node = spec.add(kind, params)
     for shape in in_shapes:
-        branch = spec.add("Linear", {"out_features": shape[-1]})
+        branch = spec.add("Linear", {"out_features": shape[-1]}) if len(shape) == 1 else \
+            spec.add("Conv2d", {"out_channels": shape[0], "kernel_size": 1})
         spec.connect(src, branch)
         spec.connect(branch, node)
     return spec, node, None
