@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "build": "network.model", "Model": "network.model",
     "same_network": "network.transfer", "transfer": "network.transfer",
-    "network_signature": "network.transfer",
+    "network_signature": "network.transfer", "lost_in_edit": "network.transfer",
     "save": "io.lwnet", "load": "io.lwnet", "Saved": "io.lwnet", "network_json": "io.lwnet",
     "FORMAT_VERSION": "io.checks", "jsonable": "io.checks",
     "export": "io.export",
@@ -63,7 +63,8 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.io.lwnet import Saved, load, network_json, save
     from engine.network import describe
     from engine.network.model import Model, build
-    from engine.network.transfer import network_signature, same_network, transfer
+    from engine.network.transfer import (lost_in_edit, network_signature, same_network,
+                                         transfer)
     from engine.run import diagnostics
     from engine.run.checkpoints import Checkpoints, remaining_epochs
     from engine.run.compare import Comparison, compare_pretraining

@@ -47,7 +47,21 @@ def unchanged_nodes(model: Model, spec: NetworkSpec, analysis=None) -> list[str]
     """The nodes of `spec` (in its order) that match one of `model` in kind, parameters and
     input shapes, so that the trained state of `model` fits them as it is."""
     analysis = analysis if analysis is not None else analyze(spec)
-    old, old_shapes = model.spec, model.analysis.in_shapes
+    return _matching(model.spec, model.analysis, spec, analysis)
+
+
+def lost_in_edit(old: NetworkSpec, new: NetworkSpec) -> list[str]:
+    """The nodes of `old` with parameters whose trained values the edited network `new`
+    cannot keep (removed, or changed in kind, parameters or input shapes — a shape change
+    upstream changes theirs), in `old`'s order. Layers added by the edit are not counted."""
+    old_analysis, new_analysis = analyze(old), analyze(new)
+    kept = set(_matching(old, old_analysis, new, new_analysis))
+    return [n for n in old_analysis.order
+            if old_analysis.params.get(n) and n not in kept]
+
+
+def _matching(old: NetworkSpec, old_analysis, spec: NetworkSpec, analysis) -> list[str]:
+    old_shapes = old_analysis.in_shapes
     out = []
     for node_id, node in spec.nodes.items():
         prev = old.nodes.get(node_id)
