@@ -91,3 +91,22 @@ def test_transferred_model_trains_on():
     t = transfer(model, spec)
     run = engine.train(t.model, "xor", engine.TrainConfig(epochs=1, probe_every=0))
     assert run.status == "finished"
+
+
+def test_lost_in_edit_names_the_trained_layers_an_edit_cannot_keep():
+    spec = engine.NetworkSpec.sequential((2,), [
+        ("Linear", {"out_features": 4}), ("Tanh", {}), ("Linear", {"out_features": 3}),
+        ("ReLU", {}), ("Linear", {"out_features": 2})])
+    assert engine.lost_in_edit(spec, spec.copy()) == []
+    wider = spec.copy()
+    wider.set_param("linear_2", "out_features", 5)     # changed, and linear_3's input too
+    assert engine.lost_in_edit(spec, wider) == ["linear_2", "linear_3"]
+    added = spec.copy()                                 # a new layer keeps every old one
+    added.add("Tanh", {}, None, "tanh_2")
+    added.disconnect("relu_1", "linear_3")
+    added.connect("relu_1", "tanh_2")
+    added.connect("tanh_2", "linear_3")
+    assert engine.lost_in_edit(spec, added) == []
+    removed = spec.copy()
+    removed.remove("linear_3")
+    assert engine.lost_in_edit(spec, removed) == ["linear_3"]
