@@ -50,6 +50,18 @@ def confirm(parent: QWidget, title: str, text: str, yes: str,
     return box.clickedButton() is ok
 
 
+def choose(parent: QWidget, title: str, text: str, detail: str,
+           choices: list[tuple[str, str]], name: str = "choice_box") -> str:
+    """One of `choices` ((key, button text), the first the default); "" if closed."""
+    box = QMessageBox(QMessageBox.Question, title, text, parent=parent)
+    box.setInformativeText(detail)
+    buttons = {box.addButton(label, QMessageBox.AcceptRole): key for key, label in choices}
+    box.setDefaultButton(next(iter(buttons)))
+    box.setObjectName(name)
+    box.exec()
+    return buttons.get(box.clickedButton(), "")
+
+
 def ask_recover(parent: QWidget, name: str, when: str) -> bool:
     box = QMessageBox(QMessageBox.Question, "Recover unsaved changes",
                       "Layerwise did not close properly last time.", parent=parent)

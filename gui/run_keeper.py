@@ -16,6 +16,8 @@ class RunKeeper(QObject):
         super().__init__(parent)
         self.doc, self.session = doc, session
         self.current_id: str | None = None
+        self.numbers: dict[str, int] = {}        # run id -> its number in the labels made here
+        self.labels: dict[str, str] = {}         # run id -> the label made here (not renamed)
         self.comparisons = 0
         session.finished.connect(self._job_ended)
         doc.results_changed.connect(self._results_changed)
@@ -38,19 +40,22 @@ class RunKeeper(QObject):
             self._keep_comparison(outcome.comparison)
 
     def _keep_training(self, run, status: str) -> None:
+        """Record the current run: a new record, or the current one updated (a Train that
+        continued it), whose label follows the latest settings unless it was renamed."""
         config = run.recipe_record().flat() if hasattr(run, "recipe_record") else \
             (self.doc.recipe.flat() if self.doc.recipe is not None else None)
-        label = self._label(config)
-        if status == "failed":
-            label += " (failed)"
+        old = next((r for r in self.doc.runs if r["id"] == self.current_id), None)
+        number = self.numbers.get(self.current_id, len(self.doc.runs) + (old is None))
+        label = self._label(config, number) + (" (failed)" if status == "failed" else "")
         record = R.make_record(run.history, config, label, self.doc.spec)
-        if self.current_id is None:
+        if old is None:
             self.current_id = record["id"]
         else:
-            record["id"] = self.current_id
-            old = next((r for r in self.doc.runs if r["id"] == self.current_id), None)
-            if old is not None:
-                record["label"], record["created"] = old["label"], old["created"]
+            record["id"], record["created"] = self.current_id, old["created"]
+            if old["label"] != self.labels.get(self.current_id):
+                record["label"] = old["label"]          # renamed in the Runs panel: kept
+        self.numbers[record["id"]] = number
+        self.labels[record["id"]] = record["label"]
         self.doc.upsert_run(record)
 
     def _keep_comparison(self, comparison) -> None:
@@ -60,9 +65,9 @@ class RunKeeper(QObject):
             self.doc.upsert_run(R.make_record(run.history, run.recipe_record().flat(), label,
                                               self.doc.spec))
 
-    def _label(self, config: dict | None) -> str:
+    @staticmethod
+    def _label(config: dict | None, n: int) -> str:
         config = config or {}
-        n = len(self.doc.runs) + 1
         lr = config.get("lr")
         rate = f", lr {lr:g}" if isinstance(lr, (int, float)) else ""
         data = config.get("dataset") or {}

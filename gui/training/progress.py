@@ -83,9 +83,11 @@ class Progress:
         ev = self.last
         if ev is None:
             return self.stage or "Starting…"
-        epoch = ev.epoch - (self.first_epoch or ev.epoch) + 1
-        where = (f"{self.stage} · epoch {epoch}/{self.pre_epochs}" if self.pretraining
-                 and self.stage else f"Epoch {epoch}/{self.epochs}")
+        first = self.first_epoch or ev.epoch
+        if self.pretraining and self.stage:
+            where = f"{self.stage} · epoch {ev.epoch - first + 1}/{self.pre_epochs}"
+        else:       # counted over the whole history, as "After epoch N" and the plots count
+            where = f"Epoch {ev.epoch}/{first - 1 + self.epochs}"
         if self.run_title:
             where = f"{self.run_title} · {where}"
         if paused:
