@@ -70,12 +70,20 @@ def _label(node_id: str, kind: str) -> str:
     return f"{kind} {number}" if number.isdigit() and prefix == kind.lower() else node_id
 
 
+def first_params(doc: Document, kind: str, params: dict | None) -> dict | None:
+    """A new Input in a network that has none takes the chosen data set's sample shape."""
+    if params is None and kind == "Input" and doc.data_shape and not doc.spec.input_ids():
+        return {"shape": list(doc.data_shape)}
+    return params
+
+
 class AddNodeCommand(EditCommand):
     def __init__(self, doc: Document, kind: str, params: dict | None, position: Pos,
                  node_id: str | None = None, parent: EditCommand | None = None):
         self.node_id = node_id or fresh_ids(doc.spec, [kind])[0]
         super().__init__(doc, f"Add {_label(self.node_id, kind)}", parent)
-        self.kind, self.params, self.position = kind, dict(params or {}), tuple(position)
+        self.kind, self.position = kind, tuple(position)
+        self.params = dict(first_params(doc, kind, params) or {})
 
     def apply(self) -> None:
         self.doc.add_node(self.kind, self.params, self.position, self.node_id)
@@ -202,6 +210,29 @@ class SetParamCommand(EditCommand):
         self.new, self.stamp = other.new, other.stamp
         self.setObsolete(self.new == self.old)
         return True
+
+
+class FixParamCommand(SetParamCommand):
+    """A one-click repair that sets a parameter: one step of its own, never merged."""
+
+    def __init__(self, doc: Document, fix: engine.Fix):
+        super().__init__(doc, fix.node_id, fix.param, fix.value)
+        self.setText(fix.title)
+
+    def id(self) -> int:
+        return -1
+
+
+def fix_command(doc: Document, fix: engine.Fix) -> EditCommand:
+    """The undo command for a repair the analysis offers (engine.Fix): set a parameter, or
+    insert a node just before `fix.node_id`, in its place, with the nodes below moved down."""
+    if not fix.insert:
+        return FixParamCommand(doc, fix)
+    src = doc.spec.inputs_of(fix.node_id)[0]
+    cmd = insert_command(doc, fix.insert, None, doc.position(fix.node_id), (src, fix.node_id),
+                         shift=True)
+    cmd.setText(fix.title)
+    return cmd
 
 
 class PasteNodesCommand(EditCommand):

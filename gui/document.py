@@ -42,6 +42,7 @@ class Document(QObject):
         self.optimizer_state = None           # engine OptimizerState of the trained weights
         self.results_unsaved = False          # training results or settings not yet saved
         self.runs: list[dict] = []            # kept runs (engine.io.runs records), oldest first
+        self.data_shape: tuple | None = None  # the chosen data's sample shape (a new Input's)
         self._batch = 0
         self._dirty = False
 

@@ -47,7 +47,9 @@ class FileOps(QObject):
     def new(self) -> bool:
         if not self.maybe_save("starting a new network"):
             return False
-        self.doc.replace(engine.NetworkSpec())
+        old = self.doc.recipe           # the data set stays chosen: a new Input takes its shape
+        self.doc.replace(engine.NetworkSpec(),
+                         recipe=engine.Recipe(data=old.data) if old is not None else None)
         self.message.emit("New network: drag an Input and some layers from the palette.")
         return True
 

@@ -18,7 +18,7 @@ import engine
 from engine import describe as D
 from engine import LAYOUT_DY as DY, layered_positions
 
-from . import clipboard, paths
+from . import analyze_view, clipboard, paths
 from .canvas.scene import CanvasScene
 from .canvas.view import CanvasView, local_files
 from .commands import (AddNodeCommand, AutoLayoutCommand, PasteNodesCommand, RemoveItemsCommand,
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(QIcon(str(paths.ICON)))
         self.resize(1360, 860)
         self._paste_count = 0
+        analyze_view.install(self)        # the data fit and View → Analyze Network…
         self._update_title()
         self._update_totals()
         self._update_edit_actions()
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         if self.training is None:
             from .training import install
             self.training = install(self)
+            self.data_fit.attach(self.training)
             self._install_runs()
             self.training.finished.connect(self.training_finished)
         return self.training
@@ -250,16 +252,22 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.doc.is_modified())
 
     def _update_totals(self) -> None:
-        a = self.doc.analysis
+        """Parameters, FLOPs, and the verdict: the network's problems and the chosen data
+        set's misfits (as the Problems list counts them), or valid, with any warnings."""
+        a, fit = self.doc.analysis, self.data_fit
         self.params_label.setText(f"Parameters: {D.count(a.total_params)}")
         self.flops_label.setText(f"FLOPs per sample: {D.flops(a.flops)}")
-        if a.ok:
-            self.valid_label.setText("✓ Valid network")
-            self.valid_label.setStyleSheet("color: #15803d; font-weight: 600;")
+        n, w = len(a.problems) + len(fit.problems), len(a.warnings)
+        warned = f" · {w} warning{'s' if w != 1 else ''}" if w else ""
+        if n:
+            text, colour = f"✗ {n} problem{'s' if n != 1 else ''}{warned}", "#b91c1c"
         else:
-            n = len(a.problems)
-            self.valid_label.setText(f"✗ {n} problem{'s' if n != 1 else ''}")
-            self.valid_label.setStyleSheet("color: #b91c1c; font-weight: 600;")
+            text, colour = f"✓ Valid network{warned}", "#b45309" if w else "#15803d"
+        self.valid_label.setText(text)
+        self.valid_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        self.valid_label.setToolTip(
+            f"Checked against data set '{fit.data['name']}'." if fit.data else
+            "Not checked against a data set yet (choose one in the Training panel).")
 
     def _problems_title(self, n: int) -> None:
         self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems")

@@ -96,12 +96,13 @@ def key(ref: dict) -> str:
 
 class DataSets(QObject):
     """The data sets read so far, and the preview in `box` (the panel's DatasetBox) of the one
-    chosen there. `input_shape()` gives the network's Input shape when the network is valid
-    (None otherwise): a data set that does not fit it says so in the preview."""
+    chosen there. `chosen` says what the chosen one is once it is read (its describe(), or
+    None): whether it fits the network is gui.data_fit's to say."""
+    chosen = Signal(object)
 
-    def __init__(self, box, input_shape, parent=None):
+    def __init__(self, box, parent=None):
         super().__init__(parent)
-        self.box, self.input_shape = box, input_shape
+        self.box, self.info = box, None
         self.cache: dict[str, engine.Dataset] = {}
         self.loader = DataLoader(self)
         self.loader.loaded.connect(self._loaded)
@@ -123,20 +124,20 @@ class DataSets(QObject):
         box, ref = self.box, self.box.reference()
         if not ref["name"]:
             box.show_text("Choose a data set.")
-            return
+            return self._tell(None)        # nothing to check the network against
         k = key(ref)
         if box.needs_download() and k not in self.cache:
             box.show_text("Not downloaded yet: it is downloaded when training starts, or now "
                           "with Download now.")
-            return
+            return self._tell(None)
         try:
             data = self.cache.get(k) or self.loader.load(k, ref)
         except engine.LayerwiseError as exc:
             box.show_text(str(exc), error=True)
-            return
+            return self._tell(None)
         if data is None:
             box.show_text(f"Reading {Path(ref['name']).name or ref['name']}…")
-            return
+            return self._tell(None)
         self._show(k, data)
 
     def wait(self) -> None:
@@ -150,14 +151,19 @@ class DataSets(QObject):
     def _failed(self, k: str, message: str) -> None:
         if k == key(self.box.reference()):
             self.box.show_text(message, error=True)
+            self._tell(None)
 
     def _show(self, k: str, data) -> None:
         self.cache[k] = data
         try:
             from engine import preview
             self.box.show_preview(preview(data))
-            shape = self.input_shape()
-            if shape is not None:
-                data.fit_input(shape)
         except engine.LayerwiseError as exc:
             self.box.show_text(str(exc), error=True)
+            return self._tell(None)
+        self._tell(data.describe())
+
+    def _tell(self, info: dict | None) -> None:
+        if info != self.info:
+            self.info = info
+            self.chosen.emit(info)

@@ -50,7 +50,7 @@ class TrainingSession(QObject):
         self.progress = Progress()
         self.source = None              # trained engine Model (with the spec it was trained on)
         self.source_optimizer = None
-        self.data = DataSets(self.panel.dataset, self._fitting_shape, self)
+        self.data = DataSets(self.panel.dataset, self)
         self.discard = False            # the running job's results are not wanted any more
         self.last_outcome = None
         self.comparison = None
@@ -134,10 +134,6 @@ class TrainingSession(QObject):
     def _input_shape(self):
         a = self.doc.analysis
         return a.shapes.get(a.input_id) if a.input_id else None
-
-    def _fitting_shape(self):
-        """The Input shape a data set must fit, once the network is valid."""
-        return self._input_shape() if self.doc.analysis.ok else None
 
     def _name_nodes(self) -> None:
         spec, a = self.doc.spec, self.doc.analysis

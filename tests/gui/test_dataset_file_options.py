@@ -129,6 +129,8 @@ def test_options_are_saved_with_the_document_and_come_back(qtbot, window, tmp_pa
     assert window.files.save_to(str(saved))
     assert engine.load(saved).recipe.data.to_dict() == {"name": str(path), "options": want}
     window.files.new()
+    assert box.reference() == {"name": str(path), "options": want}     # New keeps the data
+    box.combo.activated.emit(box.combo.findData("xor"))
     assert "label" not in box.option_widgets
     assert window.open_path(str(saved), ask=False)
     assert box.reference() == {"name": str(path), "options": want}
