@@ -82,8 +82,10 @@ class AnalyzeDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(True)              # a problem reads in full, over a few lines
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.Stretch)
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.table.cellClicked.connect(self._clicked)
         self.status = QLabel()
         self.copy_button = QPushButton("Copy")

@@ -61,8 +61,8 @@ class DataFit(QObject):
         """Follow the Training panel's data set, and show the fit under it."""
         session.data.chosen.connect(self.set_data)
         self.set_data(session.data.info)
-        hint = FitHint(self)
-        session.panel.dataset.layout().addWidget(hint)
+        hint, box = FitHint(self), session.panel.dataset
+        box.layout().insertWidget(box.layout().indexOf(box.summary) + 1, hint)   # under it
         return hint
 
 
