@@ -88,6 +88,8 @@ class JobEndings:
             return
         self.panel.dataset.mark_available()
         self.data.show()
+        if self.dashboard.store.run.confusion is None:
+            self._restore_views()           # weights from a file: their views need this data
         self.say(f"Data set {outcome.dataset.name} is ready.")
 
     def _ended_unknown(self, outcome) -> None:

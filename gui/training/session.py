@@ -23,19 +23,22 @@ from engine import same_network, transfer
 
 from . import files
 from .dashboard import Dashboard
+from .edits import PausedEdits
+from .endings import JobEndings, summary
 from .data_loader import DataSets
 from .diagnostics import Diagnostics, DiagnosticsPanel
 from .jobs import Download, Request, compare_job, data_job, probe_job, train_job
 from .panel import TrainingPanel, default_recipe
 from .plots import PALETTE
 from .progress import Progress
+from .restore import ViewRestorer
 from .worker import Worker
 
 PROGRESS_S = 0.2          # the progress bar's text changes at most 5 times a second
 JOBS = {"train": train_job, "compare": compare_job, "probe": probe_job}
 
 
-class TrainingSession(QObject):
+class TrainingSession(JobEndings, QObject):
     finished = Signal(str)          # how the last job ended: finished, stopped or failed
     message = Signal(str)
 
@@ -54,6 +57,8 @@ class TrainingSession(QObject):
         self.discard = False            # the running job's results are not wanted any more
         self.last_outcome = None
         self.comparison = None
+        self.edits = PausedEdits(self)
+        self.restorer = ViewRestorer(self)
         self._stages: list[list[str]] = []
         self._progress_at = 0.0
         self._wire()
@@ -71,6 +76,7 @@ class TrainingSession(QObject):
         self.diag_panel.check_clicked.connect(lambda: self.start("probe"))
         w.events.connect(self._events)
         w.ended.connect(self._ended)
+        self.restorer.ready.connect(self._views_restored)
         self.doc.spec_replaced.connect(self.document_replaced)
         self.doc.analysis_changed.connect(self._network_edited)
         self.doc.analysis_changed.connect(self._name_nodes)
@@ -110,9 +116,13 @@ class TrainingSession(QObject):
 
     # ------------------------------------------------------------------ the document
     def document_replaced(self) -> None:
+        """Every view, message and mark shows the new document (New, Open, Revert): what its
+        file holds, or nothing; the views its weights allow are computed in the background."""
         if self.busy:
             self.discard = True
             self.worker.wait()
+        self.restorer.cancel()
+        self.edits.ended()
         doc = self.doc
         if doc.recipe is None:
             doc.recipe = default_recipe(self._input_shape())    # so that Save stores it
@@ -129,7 +139,45 @@ class TrainingSession(QObject):
         self._show_own_stats("From the saved history (last probe).")
         self.diagnostics.set_stages([], [])
         self.data.show()
+        self._show_document_state()
+        self._restore_views()
         self.update_state()
+
+    def _show_document_state(self) -> None:
+        """The Run box as a new document has it: ready, or where its training got to."""
+        history = self.doc.history
+        done = engine.finished_epochs(history or {})
+        self.progress = Progress()
+        self.panel.progress.setValue(0)
+        self.panel.progress.setFormat(f"Trained {done} epoch{'s' if done != 1 else ''}"
+                                      if done else "Ready")
+        self.say(f"Trained weights from the file. {summary(history)} Train continues from "
+                 f"them." if self.doc.model is not None and done else
+                 "Ready: choose the data and press Train (F5).")
+
+    def _restore_views(self) -> None:
+        """The decision boundary, confusion matrix and filters of the stored weights."""
+        doc = self.doc
+        if doc.model is None or not doc.analysis.ok:
+            return
+        ref = self.panel.dataset.reference()
+        data = self.data.dataset_for(ref) if ref["name"] else None
+        read = ref if ref["name"] and data is None and not \
+            self.panel.dataset.needs_download() else None
+        cfg = doc.recipe.train
+        history = doc.history or {}
+        steps = history.get("steps") or []
+        self.restorer.start(doc.model, data, read, cfg.val_fraction, cfg.seed,
+                            engine.finished_epochs(history),
+                            int(steps[-1]["step"]) if steps else 0)
+
+    def _views_restored(self, events: list, dataset) -> None:
+        if self.busy:
+            return
+        if dataset is not None:
+            self.data.keep(dataset)
+        self.dashboard.add(events)
+        self.dashboard.flush()
 
     def _input_shape(self):
         a = self.doc.analysis
@@ -197,35 +245,51 @@ class TrainingSession(QObject):
         return ok
 
     # ------------------------------------------------------------------ running
-    def start(self, kind: str = "train") -> bool:
+    def start(self, kind: str = "train", epochs: int | None = None,
+              edit_step: int | None = None) -> bool:
         """Start a training run ("train"), a comparison ("compare") or a trainability check
-        ("probe") with the panel's settings; False (with a message) when it cannot start."""
+        ("probe") with the panel's settings; False (with a message) when it cannot start.
+        `epochs` replaces the panel's number (the rest of a run edited while paused, which
+        goes on after `edit_step`)."""
         if self.busy:
-            self._say("A run is already in progress: stop it first.", error=True)
+            self.say("A run is already in progress: stop it first.", error=True)
             return False
         request = self._request(kind)
         if request is None:
             return False
+        if epochs is not None:
+            request.recipe = request.recipe.replace(
+                train=request.recipe.train.replace(epochs=epochs))
+        self.restorer.cancel()
         self.discard, self.last_outcome = False, None
         self._prepare_views(kind, request)
+        if edit_step is not None:
+            self.dashboard.mark_edit(edit_step)
+        self.edits.started(kind, self.doc.spec)
         self.worker.start(kind, partial(JOBS[kind], request))
-        self._say({"train": "Training…", "compare": "Comparing with random initialisation…",
+        self.say({"train": "Training…", "compare": "Comparing with random initialisation…",
                    "probe": "Checking trainability…"}[kind])
         self.update_state()
         return True
 
     def _request(self, kind: str) -> Request | None:
         if not self.doc.analysis.ok:
-            self._say("The network has problems (see the Problems panel): fix them before "
+            self.say("The network has problems (see the Problems panel): fix them before "
                       "training.", error=True)
             return None
         try:
             recipe = self.panel.recipe()
         except engine.LayerwiseError as exc:
-            self._say(f"Fix the settings first: {exc}.", error=True)
+            self.say(f"Fix the settings first: {exc}.", error=True)
             return None
         if not recipe.data.name:
-            self._say("Choose a data set in the Training panel first.", error=True)
+            self.say("Choose a data set in the Training panel first.", error=True)
+            return None
+        fit = getattr(self.window, "data_fit", None)
+        if fit is not None and fit.problems:
+            self.say("The data set does not fit the network: " + "; ".join(
+                message for _, message in fit.problems) + " (the Training panel offers the "
+                "fix).", error=True)
             return None
         return Request(self._start_point(kind), self.data.dataset_for(recipe.data.to_dict()),
                        recipe)
@@ -268,16 +332,20 @@ class TrainingSession(QObject):
         if self.state() == "training":
             self.worker.pause()
             self.panel.progress.setFormat(self.progress.text(paused=True))
-            self._say("Paused: Resume continues; Stop ends the run and keeps its weights.")
+            self.say("Paused: Resume continues; Stop ends the run and keeps its weights.")
         elif self.state() == "paused":
-            self.worker.resume()
-            self._say("Training…")
+            if self.edits.pending():
+                if not self.edits.resume():
+                    return
+            else:
+                self.worker.resume()
+                self.say("Training…")
         self.update_state()
 
     def stop(self) -> None:
         if self.busy:
             self.worker.stop()
-            self._say("Stopping at the end of this batch…")
+            self.say("Stopping at the end of this batch…")
             self.update_state()
 
     def wait(self, ms: int = 30000) -> bool:
@@ -305,6 +373,8 @@ class TrainingSession(QObject):
         self.worker.timer.stop()
         self.dashboard.stop()
         self.data.wait()
+        self.restorer.cancel()
+        self.restorer.wait()
 
     def reset_weights(self) -> bool:
         if self.busy or (self.source is None and not self.doc.history):
@@ -317,7 +387,7 @@ class TrainingSession(QObject):
         self.doc.set_results(None, None, None)
         self.dashboard.reset(None)
         self.diagnostics.clear()
-        self._say("Weights reset: the next run starts afresh.")
+        self.say("Weights reset: the next run starts afresh.")
         self.update_state()
         return True
 
@@ -341,7 +411,7 @@ class TrainingSession(QObject):
             elif isinstance(ev, Download):
                 self.panel.dataset.show_progress(ev.done, ev.total)
             elif isinstance(ev, FailedEvent):
-                self._say(ev.message, error=True)
+                self.say(ev.message, error=True)
         if probe is not None:
             where = f"pre-training stage {probe.stage}, step" if probe.stage else "at step"
             self.diagnostics.show(probe.layers, f"Live, {where} {probe.step:,}.")
@@ -382,110 +452,23 @@ class TrainingSession(QObject):
         self.panel.dataset.hide_progress()
         if outcome.dataset is not None and hasattr(outcome.dataset, "reference"):
             self.data.keep(outcome.dataset)
+        self.edits.ended()
         if self.discard:
             self.discard = False
             self.update_state()
             self.finished.emit("stopped")
             return
+        if self.edits.applying and outcome.kind == "train" and outcome.status == "stopped" \
+                and outcome.run is not None:
+            self._adopt(outcome.run)           # the weights of the pause, on the edited net
+            if self.edits.go_on(outcome.run):
+                return
+        self.edits.applying = False
         getattr(self, "_ended_" + outcome.kind, self._ended_unknown)(outcome)
         self.update_state()
         self.finished.emit(outcome.status)
 
-    def _ended_train(self, outcome) -> None:
-        run = outcome.run
-        if run is not None:
-            self._adopt(run)
-        self._finish_progress(outcome)
-        if outcome.status == "failed":
-            kept = " The weights from before the failure are kept." if run is not None else ""
-            self._say(f"Training failed: {outcome.message}{kept}", error=True)
-        elif outcome.status == "stopped":
-            self._say(f"Training stopped; its weights are kept: Train continues from them. "
-                      f"{self._summary(run)}")
-        else:
-            self._say(f"Training finished. {self._summary(run)}")
-
-    def _adopt(self, run) -> None:
-        """A run's model becomes the trained weights (last good ones if it failed)."""
-        self.source = run.model
-        state = getattr(run, "optimizer_state", None)
-        self.source_optimizer = state() if callable(state) else None
-        model, optimizer = self.current_model()
-        self.doc.set_results(model, run.history, optimizer)
-        stats = engine.diagnostics.latest_stats(run.history)
-        if stats:
-            self.diagnostics.show(stats, f"After the run (step "
-                                         f"{self.dashboard.store.run.step:,}).", True)
-
-    def _summary(self, run) -> str:
-        epochs = (getattr(run, "history", None) or {}).get("epochs") or []
-        if not epochs:
-            return ""
-        last = epochs[-1]
-        parts = [f"epoch {last['epoch']}", f"training loss {last['train_loss']:.4g}"]
-        if last.get("val_acc") is not None:
-            parts.append(f"validation accuracy {last['val_acc']:.1%}")
-        elif last.get("val_loss") is not None:
-            parts.append(f"validation loss {last['val_loss']:.4g}")
-        skipped = (run.history.get("runs") or [{}])[-1].get("skipped_steps")
-        if skipped:
-            parts.append(f"{skipped:,} steps skipped by the fp16 loss scaler (their gradients "
-                         f"overflowed)")
-        return "After " + ", ".join(parts) + "."
-
-    def _finish_progress(self, outcome) -> None:
-        if outcome.status == "finished":
-            self.panel.progress.setValue(100)
-        self.panel.progress.setFormat({"finished": "Finished", "stopped": "Stopped",
-                                       "failed": "Failed"}.get(outcome.status, "Ready"))
-
-    def _ended_compare(self, outcome) -> None:
-        self._finish_progress(outcome)
-        if outcome.status == "failed":
-            self._say(f"The comparison failed: {outcome.message}", error=True)
-            return
-        self.comparison = outcome.comparison
-        rows = outcome.comparison.table() if outcome.comparison else []
-        parts = [f"{r['run']}: " + (f"{r['val_acc']:.1%}" if r["val_acc"] is not None
-                                    else f"loss {r['val_loss']:.4g}" if r["val_loss"]
-                                    is not None else "-") for r in rows]
-        head = "Comparison stopped" if outcome.status == "stopped" else "Comparison finished"
-        self._show_own_stats("The network's own statistics (its last probe); the comparison's "
-                             "runs are in the dashboard.")
-        self._say(f"{head} (validation, last epoch) — " + "; ".join(parts)
-                  + ". The network's own weights are unchanged.")
-
-    def _ended_probe(self, outcome) -> None:
-        self.panel.progress.setFormat("Ready")
-        if outcome.status != "finished":
-            self._say(f"Cannot check trainability: {outcome.message}", error=True)
-            return
-        self.diagnostics.show(outcome.stats, "Trainability check: one batch, weights "
-                                             "unchanged.", True)
-        self.window.diagnostics_dock.raise_()
-        self._say("Trainability checked: see the colours on the layers and the Diagnostics "
-                  "panel.")
-
-    def _show_own_stats(self, source: str) -> None:
-        """The diagnostics of the document's own history (its last probe), or none."""
-        stats = engine.diagnostics.latest_stats(self.doc.history)
-        if stats:
-            self.diagnostics.show(stats, source, True)
-        else:
-            self.diagnostics.clear()
-
-    def _ended_data(self, outcome) -> None:
-        if outcome.status != "finished":
-            self._say(f"Cannot load the data set: {outcome.message}", error=True)
-            return
-        self.panel.dataset.mark_available()
-        self.data.show()
-        self._say(f"Data set {outcome.dataset.name} is ready.")
-
-    def _ended_unknown(self, outcome) -> None:
-        self._say(outcome.message or "The job ended.", error=outcome.status == "failed")
-
-    def _say(self, text: str, error: bool = False) -> None:
+    def say(self, text: str, error: bool = False) -> None:
         self.panel.status.setText(text)
         self.panel.status.setStyleSheet("color: #b91c1c; font-weight: 600;" if error else "")
         self.message.emit(text)

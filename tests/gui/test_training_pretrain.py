@@ -62,7 +62,10 @@ def test_a_branching_network_is_refused_with_the_node_named(qtbot, window):
     with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
         assert window.start_training()
     assert blocker.args == ["failed"]
-    assert "Training failed" in s.panel.status.text() and "Linear 1" in s.panel.status.text()
+    # refused before any step: said as such, not "Failed"
+    assert "Training did not start" in s.panel.status.text() and \
+        "Linear 1" in s.panel.status.text()
+    assert s.panel.progress.format() == "Not started"
 
 
 def test_compare_with_random_init_overlays_both_runs(qtbot, window):

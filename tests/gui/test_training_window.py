@@ -153,8 +153,14 @@ def test_a_diverging_run_shows_its_message_and_keeps_finite_weights(qtbot, windo
 
 def test_a_dataset_that_does_not_fit_is_refused_clearly(qtbot, window):
     s = load(window, shape=(3,))
+    qtbot.waitUntil(lambda: bool(window.data_fit.problems))     # once the data set is read
+    assert not window.start_training()
+    assert "The data set does not fit the network" in s.panel.status.text()
+    window.data_fit.set_data(None)            # not read yet: the job finds it and refuses
     assert train(qtbot, window) == "failed"
     assert "the network's Input has shape [3]" in s.panel.status.text()
+    assert "did not start" in s.panel.status.text() and s.panel.progress.format() == \
+        "Not started"
     assert window.doc.model is None
 
 
@@ -293,14 +299,13 @@ def test_download_progress_and_a_users_csv_file(qtbot, window, tmp_path, monkeyp
     assert box.summary.text().startswith("40 samples · input 2 · 2 classes")
 
 
-def test_the_summary_counts_the_steps_the_fp16_loss_scaler_skipped(window):
-    from types import SimpleNamespace
-    s = window.ensure_training()
+def test_the_summary_counts_the_steps_the_fp16_loss_scaler_skipped():
+    from gui.training.endings import summary
     epochs = [{"epoch": 2, "train_loss": 0.5, "val_acc": 0.9, "val_loss": 0.3}]
-    run = SimpleNamespace(history={"epochs": epochs, "runs": [{"skipped_steps": 3}]})
-    assert "3 steps skipped by the fp16 loss scaler" in s._summary(run)
-    run.history["runs"] = [{"skipped_steps": 0}]
-    assert "skipped" not in s._summary(run)
+    history = {"epochs": epochs, "runs": [{"skipped_steps": 3}]}
+    assert "3 steps skipped by the fp16 loss scaler" in summary(history)
+    history["runs"] = [{"skipped_steps": 0}]
+    assert "skipped" not in summary(history)
 
 
 @pytest.mark.parametrize("example, stat", [("deep_sigmoid", "saturation"),
