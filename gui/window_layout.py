@@ -9,8 +9,10 @@ in its dock.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QLayout, QMainWindow
+import shiboken6
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QLabel, QLayout, QMainWindow, QTabBar
 
 from . import paths
 
@@ -21,11 +23,32 @@ LATER_PANELS = (       # (dock object name, title) of the panels filled after th
     ("dash_pre_training", "Pre-training"), ("dash_decision_boundary", "Decision boundary"),
     ("dash_filters", "Filters"), ("dash_confusion", "Confusion"),
     ("training_dock", "Training"), ("diagnostics_dock", "Diagnostics"), ("runs_dock", "Runs"))
-DASHBOARD_TABS = (("dash_loss", "dash_accuracy"), ("dash_loss", "dash_pre_training"),
-                  ("dash_gradients", "dash_gradient_map"),
-                  ("dash_activations", "dash_decision_boundary"),
-                  ("dash_activations", "dash_filters"), ("dash_activations", "dash_confusion"))
+BOTTOM_GROUPS = (   # the plots along the bottom, side by side: each group's docks are tabs
+    ("dash_loss", "dash_accuracy", "dash_pre_training", "runs_dock", "dash_confusion"),
+    ("dash_gradients", "dash_gradient_map", "dash_filters"),
+    ("dash_activations", "dash_decision_boundary"))
+TAB_PADDING = 34        # a dock tab's width beyond its title's text
 LOADING = "Loading PyTorch…"
+PREFERRED_SIZE = QSize(1360, 860)      # the first window's size where the screen has room
+FRAME = QSize(8, 40)                   # a title bar and borders, before the window manager says
+RIGHT_WIDTH = 380                      # the Inspector/Training column: the Training form's width
+WIDE_SCREEN = 1280     # from this screen width on, the right column runs the window's full height
+
+
+def available_geometry(window: QMainWindow) -> QRect:
+    """The free area (less task bars and panels) of the screen the window opens on."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QRect(QPoint(), PREFERRED_SIZE + FRAME)
+    return screen.availableGeometry()
+
+
+def first_frame(available: QRect, preferred: QSize = PREFERRED_SIZE) -> QRect:
+    """Where a first window's frame goes: around the preferred size, no larger than the
+    screen's free area, centred in that area."""
+    rect = QRect(QPoint(), (preferred + FRAME).boundedTo(available.size()))
+    rect.moveCenter(available.center())
+    return rect
 
 
 def dock_widget(window: QMainWindow, title: str, name: str, widget) -> QDockWidget:
@@ -54,9 +77,18 @@ class DockPlacer:
             self.window.splitDockWidget(first, dock, orientation)
 
     def tabify(self, first: QDockWidget, dock: QDockWidget, owner=None) -> None:
-        """Tab `dock` behind `first`; `owner`, when given, is the new dock the step is for."""
-        if (dock if owner is None else owner) in self.new:
-            self.window.tabifyDockWidget(first, dock)
+        """Tab `dock` behind `first`; `owner`, when given, is the new dock the step is for.
+        A dock tabbed with others is taken out of their group first: since Qt 6.12,
+        tabifyDockWidget leaves a dock that is a tab elsewhere where it is."""
+        w = self.window
+        if (dock if owner is None else owner) not in self.new:
+            return
+        others = w.tabifiedDockWidgets(dock)
+        if first in others:
+            return
+        if others:
+            w.addDockWidget(w.dockWidgetArea(first), dock)
+        w.tabifyDockWidget(first, dock)
 
     def raise_(self, dock: QDockWidget, owner=None) -> None:
         if (dock if owner is None else owner) in self.new:
@@ -87,9 +119,23 @@ class PanelLayout:
                       for name, title in LATER_PANELS}
         self.restored = False
         self._default_state = QByteArray()
+        self.screen_area = available_geometry(window)
+
+    def fit_to_screen(self) -> None:
+        """Size and place the window to fit the free area of its screen (a 1366×768 laptop's
+        as well as a large monitor's); a saved geometry, restored later, replaces this."""
+        frame = first_frame(self.screen_area)
+        self.window.resize(frame.size() - FRAME)
+        self.window.move(frame.topLeft())
 
     def arrange_default(self) -> None:
-        """Every panel in its default place; kept for Reset Layout."""
+        """Every panel in its default place; kept for Reset Layout (with the corners). On a
+        wide screen the right column takes the bottom-right corner, so that the Inspector
+        and Training panels have the window's height; on a narrower one (1024 pixels) the
+        plots take the whole width, so that the window fits."""
+        wide = self.screen_area.width() >= WIDE_SCREEN
+        self.window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea if wide
+                              else Qt.BottomDockWidgetArea)
         place = DockPlacer(self.window, self._all())
         self._place(place)
         self._size(place)
@@ -100,6 +146,7 @@ class PanelLayout:
         when the window had no size), unless the saved layout was restored."""
         if not self.restored:
             self._size(DockPlacer(self.window, self._all()))
+        self.tidier = TabBarTidier(self.window)
 
     def fill(self, name: str, widget) -> QDockWidget:
         """Put a later panel's contents in its dock (where it already is)."""
@@ -151,14 +198,15 @@ class PanelLayout:
         layout = w.layout()
         constraint = layout.sizeConstraint()
         layout.setSizeConstraint(QLayout.SetNoConstraint)     # no growing on the way there
-        w.restoreState(self._default_state, LAYOUT_VERSION)
+        restored = w.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in w.findChildren(QDockWidget, options=Qt.FindDirectChildrenOnly):
             if dock.isFloating():
                 dock.setFloating(False)
             if dock.isHidden():
                 dock.show()
         place = DockPlacer(w, self._all())
-        self._place(place)
+        if not restored:
+            self._place(place)
         self._size(place)
         layout.setSizeConstraint(constraint)
 
@@ -175,16 +223,15 @@ class PanelLayout:
         place.add(Qt.LeftDockWidgetArea, w.palette_dock)
         place.add(Qt.RightDockWidgetArea, w.inspector_dock)
         place.add(Qt.BottomDockWidgetArea, w.problems_dock)
-        place.add(Qt.BottomDockWidgetArea, d["dash_loss"])
-        place.split(d["dash_loss"], d["dash_gradients"], Qt.Horizontal)
-        place.split(d["dash_gradients"], d["dash_activations"], Qt.Horizontal)
-        for a, b in DASHBOARD_TABS:
-            place.tabify(d[a], d[b])
-        place.add(Qt.BottomDockWidgetArea, d["runs_dock"])
-        place.tabify(d["dash_loss"], d["runs_dock"])
-        for name in ("dash_loss", "dash_gradients", "dash_activations"):
-            place.raise_(d[name])
-        place.raise_(d["dash_loss"], owner=d["runs_dock"])
+        tops = [d[group[0]] for group in BOTTOM_GROUPS]
+        place.add(Qt.BottomDockWidgetArea, tops[0])
+        for left, right in zip(tops, tops[1:]):         # split before tabbing (Qt tabs a
+            place.split(left, right, Qt.Horizontal)     # dock split from a tabbed one)
+        for top, group in zip(tops, BOTTOM_GROUPS):
+            for name in group[1:]:
+                place.tabify(top, d[name])
+            for name in group[1:]:
+                place.raise_(top, owner=d[name])
         diagnostics = d["diagnostics_dock"]
         place.add(Qt.RightDockWidgetArea, diagnostics)
         place.split(w.inspector_dock, diagnostics, Qt.Vertical)
@@ -194,11 +241,80 @@ class PanelLayout:
         place.raise_(w.problems_dock, owner=diagnostics)
 
     def _size(self, place: DockPlacer) -> None:
-        """The default sizes (the right column as wide as the Training panel's form wants)."""
+        """The default sizes, for the window's size: the right column as wide as the
+        Training panel's form wants, the plots along the bottom (at most 38% of the height)
+        each as wide as its tabs' titles and an equal share of the rest, the Inspector and
+        Training panels 70% of the right column."""
         w, d = self.window, self.docks
-        place.resize([w.palette_dock, w.inspector_dock], [210, 380], Qt.Horizontal)
-        place.resize([d["dash_loss"]], [330], Qt.Vertical)
-        place.resize([d["training_dock"], d["diagnostics_dock"]], [560, 240], Qt.Vertical)
+        height = max(w.height(), 480)
+        place.resize([w.palette_dock, w.inspector_dock], [190, RIGHT_WIDTH], Qt.Horizontal)
+        bottom = min(330, int(height * 0.38))
+        place.resize([d["dash_loss"]], [bottom], Qt.Vertical)
+        full = w.corner(Qt.BottomRightCorner) == Qt.RightDockWidgetArea
+        needs = [self._tabs_width(group) for group in BOTTOM_GROUPS]
+        spare = max(0, w.width() - (RIGHT_WIDTH if full else 0) - sum(needs)) // len(needs)
+        place.resize([d[group[0]] for group in BOTTOM_GROUPS], [n + spare for n in needs],
+                     Qt.Horizontal)
+        column = height - 60 - (0 if full else bottom)     # less the menu and status bars
+        place.resize([d["training_dock"], d["diagnostics_dock"]],
+                     [int(column * 0.7), column - int(column * 0.7)], Qt.Vertical)
+
+    def _tabs_width(self, group) -> int:
+        """How wide the tabs of a group of docks are, their titles not cut short."""
+        fm = self.window.fontMetrics()
+        return sum(fm.horizontalAdvance(self.docks[name].windowTitle()) + TAB_PADDING
+                   for name in group)
+
+
+class TabBarTidier(QObject):
+    """Hides the tab bars that Qt leaves behind, shown with their old tabs where a group of
+    docks was while a program arranged the docks (before the window was shown, or on Reset
+    Layout): after each layout of the window, once the events of the moment are handled."""
+
+    def __init__(self, window: QMainWindow):
+        super().__init__(window)
+        self.window, self.pending = window, False
+        window.installEventFilter(self)
+        self.later()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in (QEvent.LayoutRequest, QEvent.Resize):
+            self.later()
+        return False
+
+    def later(self) -> None:
+        if not self.pending:
+            self.pending = True
+            QTimer.singleShot(0, self, self.tidy)
+
+    def tidy(self) -> list[QTabBar]:
+        """Hide the stray tab bars (stray_tab_bars); the hidden ones are returned."""
+        self.pending = False
+        stray = stray_tab_bars(self.window)
+        for bar in stray:
+            bar.hide()
+        return stray
+
+
+def stray_tab_bars(window: QMainWindow) -> list[QTabBar]:
+    """The window's shown dock tab bars that no group of docks uses: each that does sits
+    against the dock of its current tab (below it, or above); Qt leaves others behind when
+    docks are tabbed before the window is shown or rearranged by a program."""
+    docks = {shiboken6.getCppPointer(d)[0]: d
+             for d in window.findChildren(QDockWidget, options=Qt.FindDirectChildrenOnly)}
+    stray = []
+    for bar in window.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly):
+        if not bar.isVisible() or bar.count() == 0:
+            continue
+        dock = docks.get(bar.tabData(bar.currentIndex()))
+        if dock is None or dock.isFloating() or not dock.isVisible():
+            stray.append(bar)
+            continue
+        d, b = dock.geometry(), bar.geometry()
+        against = abs(b.top() - d.bottom() - 1) <= 1 or abs(d.top() - b.bottom() - 1) <= 1
+        if not (against and b.left() == d.left() and b.width() == d.width()):
+            stray.append(bar)
+    return stray
 
 
 def _loading() -> QLabel:

@@ -76,7 +76,9 @@ class TrainingPanel(QScrollArea):
             forms = []
             for title, _ in layouts:
                 g = QGroupBox(title)
-                forms.append(QFormLayout(g))
+                form = QFormLayout(g)
+                form.setRowWrapPolicy(QFormLayout.WrapLongRows)    # narrower: field below
+                forms.append(form)
                 groups.append(g)
             for param in params:
                 at = next((i for i, (_, names) in enumerate(layouts) if param.name in names),
