@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self._shown = False
         self.setAcceptDrops(True)
         self.setWindowIcon(QIcon(str(paths.ICON)))
-        self.resize(1360, 860)
+        self.panels.fit_to_screen()
         self._paste_count = 0
         analyze_view.install(self)        # the data fit and View → Analyze Network…
         self._update_title()
@@ -224,7 +224,8 @@ class MainWindow(QMainWindow):
         m.addAction(self.reset_layout_action)
         self.lab_menu = bar.addMenu("&Lab")
         self.lab_menu.aboutToShow.connect(lambda: fill_lab_menu(self, self.lab_menu))
-        bar.addMenu("&Help").addAction(self.about_action)
+        from .help_menu import HelpMenu      # Keyboard Shortcuts, the guide, the Lab, About
+        self.help_menu = HelpMenu(self, bar)
         self._fill_recent()
 
     def _wire(self) -> None:
