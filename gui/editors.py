@@ -5,13 +5,17 @@ Editors do not validate: they hand the value a person entered to the inspector (
 `edited`), which lets the schema judge it and shows the schema's message when it is refused.
 Spin boxes step only within the schema's range, but accept any typed number, so that an
 out-of-range entry is refused with a message rather than silently clamped.
+
+A live editor (the Inspector's) also hands over what is being typed, a moment after the last
+key (signal `typed`), and says when the field edit ends (Enter, or leaving the field:
+`finished`), so that a field's typing can be one undo step.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLineEdit,
                                QSpinBox, QWidget)
@@ -19,6 +23,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
 import engine
 
 INT_LIMIT = 2_000_000_000
+TYPING_MS = 300                  # a live editor hands over what is typed after this pause
+NARROW_DIGITS = "0000000"        # spin boxes are at least wide enough for this many digits
+
+
+def _narrow(spin, hint: QSize) -> QSize:
+    """A spin box's size hint for the numbers people type, not for its ±2e9 range (which
+    would make every form too wide for a laptop's screen); a form still widens it to fit."""
+    fm = spin.fontMetrics()
+    width = fm.horizontalAdvance(NARROW_DIGITS) + 2 * fm.horizontalAdvance("0") + 24
+    return QSize(min(hint.width(), width), hint.height())
 
 
 class IntSpin(QSpinBox):
@@ -28,6 +42,12 @@ class IntSpin(QSpinBox):
         self.setRange(-INT_LIMIT, INT_LIMIT)
         self.setKeyboardTracking(False)
         self.setAccelerated(True)
+
+    def minimumSizeHint(self) -> QSize:
+        return _narrow(self, super().minimumSizeHint())
+
+    def sizeHint(self) -> QSize:
+        return _narrow(self, super().sizeHint())
 
     def _bounds(self) -> tuple[float, float]:
         lo = self.param.min if self.param.min is not None else -INT_LIMIT
@@ -57,6 +77,12 @@ class FloatSpin(QDoubleSpinBox):
         self.setKeyboardTracking(False)
         span = (param.max - param.min) if param.min is not None and param.max is not None else 10
         self.setSingleStep(0.05 if span <= 1 else 0.1 if span <= 10 else 1.0)
+
+    def minimumSizeHint(self) -> QSize:
+        return _narrow(self, super().minimumSizeHint())
+
+    def sizeHint(self) -> QSize:
+        return _narrow(self, super().sizeHint())
 
     def textFromValue(self, value: float) -> str:
         return f"{value:g}"
@@ -100,14 +126,23 @@ def format_value(value: Any) -> str:
 
 
 class ParamEditor(QObject):
-    """Wraps the widget for one parameter; `edited(value)` carries what the person entered."""
+    """Wraps the widget for one parameter; `edited(value)` carries what the person entered;
+    when `live`, `typed(value)` what they are typing, and `finished()` the end of a field
+    edit."""
     edited = Signal(object)
+    typed = Signal(object)
+    finished = Signal()
 
-    def __init__(self, param: engine.Param, parent: QObject | None = None):
+    def __init__(self, param: engine.Param, parent: QObject | None = None, live: bool = False):
         super().__init__(parent)
         self.param = param
         self.null_box: QCheckBox | None = None
         self.field = self._make_field(param)
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(TYPING_MS)
+        self._pause.timeout.connect(self._typed_now)
+        self._connect_finish(live)
         tip = f"{param.help}. Accepts {param.expected()}."
         self.field.setToolTip(tip)
         if param.nullable:
@@ -142,8 +177,44 @@ class ParamEditor(QObject):
             w.setPlaceholderText("auto" if p.nullable else
                                  "e.g. 5 or 5, 3" if p.type == "size2" else
                                  "" if p.type == "text" else "e.g. 1, 28, 28")
-            w.editingFinished.connect(self._text_finished)
         return w
+
+    def _connect_finish(self, live: bool) -> None:
+        """Say when a field edit ends; a live editor also says what is being typed."""
+        f = self.field
+        line = f.lineEdit() if isinstance(f, (IntSpin, FloatSpin)) else f
+        if isinstance(line, QLineEdit):
+            if live:
+                line.textEdited.connect(self._pause.start)
+            f.editingFinished.connect(self._finish)
+        elif isinstance(f, QCheckBox):
+            f.toggled.connect(self.finished)
+        else:
+            f.activated.connect(self.finished)            # a combo box's choice
+        if self.null_box is not None:
+            self.null_box.toggled.connect(self.finished)
+
+    def _typed_now(self) -> None:
+        """What the field shows while being typed in, if it reads as a value."""
+        f = self.field
+        if isinstance(f, (IntSpin, FloatSpin)):
+            text = f.cleanText()
+            if f.validate(text, 0)[0] != QValidator.Acceptable:
+                return                      # "" or "-": nothing to judge yet
+            value = f.valueFromText(text)
+            self.typed.emit(int(value) if isinstance(f, IntSpin) else float(value))
+        elif f.text().strip() or self.null_box is None:
+            self.typed.emit(self._field_value())
+
+    def _finish(self) -> None:
+        self._pause.stop()
+        if isinstance(self.field, QLineEdit):
+            self._text_finished()
+        self.finished.emit()
+
+    def stop(self) -> None:
+        """The editor is going away: nothing typed is handed over later."""
+        self._pause.stop()
 
     def _text_finished(self) -> None:
         text = self.field.text()

@@ -1,8 +1,11 @@
 """The inspector: the selected node's parameters as a form generated from its schema, and what
 the analysis says about it (input and output shapes, parameters, FLOPs, problems).
 
-Every accepted change is a `SetParamCommand`; a refused one shows the schema's message under the
-form and puts the field back to the node's value. With nothing selected it describes the network.
+Values apply as they are typed (a moment after the last key); all the values of one field edit,
+from its first key to Enter or leaving the field, are one undo step (`TypedParamCommand`). A value
+the layer cannot take shows the schema's message under the form and marks the field, keeping the
+text being typed; when the edit ends the field shows the node's value again. With nothing
+selected the Inspector describes the network.
 """
 from __future__ import annotations
 
@@ -28,6 +31,26 @@ def _label(text: str = "", style: str = "") -> QLabel:
     return label
 
 
+class TypedParamCommand(SetParamCommand):
+    """A value entered in the Inspector: the values of one field edit (`edit`, a number the
+    Inspector gives each) merge into one undo step, however slowly they are typed."""
+
+    def __init__(self, doc: Document, node_id: str, name: str, value, edit: int):
+        super().__init__(doc, node_id, name, value)
+        self.edit = edit
+
+    def id(self) -> int:
+        return 2
+
+    def mergeWith(self, other) -> bool:
+        if not (isinstance(other, TypedParamCommand) and other.edit == self.edit
+                and (other.node_id, other.name) == (self.node_id, self.name)):
+            return False
+        self.new = other.new
+        self.setObsolete(self.new == self.old)
+        return True
+
+
 class Inspector(QScrollArea):
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -35,6 +58,8 @@ class Inspector(QScrollArea):
         self.node_id: str | None = None
         self.selection: list[str] = []
         self.editors: dict[str, ParamEditor] = {}
+        self.edit = 0                       # numbers the field edits (one undo step each)
+        self.typing: str | None = None      # the parameter being typed in, if any
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.NoFrame)
         body = QWidget()
@@ -47,6 +72,7 @@ class Inspector(QScrollArea):
         self.form = QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 6, 0, 6)
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.form.setRowWrapPolicy(QFormLayout.WrapLongRows)     # narrower: field below
         self.error = _label(style="color: #b91c1c; background: #fef2f2; border: 1px solid "
                                   "#fecaca; border-radius: 4px; padding: 4px;")
         self.error.setObjectName("inspector_error")
@@ -76,9 +102,13 @@ class Inspector(QScrollArea):
 
     def _build_form(self) -> None:
         self.error.hide()
+        for editor in self.editors.values():
+            editor.stop()
+            editor.deleteLater()
         while self.form.rowCount():
             self.form.removeRow(0)
         self.editors = {}
+        self.typing = None
         if self.node_id is None:
             self.form_host.hide()
             return
@@ -87,9 +117,11 @@ class Inspector(QScrollArea):
         self.title.setText(self.doc.spec.label(self.node_id))
         self.subtitle.setText(f"{kind.name} · {kind.category}. {kind.doc}")
         for param in kind.params:
-            editor = ParamEditor(param, self.form_host)
+            editor = ParamEditor(param, self.form_host, live=True)
             editor.set_value(node.params[param.name])
             editor.edited.connect(lambda v, name=param.name: self.propose(name, v))
+            editor.typed.connect(lambda v, name=param.name: self.propose(name, v, typing=True))
+            editor.finished.connect(lambda name=param.name: self._edit_finished(name))
             name = QLabel(param.name)
             name.setToolTip(f"{param.help}. Accepts {param.expected()}.")
             self.form.addRow(name, editor.widget)
@@ -98,31 +130,50 @@ class Inspector(QScrollArea):
             self.form.addRow(_label("This layer has no parameters.", "color: #6b7280;"))
         self.form_host.show()
 
-    def propose(self, name: str, value) -> bool:
-        """Apply a value entered for parameter `name`; refuse it with the schema's message."""
+    def propose(self, name: str, value, typing: bool = False) -> bool:
+        """Apply a value entered for parameter `name` (`typing`: the field is still being
+        typed in); refuse it with the schema's message."""
         node_id = self.node_id
-        if node_id is None or node_id not in self.doc.spec.nodes:
+        if node_id is None or node_id not in self.doc.spec.nodes or name not in self.editors:
             return False
+        editor = self.editors[name]
+        self.typing = name if typing else None
         try:
-            cmd = SetParamCommand(self.doc, node_id, name, value)
+            cmd = TypedParamCommand(self.doc, node_id, name, value, self.edit)
         except ValueError as exc:
-            self.error.setText(f"Not changed: {exc}.")
+            self.error.setText(f"Not accepted: {exc}." if typing else f"Not changed: {exc}.")
             self.error.show()
-            self.editors[name].set_value(self.doc.spec.nodes[node_id].params[name])
+            editor.set_problem(str(exc))
+            if not typing:              # the edit is over: show the node's value again
+                editor.set_value(self.doc.spec.nodes[node_id].params[name])
             return False
         self.error.hide()
+        editor.set_problem("")
         if cmd.new != cmd.old:
             self.doc.undo_stack.push(cmd)
-        else:
-            self.editors[name].set_value(cmd.old)
+        elif not typing:
+            editor.set_value(cmd.old)
         return True
+
+    def _edit_finished(self, name: str) -> None:
+        """A field edit ended (Enter, leaving the field, a click): the next is a new step;
+        a refused value typed last gives way to the node's value."""
+        self.edit += 1
+        self.typing = None
+        editor = self.editors.get(name)
+        if editor is not None and self.node_id in self.doc.spec.nodes:
+            value = self.doc.spec.nodes[self.node_id].params[name]
+            if editor.value() != value:
+                editor.set_value(value)
+            editor.set_problem("")
 
     # ------------------------------------------------------------------ following the model
     def _params_changed(self, node_id: str) -> None:
         if node_id == self.node_id:
             params = self.doc.spec.nodes[node_id].params
             for name, editor in self.editors.items():
-                editor.set_value(params[name])
+                if name != self.typing:         # never rewrite the text being typed
+                    editor.set_value(params[name])
 
     def _node_removed(self, node_id: str) -> None:
         if node_id in self.selection:
