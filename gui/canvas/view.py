@@ -1,10 +1,11 @@
 """The canvas view: zoom with the wheel, pan (middle button, Space + drag, touchpad), fit to
 window, rubber-band selection, and drops from the palette (onto empty space: add; onto an edge:
-insert) and from the file manager (open)."""
+insert) and from the file manager (open). An empty network shows, in the middle of the view,
+how to start one."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QPainter, QPixmap
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QFont, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsView
 
 import engine
@@ -15,6 +16,16 @@ from .scene import CanvasScene
 
 KIND_MIME = "application/x-layerwise-kind"
 MIN_SCALE, MAX_SCALE = 0.08, 3.0
+HINT_TITLE = "Start a network"
+
+
+def empty_hint() -> list[str]:
+    """What to do on an empty canvas, one way per line."""
+    open_keys = QKeySequence(QKeySequence.Open).toString(QKeySequence.NativeText)
+    return ["Drag a layer from the Layers palette onto the canvas, or double-click one to "
+            "add it (start with Input).",
+            "Or open a ready-made network from File → Examples.",
+            f"Or open a file ({open_keys}), or drop a .lwnet or network.json here."]
 
 
 def kind_from_mime(mime) -> str | None:
@@ -47,6 +58,55 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self._drop_edge = None
+        self._empty = self.is_empty()
+        doc = scene.doc
+        for signal in (doc.node_added, doc.node_removed, doc.spec_replaced):
+            signal.connect(self._nodes_changed)
+
+    # ------------------------------------------------------------------ empty network
+    def is_empty(self) -> bool:
+        """True while the network has no layer: the view shows how to start one."""
+        return not self.canvas.doc.spec.nodes
+
+    def _nodes_changed(self, *_) -> None:
+        if self.is_empty() != self._empty:
+            self._empty = self.is_empty()
+            self.viewport().update()       # the hint covers the view, not one item
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self._empty:
+            self.viewport().update()       # the hint stays put, the grid moves
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.is_empty():
+            painter.save()
+            painter.resetTransform()       # in the view's pixels, whatever the zoom
+            self._draw_hint(painter, self.viewport().rect())
+            painter.restore()
+
+    def _draw_hint(self, painter: QPainter, area: QRect) -> None:
+        width = min(area.width() - 40, 460)
+        if width < 80:
+            return
+        title_font, body_font = QFont(self.font()), QFont(self.font())
+        title_font.setPointSizeF(self.font().pointSizeF() * 1.5)
+        title_font.setBold(True)
+        body = "\n\n".join(empty_hint())
+        flags = Qt.AlignHCenter | Qt.TextWordWrap
+        painter.setFont(title_font)
+        title_h = painter.fontMetrics().height()
+        painter.setFont(body_font)
+        body_h = painter.fontMetrics().boundingRect(QRect(0, 0, width, 10_000), flags,
+                                                    body).height()
+        top = area.center().y() - (title_h + 12 + body_h) // 2
+        left = area.center().x() - width // 2
+        painter.setPen(theme.TEXT)
+        painter.setFont(title_font)
+        painter.drawText(QRect(left, top, width, title_h), flags, HINT_TITLE)
+        painter.setPen(theme.MUTED)
+        painter.setFont(body_font)
+        painter.drawText(QRect(left, top + title_h + 12, width, body_h), flags, body)
 
     # ------------------------------------------------------------------ zoom and pan
     def zoom(self) -> float:
