@@ -1,7 +1,11 @@
 """File → Export…: the network (with its trained weights, if they fit) as PyTorch source,
-TorchScript or ONNX, written and checked by engine.export in a worker thread."""
+TorchScript or ONNX, written and checked by engine.export in a worker thread.
+
+ONNX is offered only where the packages it needs (onnx, onnxscript: installed with Layerwise)
+can be imported; ONNX Runtime, which checks the exported file, is optional."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +17,14 @@ import engine
 FORMATS = (("python", "PyTorch source, with a .safetensors weights file (*.py)", ".py"),
            ("torchscript", "TorchScript (*.pt)", ".pt"),
            ("onnx", "ONNX (*.onnx)", ".onnx"))
+NEEDS = {"onnx": ("onnx", "onnxscript")}     # the packages a format needs to be written
+ONNX_NEEDS = "it needs the packages onnx and onnxscript (pip install onnx onnxscript)"
+
+
+def available_formats() -> tuple:
+    """The formats this installation can write (FORMATS' rows)."""
+    return tuple(f for f in FORMATS
+                 if all(importlib.util.find_spec(m) is not None for m in NEEDS.get(f[0], ())))
 
 
 @dataclass
@@ -59,17 +71,22 @@ class ExportController(QObject):
                                                            "Problems list): fix them first.")
             return False
         stem = Path(doc.path).stem if doc.path else (doc.spec.name or "network")
-        filters = [f[1] for f in FORMATS]
+        formats = available_formats()
+        if len(formats) < len(FORMATS):
+            self.window.show_message(f"ONNX export is not offered: {ONNX_NEEDS}.")
         path, chosen = QFileDialog.getSaveFileName(self.window, "Export network",
                                                    stem.replace(" ", "_") + ".py",
-                                                   ";;".join(filters))
+                                                   ";;".join(f[1] for f in formats))
         if not path:
             return False
-        fmt = next((f[0] for f in FORMATS if f[1] == chosen), None) or _by_suffix(path)
+        fmt = next((f[0] for f in formats if f[1] == chosen), None) or _by_suffix(path)
         return self.export_to(path, fmt)
 
     def export_to(self, path: str, fmt: str) -> bool:
         if self.worker.busy:
+            return False
+        if fmt not in (f[0] for f in available_formats()):
+            QMessageBox.warning(self.window, "Export", f"Cannot export as {fmt}: {ONNX_NEEDS}.")
             return False
         if not Path(path).suffix:
             path += dict((f[0], f[2]) for f in FORMATS)[fmt]
@@ -83,9 +100,10 @@ class ExportController(QObject):
             self.window.show_message("Export failed.")
         else:
             r = outcome.result
-            check = ("" if r.max_difference is None else
-                     f"; it reproduces the network's outputs (largest difference "
-                     f"{r.max_difference:.2g})")
+            check = (f"; it reproduces the network's outputs (largest difference "
+                     f"{r.max_difference:.2g})" if r.max_difference is not None else
+                     " (not checked: the check runs it in ONNX Runtime, pip install "
+                     "onnxruntime)" if r.format == "onnx" else "")
             note = f" Note: {r.note}." if r.note else ""
             self.window.show_message(f"Exported {', '.join(p.name for p in r.paths)}{check}."
                                      f"{note}")
@@ -97,4 +115,4 @@ class ExportController(QObject):
 
 def _by_suffix(path: str) -> str:
     suffix = Path(path).suffix.lower()
-    return next((f[0] for f in FORMATS if f[2] == suffix), "python")
+    return next((f[0] for f in available_formats() if f[2] == suffix), "python")
