@@ -73,6 +73,8 @@ class ShortcutsDialog(QDialog):
             for j, text in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setCurrentCell(-1, -1)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         note = QLabel("The mouse on the canvas (zoom, pan, connect): Help → Layerwise Guide.")
         note.setWordWrap(True)

@@ -297,24 +297,29 @@ class TabBarTidier(QObject):
 
 
 def stray_tab_bars(window: QMainWindow) -> list[QTabBar]:
-    """The window's shown dock tab bars that no group of docks uses: each that does sits
-    against the dock of its current tab (below it, or above); Qt leaves others behind when
-    docks are tabbed before the window is shown or rearranged by a program."""
+    """The window's shown dock tab bars that no group of docks uses. A bar in use sits
+    against its group (below it, or above), as wide as it, and the group holds docks of the
+    bar's tabs; Qt leaves bars that are not, shown with their old tabs where a group was,
+    when docks are tabbed before the window is shown or rearranged by a program."""
     docks = {shiboken6.getCppPointer(d)[0]: d
              for d in window.findChildren(QDockWidget, options=Qt.FindDirectChildrenOnly)}
     stray = []
     for bar in window.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly):
         if not bar.isVisible() or bar.count() == 0:
             continue
-        dock = docks.get(bar.tabData(bar.currentIndex()))
-        if dock is None or dock.isFloating() or not dock.isVisible():
-            stray.append(bar)
-            continue
-        d, b = dock.geometry(), bar.geometry()
-        against = abs(b.top() - d.bottom() - 1) <= 1 or abs(d.top() - b.bottom() - 1) <= 1
-        if not (against and b.left() == d.left() and b.width() == d.width()):
+        tabs = [docks.get(bar.tabData(i)) for i in range(bar.count())]
+        if not any(d is not None and not d.isFloating() and _against(bar.geometry(),
+                                                                     d.geometry())
+                   for d in tabs):
             stray.append(bar)
     return stray
+
+
+def _against(b: QRect, d: QRect, slack: int = 2) -> bool:
+    """Tab bar geometry `b` lies along dock geometry `d`'s bottom or top edge."""
+    touching = abs(b.top() - d.bottom() - 1) <= slack or abs(d.top() - b.bottom() - 1) <= slack
+    return (touching and abs(b.left() - d.left()) <= slack
+            and abs(b.width() - d.width()) <= slack)
 
 
 def _loading() -> QLabel:
