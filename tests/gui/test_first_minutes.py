@@ -133,10 +133,26 @@ def test_at_1366x768_no_panel_scrolls_sideways_and_no_text_is_cut(on_screen):
     assert view.horizontalScrollBar().maximum() == 0          # rows wrap or elide
 
 
-def test_no_stray_tab_bar_is_left_over_the_panels(on_screen):
+def places(win) -> dict[str, tuple]:
+    return {d.objectName(): (win.dockWidgetArea(d).name, d.isFloating(),
+                             sorted(t.objectName() for t in win.tabifiedDockWidgets(d)))
+            for d in docks(win)}
+
+
+def test_reset_layout_on_a_laptop_screen_and_no_stray_tab_bar_is_left(on_screen):
     win = on_screen(LAPTOP)
+    default = places(win)
+    loss, confusion = win.training.dashboard.docks["Loss"], win.training.dashboard.docks[
+        "Confusion"]
+    win.addDockWidget(Qt.LeftDockWidgetArea, loss)
+    confusion.setFloating(True)
+    win.tabifyDockWidget(win.inspector_dock, win.training.dashboard.docks["Filters"])
+    settle()
+    assert places(win) != default
     win.reset_layout()
     settle()
+    assert places(win) == default
+    assert win.corner(Qt.BottomRightCorner) == Qt.RightDockWidgetArea
     win.resize(win.width() - 40, win.height() - 30)     # the groups move: strays would show
     settle()
     assert window_layout.stray_tab_bars(win) == []
