@@ -22,8 +22,8 @@ GRADIENT_STATS = {
 
 # What a node can be coloured by: (name shown, statistic).
 COLOUR_BY = {
-    "gradient": ("gradient norm ‖∂L/∂W‖ (relative to the largest)", "grad_norm"),
     "gradient_rms": ("gradient per weight, RMS (relative to the largest)", "grad_rms"),
+    "gradient": ("gradient norm ‖∂L/∂W‖ (relative to the largest)", "grad_norm"),
     "gradient_ratio": ("gradient / weight ‖∂L/∂W‖/‖W‖ (relative to the largest)",
                        "grad_ratio"),
     "sparsity": ("sparsity (outputs exactly zero)", "sparsity"),

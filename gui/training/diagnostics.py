@@ -91,12 +91,22 @@ class Diagnostics:
 
     def show(self, stats: dict, source: str, force_warnings: bool = False) -> None:
         self.stats = stats
+        self._choose_recorded()
         self.panel.source.setText(source)
         self.paint()
         now = time.monotonic()
         if force_warnings or now - self._warned >= WARNINGS_EVERY_S:
             self._warned = now
             self.panel.show_warnings(self.warnings())
+
+    def _choose_recorded(self) -> None:
+        """Statistics saved before a gradient statistic was probed (the per-weight RMS) are
+        coloured by the gradient norm they have."""
+        stat = reading.COLOUR_BY.get(self.by, ("", ""))[1]
+        if self.by in reading.RELATIVE and self.stats and \
+                not any(stat in s for s in self.stats.values()):
+            box = self.panel.colour_by
+            box.setCurrentIndex(box.findData("gradient"))
 
     def warnings(self) -> list[str]:
         spec = self.doc.spec

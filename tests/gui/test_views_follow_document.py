@@ -187,3 +187,13 @@ def test_a_run_label_follows_its_latest_settings_unless_renamed(qtbot, window):
     window.doc.rename_run(window.doc.runs[0]["id"], "my run")
     assert train(qtbot, window) == "finished"
     assert [r["label"] for r in window.doc.runs] == ["my run"]
+
+
+def test_layers_are_coloured_by_the_rms_and_old_statistics_by_the_norm(window):
+    s = start(window)
+    assert s.diag_panel.colour_by.currentData() == "gradient_rms"
+    s.diagnostics.show({"linear_1": {"grad_rms": 0.1}, "linear_2": {"grad_rms": 0.001}}, "new")
+    assert window.scene.nodes["linear_2"].badge[0] == "1/100"
+    s.diagnostics.show({"linear_1": {"grad_norm": 0.1}, "linear_2": {"grad_norm": 0.01}}, "old")
+    assert s.diag_panel.colour_by.currentData() == "gradient"
+    assert window.scene.nodes["linear_2"].badge[0] == "1/10"
