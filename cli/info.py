@@ -46,7 +46,7 @@ def build_report(saved, path: str) -> dict:
         "inputs": spec.inputs_of(n),
         "output_shape": list(a.shapes[n]) if n in a.shapes else None,
         "parameters": a.params.get(n), "flops": a.node_flops.get(n),
-        "error": a.errors.get(n),
+        "memory": a.memory.get(n), "error": a.errors.get(n),
     } for n in order]
     history = saved.history or {}
     return {
@@ -55,6 +55,8 @@ def build_report(saved, path: str) -> dict:
         "valid": a.ok, "nodes": nodes, "total_params": a.total_params, "flops": a.flops,
         "output_shape": list(a.output_shape) if a.output_shape else None,
         "problems": [{"node": None if n == NETWORK else n, "message": m} for n, m in a.problems],
+        "warnings": [{"node": None if n == NETWORK else n, "message": m} for n, m in a.warnings],
+        "activation_bytes": a.activation_bytes,
         "has_weights": saved.model is not None,
         "epochs_trained": len(history.get("epochs", [])),
     }
@@ -65,16 +67,18 @@ def format_report(r: dict) -> str:
     if r["description"]:
         lines.append(r["description"])
     lines.append("")
-    rows = [("#", "layer", "settings", "output shape", "params", "FLOPs")]
+    rows = [("#", "layer", "settings", "output shape", "params", "FLOPs", "memory")]
     for i, n in enumerate(r["nodes"], 1):
         rows.append((str(i), n["label"], n["summary"], D.shape(n["output_shape"]),
                      "" if n["parameters"] is None else D.count(n["parameters"]),
-                     "" if not n["flops"] else D.flops(n["flops"])))
-    lines += _table(rows, right=(0, 4, 5))
+                     "" if not n["flops"] else D.flops(n["flops"]),
+                     "" if n["memory"] is None else D.memory(n["memory"])))
+    lines += _table(rows, right=(0, 4, 5, 6))
     lines.append("")
     lines.append(f"Total: {D.count(r['total_params'])} parameters, {D.flops(r['flops'])}FLOPs "
                  f"per sample (multiply-adds of Linear and Conv2d, x2), output shape "
-                 f"{D.shape(r['output_shape'])}")
+                 f"{D.shape(r['output_shape'])}; activations {D.memory(r['activation_bytes'])} "
+                 f"per sample (float32)")
     weights = "trained weights" if r["has_weights"] else "no weights (architecture only)"
     epochs = f", {r['epochs_trained']} epochs of history" if r["epochs_trained"] else ""
     lines.append(f"File: {weights}{epochs}")
@@ -83,6 +87,9 @@ def format_report(r: dict) -> str:
     else:
         lines.append(f"Problems ({len(r['problems'])}):")
         lines += [f"  - {p['message']}" for p in r["problems"]]
+    if r["warnings"]:
+        lines.append(f"Warnings ({len(r['warnings'])}):")
+        lines += [f"  - {w['message']}" for w in r["warnings"]]
     return "\n".join(lines)
 
 

@@ -97,8 +97,9 @@ def _export_torchscript(model: Model, path: Path) -> ExportResult:
 def _export_onnx(model: Model, path: Path) -> ExportResult:
     missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
     if missing:
-        raise LayerwiseError(f"ONNX export needs the packages {' and '.join(missing)}: install "
-                             f"the extra with  pip install -e '.[onnx]'")
+        raise LayerwiseError(f"ONNX export needs the packages {' and '.join(missing)}, which "
+                             f"Layerwise installs: reinstall it (pip install -e .) or install "
+                             f"them with  pip install {' '.join(missing)}")
     batch = torch.export.Dim("batch", min=1)
     with warnings.catch_warnings(), _quiet():
         warnings.simplefilter("ignore")

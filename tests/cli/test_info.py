@@ -31,6 +31,18 @@ def test_info_json_for_scripts(capsys):
     assert report["valid"] and report["problems"] == []
     linear = [n for n in report["nodes"] if n["kind"] == "Linear"]
     assert [n["parameters"] for n in linear] == [235500, 30100, 1010]
+    assert [n["memory"] for n in linear] == [4 * 300, 4 * 100, 4 * 10]     # float32 outputs
+    assert report["warnings"] == [] and report["activation_bytes"] > 0
+
+
+def test_info_names_memory_and_warnings(tmp_path, capsys):
+    spec = engine.NetworkSpec.sequential((3, 2048, 2048), [
+        ("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1})])
+    path = engine.save(tmp_path / "big.json", spec)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "128.0 MiB" in out and "activations 176.0 MiB per sample" in out
+    assert "Warnings (1):" in out
 
 
 def test_info_on_a_trained_file(tmp_path, capsys):
