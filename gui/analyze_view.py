@@ -40,6 +40,8 @@ def install(window) -> None:
     window.data_fit = DataFit(window.doc, window)
     window.problems.set_fit(window.data_fit)
     window.data_fit.changed.connect(window._update_totals)
+    window.inspector.other_problems = lambda: window.data_fit.problems
+    window.data_fit.changed.connect(window.inspector._update_facts)
     action = QAction("Anal&yze Network…", window)
     action.setShortcut(QKeySequence("Ctrl+Shift+A"))
     action.setStatusTip("Every layer's output shape, parameters, FLOPs, activation memory and "

@@ -87,6 +87,7 @@ class Inspector(QScrollArea):
         doc.params_changed.connect(self._params_changed)
         doc.node_removed.connect(self._node_removed)
         doc.analysis_changed.connect(self._update_facts)
+        self.other_problems = lambda: []    # problems beyond the analysis (gui.data_fit's)
         doc.undo_stack.cleanChanged.connect(self._update_facts)     # a save names the file
         self.show_selection([])
 
@@ -197,7 +198,7 @@ class Inspector(QScrollArea):
         else:
             self.title.setText(spec.name or self.doc.display_name())
             self.subtitle.setText(spec.description or "Select a layer to edit its parameters.")
-            self.facts.setText(network_facts(spec, a))
+            self.facts.setText(network_facts(spec, a, len(self.other_problems())))
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -221,12 +222,14 @@ def node_facts(spec: engine.NetworkSpec, a: engine.Analysis, node_id: str) -> st
     return text
 
 
-def network_facts(spec: engine.NetworkSpec, a: engine.Analysis) -> str:
+def network_facts(spec: engine.NetworkSpec, a: engine.Analysis, others: int = 0) -> str:
+    """The network's facts; its status counts `others` problems (the data's fit) too."""
+    problems = len(a.problems) + others
     rows = [("Layers", str(len(spec.nodes))), ("Connections", str(len(spec.edges))),
             ("Output shape", D.shape(a.output_shape)),
             ("Parameters", f"<b>{D.count(a.total_params)}</b>"),
             ("FLOPs per sample", D.flops(a.flops)),
-            ("Status", "<span style='color:#15803d'>valid</span>" if a.ok else
-             f"<span style='color:#b91c1c'>{len(a.problems)} problem"
-             f"{'s' if len(a.problems) != 1 else ''}</span>")]
+            ("Status", "<span style='color:#15803d'>valid</span>" if not problems else
+             f"<span style='color:#b91c1c'>{problems} problem"
+             f"{'s' if problems != 1 else ''}</span>")]
     return _table(rows)

@@ -49,6 +49,7 @@ def test_choosing_moons_for_a_28x28_input_offers_the_fix_and_everything_agrees(q
     assert window.valid_label.text() == "✓ Valid network" and problem_rows(window) == [OK_TEXT]
     choose(qtbot, s, "moons")
     assert window.valid_label.text() == "✗ 1 problem"
+    assert "1 problem" in window.inspector.facts.text()         # the Inspector agrees
     (row,) = problem_rows(window)
     assert row.startswith("Input 1:") and "'moons'" in row and "[2]" in row
     assert window.problems.fix_of(0).title == "Set Input 1 to 2"
@@ -59,6 +60,7 @@ def test_choosing_moons_for_a_28x28_input_offers_the_fix_and_everything_agrees(q
     assert window.spec.nodes["input_1"].params["shape"] == (2,)
     assert window.valid_label.text() == "✓ Valid network" and problem_rows(window) == [OK_TEXT]
     assert not fit_hint.isVisible()                      # the hint went with the problem
+    assert "valid" in window.inspector.facts.text()
     assert window.doc.undo_stack.undoText() == "Set Input 1 to 2"
     window.doc.undo_stack.undo()
     assert window.valid_label.text() == "✗ 1 problem" and fit_hint.isVisible()
@@ -82,6 +84,7 @@ def test_a_new_network_takes_the_chosen_data_shape(qtbot, window):
 def test_a_linear_after_a_conv2d_gets_an_insert_flatten_fix(qtbot, window):
     open_net(window, (1, 28, 28), CONV_LINEAR)
     assert window.valid_label.text() == "✗ 1 problem"
+    assert "1 problem" in window.inspector.facts.text()         # the Inspector agrees
     (row,) = problem_rows(window)
     assert row.startswith("Linear 1:") and "insert a Flatten" in row
     rect = window.problems.fix_rect(0)
