@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QSizePolicy, QSpl
 from engine import diagnostics as reading
 
 from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
+from .plot_widgets import SmoothingControl
 from .plots import PALETTE, RUN_STYLES, LivePlot
-from .series import RunData, Store
+from .series import SMOOTHING, RunData, Store
 
 LOSS_COLOURS = {"loss": "#93c5fd", "smoothed": "#1d4ed8", "validation": "#dc2626"}
 KEY_GREY = "#4b5563"     # the line style of a run in a legend of overlaid runs
@@ -57,6 +58,9 @@ class Dashboard:
         self.colours: dict[str, str] = {}
         self.log_x = False
         self.loss = LivePlot("Loss", "step", "loss", y_floor=0.0)
+        self.smoothing = SmoothingControl(SMOOTHING)     # the weight, as the person left it
+        self.smoothing.changed.connect(lambda *_: self._draw("Loss", force=True))
+        self.loss.tools.insertWidget(0, self.smoothing)
         self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0),
                                  legend_at_bottom=True)     # the curves climb to the top
         self.weight_grad = LivePlot("Weight gradient", "step", stat_name(WEIGHT_STATS[0]),
@@ -71,7 +75,9 @@ class Dashboard:
         self.act_stat.setToolTip("Which statistic of the activation layers is plotted")
         self.act_stat.currentTextChanged.connect(self._act_stat_changed)
         self.activations.tools.insertWidget(0, self.act_stat)
-        self.pretrain = LivePlot("Pre-training", "pre-training step", "loss")
+        self.pretrain = LivePlot("Pre-training", "pre-training step", "loss",
+                                 empty_text="No pre-training yet: set a mode under Pre-training "
+                                 "in the Training panel, then press Train")
         self.heat = HeatMap()
         self.heat_stat = stat_choice(WEIGHT_STATS + DELTA_STATS, expanding=True)
         self.heat_stat.currentIndexChanged.connect(lambda *_: self._draw("Gradient map", True))
@@ -254,6 +260,7 @@ class Dashboard:
         return what if len(self.store.runs) == 1 else f"{run.name}: {what}"
 
     def _draw_loss(self) -> None:
+        self.store.set_smoothing(self.smoothing.weight())     # the whole run, if it changed
         single = len(self.store.runs) == 1
         for run in self._runs():
             colour = RUN_COLOURS.get(run.name, PALETTE[0])

@@ -1,5 +1,7 @@
 """A live plot: named curves created once, fed with `setData` from buffers, with a hover
-readout, a log-x switch, and export of its data (CSV) and image (PNG).
+readout that names the curve nearest the pointer (drawn thicker meanwhile), a legend (inside
+the plot, or beside it when the plot is too short), a log-x switch, a message instead of axes
+while there is no data, and export of its data (CSV) and image (PNG).
 
 Each curve is one PlotDataItem made when its series first appears; refreshing hands it a view
 of the buffer. Downsampling ('peak') and clip-to-view keep a refresh cheap however long the
@@ -8,16 +10,19 @@ history grows.
 from __future__ import annotations
 
 import csv
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from . import files
+from .plot_scales import DECIMATE_ABOVE, DecadeAxis, bounds, decimate, round_up
+from .plot_widgets import NO_DATA, EmptyMessage, SideKey
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#374151")
 
@@ -26,6 +31,8 @@ PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#d
 LEGEND_COLUMN_PX, LEGEND_ROW_PX = 110, 18     # least room one legend entry takes at 8 pt
 LEGEND_SAMPLE_PX = 34        # an entry's line sample and the gaps beside its label
 LEGEND_MARGIN_PX = 72        # the plot's width the legend cannot use (the left axis, margins)
+STRESS_PX = 2                # how much thicker the curve pointed at is drawn
+NEAR_PX = 40                 # the farthest a curve can be from the pointer to be named
 RUN_STYLES = {"run": Qt.SolidLine, "random": Qt.SolidLine, "supervised": Qt.DashLine,
               "unsupervised": Qt.DotLine}
 
@@ -37,45 +44,20 @@ def pen(color, width: float = 1.0, style=Qt.SolidLine):
     return p
 
 
-class DecadeAxis(pg.AxisItem):
-    """An axis whose log mode is labelled at whole decades only (thinned out when they do not
-    fit), with unlabelled ticks at 2..9 between them. pyqtgraph's own log axis labels every
-    one of those when the axis spans only a decade or two, and on a short plot they overlap.
-    A view inside one decade (zoomed in) keeps pyqtgraph's labels."""
-    LABEL_PX = {"left": 16, "right": 16, "top": 44, "bottom": 44}   # room one label takes
-
-    def __init__(self, orientation: str, **kw):
-        super().__init__(orientation, **kw)
-        self._decades_only = False
-
-    def logTickValues(self, minVal, maxVal, size, stdTicks):
-        decades = range(math.ceil(minVal), math.floor(maxVal) + 1)
-        self._decades_only = len(decades) > 0
-        if not self._decades_only:
-            return super().logTickValues(minVal, maxVal, size, stdTicks)
-        fit = max(1, int(size // self.LABEL_PX[self.orientation]))
-        step = max(1, math.ceil(len(decades) / fit))
-        minor = [v + math.log10(k) for v in range(math.floor(minVal), math.ceil(maxVal))
-                 for k in range(2, 10)] if step == 1 else []
-        return [(float(step), [float(d) for d in decades if d % step == 0]),
-                (None, [m for m in minor if minVal < m < maxVal])]
-
-    def logTickStrings(self, values, scale, spacing):
-        strings = super().logTickStrings(values, scale, spacing)
-        if not self._decades_only:
-            return strings
-        return [s if abs(v - round(v)) < 1e-9 else "" for v, s in zip(values, strings)]
-
-
 class LivePlot(QWidget):
     """A titled pyqtgraph plot with named curves. `set_curve(name, x, y)` creates the curve on
-    first use and updates it afterwards; `curve_data(name)` reads it back."""
+    first use and updates it afterwards; `curve_data(name)` reads it back. Until a curve
+    has a point the plot shows `empty_text` and no axes."""
 
     def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False,
                  time_axis: bool = True, y_range: tuple | None = None,
-                 y_floor: float | None = None, legend_at_bottom: bool = False, parent=None):
+                 y_floor: float | None = None, legend_at_bottom: bool = False,
+                 empty_text: str = NO_DATA, parent=None):
         super().__init__(parent)
         self.title, self.time_axis = title, time_axis
+        self.message, self.side_key = EmptyMessage(empty_text), SideKey()
+        self.side_key.pointed.connect(self._point_at_key)
+        self.has_data, self.stressed = True, []     # the curves drawn thicker, their pens
         self.widget = pg.PlotWidget(axisItems={side: DecadeAxis(side)
                                                for side in ("left", "bottom")})
         self.widget.setObjectName(title)
@@ -96,6 +78,7 @@ class LivePlot(QWidget):
         self._key_items: list[pg.PlotDataItem] = []
         self.readout = QLabel(" ")
         self.readout.setObjectName("readout")
+        self.readout.setTextFormat(Qt.RichText)
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for side in ("left", "bottom"):
@@ -118,6 +101,7 @@ class LivePlot(QWidget):
             self.plot.setYRange(-4, 0, padding=0.02)   # empty: decades, not 2..9 crowded
         self.plot.vb.sigRangeChangedManually.connect(self._manual)
         self._layout()
+        self._show_data(False)
         self.widget.scene().sigMouseMoved.connect(self._hover)
 
     def _layout(self) -> None:
@@ -132,11 +116,28 @@ class LivePlot(QWidget):
             b.setAutoRaise(True)
             b.clicked.connect(slot)
             bar.addWidget(b)
+        grid = QGridLayout()                  # the message lies over the plot, the key beside
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(0)
+        grid.addWidget(self.widget, 0, 0)
+        grid.addWidget(self.message, 0, 0)
+        grid.addWidget(self.side_key, 0, 1)
+        grid.setColumnStretch(0, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
-        box.addWidget(self.widget, 1)
+        box.addLayout(grid, 1)
         box.addLayout(bar)
+
+    def _show_data(self, on: bool) -> None:
+        """Axes and legend once there is data; before, the message alone."""
+        if on == self.has_data:
+            return
+        self.has_data = on
+        self.message.setVisible(not on)
+        for side in ("left", "bottom"):
+            self.plot.showAxis(side, on)
+        self._fit_legend()
 
     # ------------------------------------------------------------------ curves
     def curve(self, name: str, color, width: float = 1.0, style=Qt.SolidLine,
@@ -159,15 +160,17 @@ class LivePlot(QWidget):
 
     def _fit_legend(self) -> None:
         """As many legend columns (as wide as the longest name) as the plot's width takes, so
-        that it needs few rows; hidden when even so it would cover more than a third of the
-        plot's height (a short plot in a docked stack) or not fit its width: hovering a curve
-        still names it in the readout."""
+        that it needs few rows. When even so it would cover more than a third of the plot's
+        height (a short plot in a docked stack) or not fit its width, the entries are listed
+        beside the plot instead (scrolling if many). Hovering a curve also names it."""
         entries = len(self.legend.items)
-        if not entries:
+        if not entries or not self.has_data:
+            self.legend.setVisible(False)
+            self.side_key.setVisible(False)
             return
         widest = max(label.boundingRect().width() for _, label in self.legend.items)
         column = max(LEGEND_COLUMN_PX, widest + LEGEND_SAMPLE_PX)
-        room = self.widget.width() - LEGEND_MARGIN_PX
+        room = self.width() - LEGEND_MARGIN_PX        # the key beside it not counted
         columns = max(1, min(entries, int(room // column)))
         rows = -(-entries // columns)
         if self._legend_grid != (entries, columns):
@@ -176,7 +179,12 @@ class LivePlot(QWidget):
         view = self.plot.vb.boundingRect()
         height = view.height() if view.height() > 0 else self.widget.height()
         needed = max(self.legend.boundingRect().height(), rows * LEGEND_ROW_PX)
-        self.legend.setVisible(needed <= height / 3 and column <= room)
+        inside = needed <= height / 3 and column <= room
+        self.legend.setVisible(inside)
+        if not inside:
+            self.side_key.set_entries([(label.text, sample.item.opts["pen"])
+                                       for sample, label in self.legend.items])
+        self.side_key.setVisible(not inside)
 
     def _lay_out_legend(self, columns: int) -> None:
         """Entries row by row, `columns` to a row. pyqtgraph's own re-layout (setColumnCount,
@@ -198,6 +206,8 @@ class LivePlot(QWidget):
         readout and the CSV export use the series itself."""
         item = self.curve(name, color, **style)
         self.raw[name] = (x, y)
+        if len(x) and not self.has_data:
+            self._show_data(True)
         if len(x) > DECIMATE_ABOVE:
             x, y = decimate(np.asarray(x), np.asarray(y, dtype=float))
         if self.plot.ctrl.logYCheck.isChecked():
@@ -214,11 +224,11 @@ class LivePlot(QWidget):
             self.follow, self._view = True, None
         if not self.follow:
             return
-        bounds = _bounds([(i.xData, i.yData) for i in self.curves.values()],
-                         self.plot.ctrl.logYCheck.isChecked())
-        if bounds is None:
+        found = bounds([(i.xData, i.yData) for i in self.curves.values()],
+                       self.plot.ctrl.logYCheck.isChecked())
+        if found is None:
             return
-        view = self._round(*bounds)
+        view = self._round(*found)
         if view != self._view:
             self._view = view
             x0, x1, y0, y1 = view
@@ -263,13 +273,16 @@ class LivePlot(QWidget):
     def empty(self) -> None:
         """Every curve kept (with its legend entry) but without data: cheaper than clear()
         between two runs of the same network."""
+        self._stress([])
         for item in self.curves.values():
             item.setData([], [])
         self.raw.clear()
         self._view = None
         self.readout.setText(" ")
+        self._show_data(False)
 
     def clear(self) -> None:
+        self._stress([])
         for item in self.curves.values():
             self.plot.removeItem(item)
             self.legend.removeItem(item)
@@ -281,6 +294,7 @@ class LivePlot(QWidget):
         self.raw.clear()
         self._view = None
         self.readout.setText(" ")
+        self._show_data(False)
 
     def set_log_x(self, on: bool) -> None:
         if self.time_axis:
@@ -291,29 +305,102 @@ class LivePlot(QWidget):
     # ------------------------------------------------------------------ hover readout
     def _hover(self, pos) -> None:
         vb = self.plot.vb
-        if not self.curves or not vb.sceneBoundingRect().contains(pos):
+        if not self.raw or not vb.sceneBoundingRect().contains(pos):
+            self._stress([])
             return
         x = vb.mapSceneToView(pos).x()
         if self.plot.ctrl.logXCheck.isChecked():
             x = 10 ** x
-        self.readout.setText(self.readout_at(x))
+        nearest = self.nearest_curve(pos)
+        self._stress([nearest] if nearest else [])
+        self.readout.setText(self._readout_html(x, nearest))
 
-    def readout_at(self, x: float) -> str:
-        """'x: name value · name value' for the point of each curve nearest to x."""
-        parts, at = [], None
+    def _points(self, x: float) -> tuple[float | None, list[tuple[str, int]]]:
+        """(the x shown, [(curve, index of its point nearest to x)])."""
+        points, at = [], None
         for name in self.curves:
-            xs, ys = self.curve_data(name)
+            xs, _ = self.curve_data(name)
             if not len(xs):
                 continue
             i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
             if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
                 i -= 1
             at = xs[i] if at is None else at
-            if np.isfinite(ys[i]):
-                parts.append(f"{name} {ys[i]:.4g}")
+            points.append((name, i))
+        return at, points
+
+    def readout_at(self, x: float) -> str:
+        """'x: name value · name value' for the point of each curve nearest to x."""
+        at, points = self._points(x)
         if at is None:
             return " "
+        parts = [f"{name} {self.raw[name][1][i]:.4g}" for name, i in points
+                 if np.isfinite(self.raw[name][1][i])]
         return f"{self.plot.getAxis('bottom').labelText or 'x'} {at:.6g}: " + " · ".join(parts)
+
+    def _readout_html(self, x: float, nearest: str | None) -> str:
+        """readout_at's line with the curve pointed at first, in its colour and bold."""
+        at, points = self._points(x)
+        if at is None:
+            return " "
+        parts = []
+        for name, i in sorted(points, key=lambda p: p[0] != nearest):
+            y = self.raw[name][1][i]
+            if not np.isfinite(y):
+                continue
+            text = html.escape(f"{name} {y:.4g}")
+            if name == nearest:
+                colour = self.curves[name].opts["pen"].color().name()
+                text = f'<b style="color:{colour}">━ {text}</b>'
+            parts.append(text)
+        label = html.escape(self.plot.getAxis("bottom").labelText or "x")
+        return f"{label} {at:.6g}: " + " · ".join(parts)
+
+    def nearest_curve(self, pos) -> str | None:
+        """The curve whose point at the pointer's x lies nearest to scene point `pos`, if
+        within NEAR_PX pixels."""
+        vb = self.plot.vb
+        log_x = self.plot.ctrl.logXCheck.isChecked()
+        log_y = self.plot.ctrl.logYCheck.isChecked()
+        x = vb.mapSceneToView(pos).x()
+        best, best_px = None, NEAR_PX
+        for name, i in self._points(10 ** x if log_x else x)[1]:
+            px, py = self.raw[name][0][i], self.raw[name][1][i]
+            if not np.isfinite(py) or log_y and py <= 0 or log_x and px <= 0:
+                continue
+            point = vb.mapViewToScene(QPointF(np.log10(px) if log_x else px,
+                                              np.log10(py) if log_y else py))
+            distance = math.hypot(point.x() - pos.x(), point.y() - pos.y())
+            if distance < best_px:
+                best, best_px = name, distance
+        return best
+
+    def _stress(self, names: list[str]) -> None:
+        """Draw these curves thicker (and the others as they were)."""
+        if [n for n, _ in self.stressed] == names:
+            return
+        for name, original in self.stressed:
+            if name in self.curves:
+                self.curves[name].setPen(original)
+        self.stressed = []
+        for name in names:
+            item = self.curves[name]
+            original = QPen(item.opts["pen"])
+            thick = QPen(original)
+            thick.setWidthF(original.widthF() + STRESS_PX)
+            item.setPen(thick)
+            self.stressed.append((name, original))
+
+    def _point_at_key(self, entry: str | None) -> None:
+        """An entry of the key beside the plot is pointed at: stress its curves (a layer's
+        in every run, or every curve of a run)."""
+        self._stress([] if entry is None else [
+            n for n in self.curves if n == entry or n.endswith(": " + entry)
+            or n.startswith(entry + ": ")])
+
+    def leaveEvent(self, event) -> None:
+        super().leaveEvent(event)
+        self._stress([])
 
     # ------------------------------------------------------------------ export
     def ask_csv(self) -> None:
@@ -339,59 +426,6 @@ class LivePlot(QWidget):
         exporter.parameters()["width"] = max(800, int(self.widget.width()))
         if not exporter.export(path):
             raise OSError(f"could not write {path}")
-
-
-DECIMATE_ABOVE = 8000
-DECIMATE_BINS = 2000
-
-
-def decimate(x: np.ndarray, y: np.ndarray, bins: int = DECIMATE_BINS):
-    """At most 2 x bins points: each bin's first x with its lowest and highest y (NaN-aware),
-    and the points after the last whole bin as they are."""
-    per = len(x) // bins
-    if per < 2:
-        return x, y
-    k = per * bins
-    blocks = y[:k].reshape(bins, per)
-    lo, hi = np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)   # NaN-skipping
-    xs = x[:k:per]
-    dx = np.repeat(xs, 2)
-    dy = np.empty(2 * bins)
-    dy[0::2], dy[1::2] = lo, hi
-    return np.concatenate([dx, x[k:]]), np.concatenate([dy, y[k:]])
-
-
-def _bounds(series, positive: bool):
-    """(x min, x max, y min, y max) over every series' finite points (y > 0 if positive)."""
-    xs0, xs1, ys0, ys1 = [], [], [], []
-    for x, y in series:
-        if x is None or not len(x):
-            continue
-        y = np.asarray(y, dtype=float)
-        ok = np.isfinite(y) & (y > 0) if positive else np.isfinite(y)
-        if not ok.any():
-            continue
-        xs0.append(float(x[0]))
-        xs1.append(float(x[-1]))
-        ys0.append(float(y[ok].min()))
-        ys1.append(float(y[ok].max()))
-    if not xs0:
-        return None
-    return min(xs0), max(xs1), min(ys0), max(ys1)
-
-
-STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
-
-
-def round_up(x: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k at least x (x > 0)."""
-    if x <= 1:
-        return 1.0
-    k = 10 ** np.floor(np.log10(x))
-    for m in STEPS:
-        if m * k >= x:
-            return float(m * k)
-    return float(10 * k)
 
 
 def _stem(title: str) -> str:

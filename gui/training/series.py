@@ -14,7 +14,8 @@ import engine
 from engine import CompareEvent, EpochEvent, ProbeEvent, StageEpochEvent, StageEvent, StepEvent
 from engine import BoundaryEvent, ConfusionEvent, FiltersEvent
 
-SMOOTHING = 0.05          # exponential moving average weight of a new step's loss
+SMOOTHING = 0.9           # the loss curve's smoothing weight until the person sets one
+SMOOTH_BLOCK = 256        # values smoothed together by one matrix product
 KINDS = ("steps", "epochs", "probes", "stages", "boundary", "confusion", "filters")
 
 
@@ -52,12 +53,53 @@ class Buffer:
         return (self.x[self.n - 1], self.y[self.n - 1]) if self.n else None
 
 
+def smooth(values, weight: float, state: tuple[float, int] = (0.0, 0)):
+    """TensorBoard's debiased exponential smoothing of `values`, continuing from `state`.
+
+    With weight w (0 <= w < 1) and v_k the k-th finite value (k = 1, 2, ...):
+
+        m_k = w * m_(k-1) + (1 - w) * v_k,    m_0 = 0
+        s_k = m_k / (1 - w**k)
+
+    s_k is the average of v_1..v_k with weights w**(k - i) that sum to one: the first point is
+    v_1 itself (not dragged towards 0 or stuck at v_1), and a step change in the values is
+    half-way through after ln(0.5) / ln(w) steps (7 steps at w = 0.9, 69 at 0.99). w = 0 is
+    the values themselves. A value that is not finite is left out: its point is NaN (a gap)
+    and the next one goes on from the last finite value.
+
+    Returns (smoothed values, state after them), so that a run's curve grows in batches.
+    Computed SMOOTH_BLOCK values at a time as a lower-triangular matrix product, so that
+    smoothing a whole run again (the weight changed) takes milliseconds."""
+    v = np.asarray(values, dtype=float)
+    out = np.full(len(v), np.nan)
+    ok = np.isfinite(v)
+    finite = v[ok]
+    m, k = state
+    if not len(finite):
+        return out, (m, k)
+    w = float(weight)
+    lags = np.arange(SMOOTH_BLOCK)
+    lag = lags[:, None] - lags[None, :]
+    lower = np.where(lag >= 0, w ** np.maximum(lag, 0), 0.0)   # w^(i-j) for j <= i
+    carry = w ** (lags + 1)
+    means = np.empty(len(finite))
+    for start in range(0, len(finite), SMOOTH_BLOCK):
+        block = finite[start:start + SMOOTH_BLOCK]
+        n = len(block)
+        means[start:start + n] = carry[:n] * m + (1 - w) * (lower[:n, :n] @ block)
+        m = means[start + n - 1]
+    count = k + np.arange(1, len(finite) + 1)
+    out[ok] = means / (1 - w ** count)
+    return out, (float(m), int(count[-1]))
+
+
 class RunData:
     """Every series of one run. `changes` counts updates per kind, so a view redraws only
     when the data it shows changed."""
 
-    def __init__(self, name: str = "run"):
+    def __init__(self, name: str = "run", smoothing: float = SMOOTHING):
         self.name = name
+        self.smoothing = smoothing                     # the smoothed loss's weight
         self.loss, self.smooth = Buffer(1024), Buffer(1024)
         self.epoch_loss, self.val_loss = Buffer(), Buffer()
         self.train_acc, self.val_acc = Buffer(), Buffer()
@@ -69,20 +111,29 @@ class RunData:
         self.step = 0
         self.pre_step = 0
         self.stage = 0
-        self._ema = math.nan
+        self._ema = (0.0, 0)                           # smooth()'s state after the last step
         self.boundary = self.confusion = self.filters = None
         self.latest: dict[str, dict[str, float]] = {}   # last probe snapshot
         self.changes = dict.fromkeys(KINDS, 0)          # what changed, counted per kind
 
     # ------------------------------------------------------------------ feeding
     def add_steps(self, steps: list, losses: list) -> None:
-        smooth = []
-        for v in losses:
-            self._ema = v if math.isnan(self._ema) else self._ema + SMOOTHING * (v - self._ema)
-            smooth.append(self._ema)
+        losses = [np.nan if v is None else v for v in losses]
+        smoothed, self._ema = smooth(losses, self.smoothing, self._ema)
         self.loss.extend(steps, losses)
-        self.smooth.extend(steps, smooth)
+        self.smooth.extend(steps, smoothed)
         self.step = int(steps[-1]) if len(steps) else self.step
+        self.changes["steps"] += 1
+
+    def set_smoothing(self, weight: float) -> None:
+        """Smooth the whole loss curve again with `weight`."""
+        if weight == self.smoothing:
+            return
+        self.smoothing = weight
+        steps, losses = self.loss.data()
+        smoothed, self._ema = smooth(losses, weight)
+        self.smooth = Buffer(max(1024, len(steps)))
+        self.smooth.extend(steps, smoothed)
         self.changes["steps"] += 1
 
     def add_epoch(self, record: dict, step: float) -> None:
@@ -116,8 +167,9 @@ class RunData:
 
     # ------------------------------------------------------------------ from a saved history
     @classmethod
-    def from_history(cls, history: dict, name: str = "run") -> "RunData":
-        data = cls(name)
+    def from_history(cls, history: dict, name: str = "run",
+                     smoothing: float = SMOOTHING) -> "RunData":
+        data = cls(name, smoothing)
         steps = history.get("steps") or []
         if steps:
             data.add_steps([s["step"] for s in steps], [s["loss"] for s in steps])
@@ -155,6 +207,7 @@ class Store:
     """The runs shown by the dashboard; events go to the current one."""
 
     def __init__(self):
+        self.smoothing = SMOOTHING
         self.runs: dict[str, RunData] = {"run": RunData()}
         self.current = "run"
         self.version = 0
@@ -165,16 +218,23 @@ class Store:
         return self.runs[self.current]
 
     def reset(self, history: dict | None = None) -> None:
-        self.runs = {"run": RunData.from_history(history) if history else RunData()}
+        self.runs = {"run": RunData.from_history(history, smoothing=self.smoothing) if history
+                     else RunData(smoothing=self.smoothing)}
         self.current = "run"
         self.version += 1
         self.reset_count += 1
 
     def begin_run(self, name: str) -> None:
         if name not in self.runs:
-            self.runs[name] = RunData(name)
+            self.runs[name] = RunData(name, self.smoothing)
         self.current = name
         self.version += 1
+
+    def set_smoothing(self, weight: float) -> None:
+        """The loss curves' smoothing weight (see `smooth`), for every run, the past included."""
+        self.smoothing = weight
+        for run in self.runs.values():
+            run.set_smoothing(weight)
 
     def add(self, events: list) -> None:
         """Feed a batch of events (in order) to the current run."""
