@@ -59,6 +59,7 @@ class Dashboard:
         self.log_x = False
         self.loss = LivePlot("Loss", "step", "loss", y_floor=0.0)
         self.smoothing = SmoothingControl(SMOOTHING)     # the weight, as the person left it
+        self.store.set_smoothing(self.smoothing.weight())
         self.smoothing.changed.connect(lambda *_: self._draw("Loss", force=True))
         self.loss.tools.insertWidget(0, self.smoothing)
         self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0),

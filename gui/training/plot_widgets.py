@@ -15,6 +15,7 @@ NO_DATA_LINE, NO_DATA_BACK = "#9ca3af", "#f3f4f6"    # the hatch of "no value", 
 SMOOTHING_KEY = "plots/loss_smoothing"
 SMOOTHING_MAX = 0.999
 KEY_SAMPLE = QSize(18, 10)                             # a key entry's line sample
+KEY_PX = (64, 170)           # the narrowest a key beside a plot may be, and the widest
 
 
 class EmptyMessage(QLabel):
@@ -48,10 +49,11 @@ class SideKey(QListWidget):
                            "QListWidget::item { padding: 0px; }")
         self.itemEntered.connect(self._entered)        # a method: no cycle through a lambda
         self.entries: list[tuple] = []
+        self.natural = KEY_PX[0]
         self.hide()
 
     def set_entries(self, entries: list[tuple[str, QPen]]) -> None:
-        """(name, pen) of each entry, in order; the width fits the longest name."""
+        """(name, pen) of each entry, in order; `natural` is the width of the longest."""
         shown = [(name, pen.color().name(), pen.style()) for name, pen in entries]
         if shown == self.entries:
             return
@@ -64,7 +66,16 @@ class SideKey(QListWidget):
         metrics = QFontMetrics(self.font())
         widest = max((metrics.horizontalAdvance(name) for name, _ in entries), default=0)
         bar = self.verticalScrollBar().sizeHint().width()
-        self.setFixedWidth(min(170, widest + KEY_SAMPLE.width() + 14 + bar))
+        self.natural = min(KEY_PX[1], widest + KEY_SAMPLE.width() + 14 + bar)
+
+    def fit(self, room: int) -> bool:
+        """Take at most `room` pixels of width (longer names elided); False if that is too
+        narrow for a key worth showing."""
+        width = min(self.natural, room)
+        if width < KEY_PX[0]:
+            return False
+        self.setFixedWidth(width)
+        return True
 
     def _entered(self, item: QListWidgetItem) -> None:
         self.pointed.emit(item.text())
@@ -98,7 +109,8 @@ class SmoothingControl(QWidget):
         self.setObjectName("loss_smoothing")
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, round(SMOOTHING_MAX * 1000))
-        self.slider.setFixedWidth(110)
+        self.slider.setMinimumWidth(50)
+        self.slider.setMaximumWidth(120)
         self.value = QLabel()
         self.value.setMinimumWidth(QFontMetrics(self.value.font()).horizontalAdvance("0.000"))
         tip = ("Smoothing of the loss curve, as TensorBoard's: a debiased exponential moving "

@@ -162,7 +162,8 @@ class LivePlot(QWidget):
         """As many legend columns (as wide as the longest name) as the plot's width takes, so
         that it needs few rows. When even so it would cover more than a third of the plot's
         height (a short plot in a docked stack) or not fit its width, the entries are listed
-        beside the plot instead (scrolling if many). Hovering a curve also names it."""
+        beside the plot instead (scrolling if many), in at most a third of its width: a plot
+        too narrow even for that has hovering alone, which names the curve pointed at."""
         entries = len(self.legend.items)
         if not entries or not self.has_data:
             self.legend.setVisible(False)
@@ -184,7 +185,7 @@ class LivePlot(QWidget):
         if not inside:
             self.side_key.set_entries([(label.text, sample.item.opts["pen"])
                                        for sample, label in self.legend.items])
-        self.side_key.setVisible(not inside)
+        self.side_key.setVisible(not inside and self.side_key.fit(self.width() // 3))
 
     def _lay_out_legend(self, columns: int) -> None:
         """Entries row by row, `columns` to a row. pyqtgraph's own re-layout (setColumnCount,

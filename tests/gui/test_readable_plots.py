@@ -190,6 +190,7 @@ def test_every_layer_is_named_in_its_colour_without_covering_the_curves(qtbot, l
     else:
         key = plot.side_key
         assert key.isVisible() and key.x() >= plot.widget.geometry().right()   # beside it
+        assert key.width() <= plot.width() / 3
         assert [key.item(i).text() for i in range(key.count())] == names
         for i, name in enumerate(names):
             colour = key.item(i).icon().pixmap(key.iconSize()).toImage().pixelColor(9, 5)
@@ -199,6 +200,13 @@ def test_every_layer_is_named_in_its_colour_without_covering_the_curves(qtbot, l
 def test_the_plots_of_a_short_gradient_dock_list_their_layers_beside_them(qtbot):
     plot = layer_plot(qtbot, 9, 450, 110)       # why no legend was seen: hidden as too tall
     assert not plot.legend.isVisible() and plot.side_key.isVisible()
+
+
+def test_a_plot_too_narrow_for_a_key_beside_it_keeps_its_width_for_the_curves(qtbot):
+    plot = layer_plot(qtbot, 8, 170, 130)               # a narrow Activations dock
+    assert not plot.legend.isVisible() and not plot.side_key.isVisible()
+    plot.resize(450, 130)                               # widened: the key comes back
+    qtbot.waitUntil(plot.side_key.isVisible)
 
 
 def test_hovering_names_the_nearest_curve_in_its_colour_and_stresses_it(qtbot):
