@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QComboBox, QGraphicsRectItem, QGridLayout, QHBoxLayout, QLabel,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from engine import filter_tiles
 
@@ -42,6 +42,9 @@ class ImageView(QWidget):
         self.matrix = np.zeros((0, 0))
         self.readout = QLabel(" ")
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
+        # a long line (many curves) is cut off at the plot's width, never widening the window
+        self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.readout.setMinimumWidth(40)
         self.tools = QHBoxLayout()
         self.tools.setContentsMargins(4, 0, 4, 0)
         self.tools.addWidget(self.readout, 1)

@@ -17,8 +17,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import (QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from . import files
 from .plot_scales import DECIMATE_ABOVE, DecadeAxis, bounds, decimate, round_up
@@ -81,6 +81,9 @@ class LivePlot(QWidget):
         self.readout.setTextFormat(Qt.RichText)
         self.readout.setStyleSheet("color: #4b5563; font-size: 11px;")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # a long line (many curves) is cut off at the plot's width, never widening the window
+        self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.readout.setMinimumWidth(40)
         for side in ("left", "bottom"):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         if log_y:

@@ -223,6 +223,15 @@ def test_hovering_names_the_nearest_curve_in_its_colour_and_stresses_it(qtbot):
     assert curve.opts["pen"].widthF() == plot.curves["Linear 1"].opts["pen"].widthF()
 
 
+def test_a_long_readout_is_cut_off_and_never_widens_the_window(qtbot):
+    plot = layer_plot(qtbot, 20, 450, 300)
+    before = plot.minimumSizeHint().width()
+    plot.widget.scene().sigMouseMoved.emit(plot.curves["Linear 1"].mapToScene(QPointF(25, 0)))
+    assert "Linear 20" in plot.readout.text()            # 20 values: wider than the plot
+    qtbot.wait(20)                                       # the layout has taken the text in
+    assert plot.minimumSizeHint().width() == before < 450
+
+
 def test_pointing_at_a_key_entry_stresses_its_curve(qtbot):
     plot = layer_plot(qtbot, 9, 450, 110)
     plot.side_key.pointed.emit("Linear 2")
