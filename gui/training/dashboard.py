@@ -16,18 +16,21 @@ from __future__ import annotations
 import math
 import time
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QSizePolicy, QSplitter,
                                QVBoxLayout, QWidget)
 
+import engine
 from engine import diagnostics as reading
 
 from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
 from .plot_widgets import SmoothingControl
-from .plots import PALETTE, RUN_STYLES, LivePlot
+from .plots import PALETTE, RUN_STYLES, LivePlot, pen
 from .series import SMOOTHING, RunData, Store
 
 LOSS_COLOURS = {"loss": "#93c5fd", "smoothed": "#1d4ed8", "validation": "#dc2626"}
+EDIT_COLOUR = "#9333ea"  # the line marking an edit while paused
 KEY_GREY = "#4b5563"     # the line style of a run in a legend of overlaid runs
 RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
                "unsupervised": "#16a34a"}
@@ -46,8 +49,12 @@ UNITS = {       # what is redrawn at once: (its dock, the kinds of data it shows
     "Filters": ("Filters", ("filters",)), "Confusion": ("Confusion", ("confusion",))}
 WEIGHT_STATS = ("grad_rms", "grad_norm", "grad_ratio")      # the weight-gradient plot's choice
 DELTA_STATS = ("delta_rms", "delta_norm")                   # the back-propagated one's
-GRADIENT_NOTE = ("‖∂L/∂W‖ grows with a layer's size (√n); the RMS per weight (norm/√n) "
-                 "compares layers of different sizes; ‖∂L/∂W‖/‖W‖ is relative to the weights.")
+GRADIENT_NOTE = ("RMS per weight compares layers of any size (the norm grows with √n)",
+                 "‖∂L/∂W‖, the norm of a layer's weight gradient, grows with the square root of "
+                 "its number of weights n: a 784×100 layer's is √7.84 = 2.8 times a 100×100 "
+                 "layer's for the same gradient per weight. The RMS per weight (‖∂L/∂W‖/√n) "
+                 "compares layers of different sizes; ‖∂L/∂W‖/‖W‖ is the gradient relative to "
+                 "the weights (an SGD step changes them by the learning rate times this).")
 
 
 class Dashboard:
@@ -100,6 +107,8 @@ class Dashboard:
                        "Decision boundary": self.boundary, "Filters": self.filters,
                        "Confusion": self.confusion}
         self.docks: dict[str, QDockWidget] = {}
+        self.edit_steps: list[int] = []       # steps after which the network was edited
+        self._mark_lines: list[tuple] = []
         self._drawn: dict[str, tuple] = {}
         self._drawn_at: dict[str, float] = {}
         self._sweep: list[str] = []          # units still to draw in the current sweep
@@ -140,6 +149,8 @@ class Dashboard:
         self.store.reset(history)
         for p in self.plots():
             p.empty() if keep_curves else p.clear()
+        self.edit_steps = engine.network_edits(history)
+        self._draw_marks()
         for choice in (self.grad_stat, self.delta_stat, self.heat_stat):
             self._choose_recorded(choice)
         self.refresh(force=True)
@@ -179,6 +190,29 @@ class Dashboard:
         self.log_x = on
         for p in self.plots():
             p.set_log_x(on)
+        self._draw_marks()
+
+    def mark_edit(self, step: int) -> None:
+        """Training went on with an edited network after `step`: a line on the step plots."""
+        self.edit_steps.append(step)
+        self._draw_marks()
+
+    def _draw_marks(self) -> None:
+        for plot, line in self._mark_lines:
+            plot.plot.removeItem(line)
+        self._mark_lines = []
+        for plot in (self.loss, self.weight_grad, self.delta_grad, self.activations):
+            for step in self.edit_steps:
+                at = math.log10(max(step, 1)) if self.log_x else step
+                named = {"label": "edited", "labelOpts": {
+                    "position": 0.92, "color": EDIT_COLOUR, "anchors": [(0, 0), (0, 0)]}} \
+                    if plot is self.loss else {}        # the small plots: the line alone
+                line = pg.InfiniteLine(at, angle=90, pen=pen(EDIT_COLOUR, 1, Qt.DashLine),
+                                       **named)
+                line.setToolTip(f"The network was edited after step {step:,}; training went "
+                                f"on with the edited network.")
+                plot.plot.addItem(line, ignoreBounds=True)
+                self._mark_lines.append((plot, line))
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, force: bool = False) -> None:
@@ -360,13 +394,16 @@ class Dashboard:
                                                      or r.stage_epochs]))
 
     def _draw_decision_boundary(self) -> None:
-        self.boundary.show(self.store.run.boundary)
+        shown = self.store.run.boundary
+        self.boundary.show(shown) if shown is not None else self.boundary.clear()
 
     def _draw_filters(self) -> None:
-        self.filters.show(self.store.run.filters, self.labels)
+        shown = self.store.run.filters
+        self.filters.show(shown, self.labels) if shown is not None else self.filters.clear()
 
     def _draw_confusion(self) -> None:
-        self.confusion.show(self.store.run.confusion)
+        shown = self.store.run.confusion
+        self.confusion.show(shown) if shown is not None else self.confusion.clear()
 
 
 def stat_name(stat: str) -> str:
@@ -389,7 +426,7 @@ def stat_choice(stats: tuple[str, ...], expanding: bool = False) -> QComboBox:
     return box
 
 
-def _stack(*plots, note: str = "") -> QWidget:
+def _stack(*plots, note: tuple[str, str] | None = None) -> QWidget:
     split = QSplitter(Qt.Vertical)
     for p in plots:
         split.addWidget(p)
@@ -397,9 +434,10 @@ def _stack(*plots, note: str = "") -> QWidget:
     box = QVBoxLayout(holder)
     box.setContentsMargins(0, 0, 0, 0)
     if note:
-        label = QLabel(note)
+        label = QLabel(note[0])               # one line; the whole explanation on hover
+        label.setToolTip(note[1])
         label.setObjectName("gradient_note")
-        label.setWordWrap(True)
+        label.setWordWrap(True)               # a narrow dock: two short lines, not a wide one
         label.setStyleSheet("color: #4b5563; font-size: 11px; padding: 2px 4px;")
         box.addWidget(label)
     box.addWidget(split)
