@@ -184,11 +184,11 @@ class TrainingSession(JobEndings, QObject):
         return a.shapes.get(a.input_id) if a.input_id else None
 
     def _name_nodes(self) -> None:
-        spec, a = self.doc.spec, self.doc.analysis
+        spec = self.doc.spec
         labels = {n: spec.label(n) for n in spec.nodes}
-        probed = [n for n in (a.order or spec.nodes) if n in spec.nodes and (
-            a.params.get(n) or engine.LAYERS[spec.nodes[n].kind].category == "Activation")]
-        colours = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(probed)}
+        colours = {}                 # counted per plot: the gradient plots show the weighted
+        for group in self._probed():     # layers, the activation plot the activation layers
+            colours.update({n: PALETTE[i % len(PALETTE)] for i, n in enumerate(group)})
         self.dashboard.set_nodes(labels, colours)
         self.diagnostics.colours = colours
 

@@ -197,3 +197,12 @@ def test_layers_are_coloured_by_the_rms_and_old_statistics_by_the_norm(window):
     s.diagnostics.show({"linear_1": {"grad_norm": 0.1}, "linear_2": {"grad_norm": 0.01}}, "old")
     assert s.diag_panel.colour_by.currentData() == "gradient"
     assert window.scene.nodes["linear_2"].badge[0] == "1/10"
+
+
+def test_each_plot_gives_its_layers_distinct_colours(window):
+    layers = [part for _ in range(8) for part in (("Linear", {"out_features": 4}),
+                                                  ("Tanh", {}))]
+    s = start(window, layers=layers + [("Linear", {"out_features": 2})])
+    weighted, activations = s._probed()
+    for group in (weighted, activations):           # 9 and 8 layers, one plot each
+        assert len({s.diagnostics.colours[n] for n in group}) == len(group)
