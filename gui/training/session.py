@@ -58,6 +58,7 @@ class TrainingSession(JobEndings, QObject):
         self.last_outcome = None
         self.comparison = None
         self.edits = PausedEdits(self)
+        self._curves_for = engine.NetworkSpec()   # the network the layer curves were made for
         self.restorer = ViewRestorer(self)
         self._stages: list[list[str]] = []
         self._progress_at = 0.0
@@ -131,8 +132,7 @@ class TrainingSession(JobEndings, QObject):
         self.comparison = None
         self._name_nodes()
         self.dashboard.reset(doc.history)
-        weighted, acts = self._probed()
-        self.dashboard.prepare(weighted, acts)           # now rather than at the first Train
+        weighted, acts = self._prepare_curves()     # now rather than at the first Train
         kinds = [engine.LAYERS[doc.spec.nodes[n].kind] for n in acts]
         self.dashboard.show_activation_stat(      # what a sigmoid/tanh stack is about
             "saturation" if kinds and all(k.bounds for k in kinds) else "sparsity")
@@ -191,6 +191,13 @@ class TrainingSession(JobEndings, QObject):
             colours.update({n: PALETTE[i % len(PALETTE)] for i, n in enumerate(group)})
         self.dashboard.set_nodes(labels, colours)
         self.diagnostics.colours = colours
+
+    def _prepare_curves(self) -> tuple[list[str], list[str]]:
+        """The layer curves of the network as it is now (kept by a run of the same one)."""
+        self._curves_for = self.doc.spec.copy()
+        weighted, acts = self._probed()
+        self.dashboard.prepare(weighted, acts)
+        return weighted, acts
 
     def _probed(self) -> tuple[list[str], list[str]]:
         """(parameterised nodes, activation nodes) of the network, in its order."""
@@ -317,8 +324,12 @@ class TrainingSession(JobEndings, QObject):
             self.dashboard.begin_compare()
         elif kind == "train":
             history = getattr(request.start, "history", None)
-            self.dashboard.reset(history, keep_curves=len(self.dashboard.store.runs) == 1)
-            self.dashboard.prepare(*self._probed())
+            # the curves are kept (emptied) for the same network; an edited one may have moved
+            # a layer's colour (they are counted in the network's order)
+            same = same_network(self._curves_for, self.doc.spec)
+            self.dashboard.reset(history, keep_curves=same and len(self.dashboard.store.runs)
+                                 == 1)
+            self._prepare_curves()
         self._raise("Loss" if kind != "probe" else None)
         if kind != "probe":
             self.window.training_dock.raise_()

@@ -134,6 +134,9 @@ def test_an_edit_made_while_paused_takes_effect_on_resume(qtbot, window, monkeyp
     assert s.dashboard.edit_steps == [edit]
     x, _ = s.dashboard.weight_grad.curve_data(window.doc.spec.label(linear))
     assert x.size and x.min() > edit
+    for node in ("linear_1", linear, "linear_2"):     # each curve in its layer's new colour
+        curve = s.dashboard.weight_grad.curves[window.doc.spec.label(node)]
+        assert curve.opts["pen"].color().name() == s.diagnostics.colours[node]
     assert window.scene.nodes[linear].badge is not None
 
 
