@@ -157,13 +157,17 @@ class Dashboard:
 
     def _choose_recorded(self, choice: QComboBox) -> None:
         """A history saved before a statistic was probed (the per-weight RMS) shows the first
-        one of the choice that it has; live runs record them all."""
+        one of the choice that it has; a later one that has the first gets it back (unless
+        the person chose another meanwhile)."""
         recorded = {stat for _, stat in self.store.run.probes}
         stats = [choice.itemData(i) for i in range(choice.count())]
-        if recorded and choice.currentData() not in recorded:
-            found = [s for s in stats if s in recorded]
-            if found:
-                choice.setCurrentIndex(stats.index(found[0]))
+        found = [s for s in stats if s in recorded]
+        if choice.property("auto") and (not recorded or stats[0] in recorded):
+            choice.setCurrentIndex(0)
+            choice.setProperty("auto", False)
+        elif found and choice.currentData() not in recorded:
+            choice.setCurrentIndex(stats.index(found[0]))
+            choice.setProperty("auto", True)
 
     def prepare(self, weighted: list[str], activations: list[str]) -> None:
         """Create the layer curves before a run starts (in network order), so that the first
@@ -419,6 +423,7 @@ def stat_choice(stats: tuple[str, ...], expanding: bool = False) -> QComboBox:
         box.addItem(name, stat)
         box.setItemData(box.count() - 1, f"{name}: {meaning}", Qt.ToolTipRole)
     box.setToolTip("Which gradient statistic is plotted (hover an entry for its meaning)")
+    box.activated.connect(lambda *_: box.setProperty("auto", False))   # the person's choice
     box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
     box.setMinimumContentsLength(10)
     if expanding:

@@ -40,6 +40,8 @@ class DiagnosticsPanel(QWidget):
         self.colour_by.setCurrentIndex(1)
         self.colour_by.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.colour_by.setMinimumContentsLength(14)     # the panel may be narrower than a name
+        self.colour_by.activated.connect(     # the person's choice: kept
+            lambda *_: self.colour_by.setProperty("auto", False))
         self.colour_by.currentIndexChanged.connect(
             lambda *_: self.colour_by_changed.emit(self.colour_by.currentData()))
         self.check = QPushButton("Check trainability")
@@ -102,11 +104,16 @@ class Diagnostics:
     def _choose_recorded(self) -> None:
         """Statistics saved before a gradient statistic was probed (the per-weight RMS) are
         coloured by the gradient norm they have."""
-        stat = reading.COLOUR_BY.get(self.by, ("", ""))[1]
-        if self.by in reading.RELATIVE and self.stats and \
-                not any(stat in s for s in self.stats.values()):
-            box = self.panel.colour_by
+        box = self.panel.colour_by
+
+        def has(by: str) -> bool:
+            return any(reading.COLOUR_BY[by][1] in s for s in self.stats.values())
+        if self.by in reading.RELATIVE and self.stats and not has(self.by):
             box.setCurrentIndex(box.findData("gradient"))
+            box.setProperty("auto", True)
+        elif box.property("auto") and self.stats and has("gradient_rms"):
+            box.setCurrentIndex(box.findData("gradient_rms"))      # the first choice again
+            box.setProperty("auto", False)
 
     def warnings(self) -> list[str]:
         spec = self.doc.spec

@@ -27,10 +27,16 @@ class PausedEdits:
     def __init__(self, session):
         self.session = session
         self.running: engine.NetworkSpec | None = None   # what the job in the worker trains
+        self.fine_tuning = False    # the run's training stage has begun (after pre-training)
         self.applying = False       # the run was stopped to go on with the edited network
 
-    def started(self, kind: str, spec: engine.NetworkSpec) -> None:
+    def started(self, kind: str, spec: engine.NetworkSpec, recipe) -> None:
         self.running = spec.copy() if kind in ("train", "compare") else None
+        self.fine_tuning = kind == "train" and not recipe.pretrain.active
+
+    def training_begins(self) -> None:
+        """The run's pre-training stages are over (its PhaseEvent "train")."""
+        self.fine_tuning = True
 
     def ended(self) -> None:
         self.running = None
@@ -44,12 +50,10 @@ class PausedEdits:
         """Resume the paused run with the edits (see the module docstring); False when it
         stays paused."""
         s = self.session
-        if not s.doc.analysis.ok:
-            s.say("The edited network has problems (see the Problems panel): fix them or undo "
-                  "the edit, then resume.", error=True)
-            return False
-        if s.worker.kind != "train" or s.progress.pretraining:
+        if s.worker.kind != "train" or not self.fine_tuning:
             return self._without_edit()
+        if s.checked_recipe() is None:      # said why: fix it or undo the edit, then resume
+            return False
         lost = engine.lost_in_edit(self.running, s.doc.spec)
         if lost and not self._lose(lost):
             return False

@@ -11,7 +11,7 @@ class JobEndings:
 
     def _ended_train(self, outcome) -> None:
         run = outcome.run
-        if run is not None:
+        if run is not None and not outcome.adopted:
             self._adopt(run)
         self._finish_progress(outcome)
         history = run.history if run is not None else None

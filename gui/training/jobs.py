@@ -34,6 +34,7 @@ class Outcome:
     comparison: Any = None       # engine Comparison (compare)
     stats: dict | None = None    # probe statistics (probe)
     dataset: Any = None          # the engine Dataset used
+    adopted: bool = False        # its run's weights are the document's already
 
 
 @dataclass

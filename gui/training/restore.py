@@ -5,7 +5,8 @@ end: the decision boundary and the confusion matrix (from the weights and the da
 recipe, the validation part its run held out) and the convolution filters
 (engine.trained_views). The work runs in a thread on a copy of the weights, so the window stays
 responsive and a run started meanwhile trains weights no other thread reads. Each request has a
-number: a result that arrives after another document was opened (or a run started) is dropped.
+number: a result that arrives after another document was opened (or a run started, or the
+weights were reset) is dropped. The data set is the one the Training panel has read.
 """
 from __future__ import annotations
 
@@ -20,31 +21,27 @@ POLL_MS = 40
 
 
 class _Compute(threading.Thread):
-    def __init__(self, number: int, model, data, ref: dict | None, split: dict):
+    def __init__(self, number: int, model, data, split: dict):
         super().__init__(name="layerwise-restore-views", daemon=True)
-        self.number, self.model, self.data, self.ref, self.split = \
-            number, model, data, ref, split
+        self.number, self.model, self.data, self.split = number, model, data, split
         self.events: list = []
         self.error = ""
 
     def run(self) -> None:
         try:
-            if self.data is None and self.ref is not None:
-                self.data = engine.load_dataset(self.ref["name"],
-                                                **self.ref.get("options", {}))
-            self.events = engine.trained_views(self.model, self.data, **self.split)
-        except engine.LayerwiseError as exc:      # the data no longer fits, or cannot be read
-            self.error = str(exc)
-            self.data = None
-            self.events = engine.trained_views(self.model, None, step=self.split["step"])
-        except Exception as exc:                   # a view's bug must not vanish in a thread
+            try:
+                self.events = engine.trained_views(self.model, self.data, **self.split)
+            except engine.LayerwiseError as exc:     # the data does not fit the weights
+                self.error = str(exc)
+                self.events = engine.trained_views(self.model, None, step=self.split["step"])
+        except Exception as exc:                     # a view's bug must not vanish in a thread
             self.error = f"{type(exc).__name__}: {exc}"
 
 
 class ViewRestorer(QObject):
-    """`start(...)` computes the views; `ready(events, dataset)` brings them (the data set it
-    read, or None); `cancel()` drops whatever is under way."""
-    ready = Signal(list, object)
+    """`start(...)` computes the views; `ready(events)` brings them, `failed(message)` says
+    what could not be shown; `cancel()` drops whatever is under way."""
+    ready = Signal(list)
     failed = Signal(str)
 
     def __init__(self, parent=None):
@@ -55,22 +52,18 @@ class ViewRestorer(QObject):
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._poll)
 
-    def start(self, model, data, ref: dict | None, val_fraction: float, seed: int,
-              epoch: int, step: int) -> None:
-        """Views of `model` (copied now) with `data` (a Dataset), or the data set `ref`
-        ({name, options}) read in the thread, or without data (filters only)."""
+    def start(self, model, data, val_fraction: float, seed: int, epoch: int,
+              step: int) -> None:
+        """Views of `model` (copied now) with `data` (a Dataset), or without data (the
+        filters only)."""
         self.number += 1
         split = {"val_fraction": val_fraction, "seed": seed, "epoch": epoch, "step": step}
-        self.thread = _Compute(self.number, copy.deepcopy(model), data, ref, split)
+        self.thread = _Compute(self.number, copy.deepcopy(model), data, split)
         self.thread.start()
         self.timer.start()
 
     def cancel(self) -> None:
         self.number += 1
-
-    @property
-    def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
 
     def wait(self, seconds: float = 30.0) -> None:
         """Let the thread end (the window closes, tests); its result is delivered."""
@@ -89,4 +82,4 @@ class ViewRestorer(QObject):
         if thread.error:
             self.failed.emit(thread.error)
         if thread.events:
-            self.ready.emit(thread.events, thread.data)
+            self.ready.emit(thread.events)

@@ -59,6 +59,7 @@ class TrainingSession(JobEndings, QObject):
         self.comparison = None
         self.edits = PausedEdits(self)
         self._curves_for = engine.NetworkSpec()   # the network the layer curves were made for
+        self._restore_pending = False   # the stored weights' views wait for their data set
         self.restorer = ViewRestorer(self)
         self._stages: list[list[str]] = []
         self._progress_at = 0.0
@@ -78,6 +79,9 @@ class TrainingSession(JobEndings, QObject):
         w.events.connect(self._events)
         w.ended.connect(self._ended)
         self.restorer.ready.connect(self._views_restored)
+        self.restorer.failed.connect(lambda text: self.message.emit(
+            f"The views of the stored weights are incomplete: {text}"))
+        self.data.chosen.connect(self._data_chosen)
         self.doc.spec_replaced.connect(self.document_replaced)
         self.doc.analysis_changed.connect(self._network_edited)
         self.doc.analysis_changed.connect(self._name_nodes)
@@ -122,7 +126,7 @@ class TrainingSession(JobEndings, QObject):
         if self.busy:
             self.discard = True
             self.worker.wait()
-        self.restorer.cancel()
+        self._cancel_restore()
         self.edits.ended()
         doc = self.doc
         if doc.recipe is None:
@@ -156,28 +160,35 @@ class TrainingSession(JobEndings, QObject):
                  "Ready: choose the data and press Train (F5).")
 
     def _restore_views(self) -> None:
-        """The decision boundary, confusion matrix and filters of the stored weights."""
+        """The decision boundary, confusion matrix and filters of the stored weights: the
+        filters at once, the rest once the Training panel has read the data set (its preview
+        reads it anyway: `_data_chosen` starts them again with it)."""
         doc = self.doc
         if doc.model is None or not doc.analysis.ok:
             return
         ref = self.panel.dataset.reference()
         data = self.data.dataset_for(ref) if ref["name"] else None
-        read = ref if ref["name"] and data is None and not \
-            self.panel.dataset.needs_download() else None
+        self._restore_pending = data is None and bool(ref["name"]) and \
+            not self.panel.dataset.needs_download()
         cfg = doc.recipe.train
         history = doc.history or {}
         steps = history.get("steps") or []
-        self.restorer.start(doc.model, data, read, cfg.val_fraction, cfg.seed,
+        self.restorer.start(doc.model, data, cfg.val_fraction, cfg.seed,
                             engine.finished_epochs(history),
                             int(steps[-1]["step"]) if steps else 0)
 
-    def _views_restored(self, events: list, dataset) -> None:
-        if self.busy:
-            return
-        if dataset is not None:
-            self.data.keep(dataset)
-        self.dashboard.add(events)
-        self.dashboard.flush()
+    def _data_chosen(self, info) -> None:
+        if info is not None and self._restore_pending and not self.busy:
+            self._restore_views()
+
+    def _cancel_restore(self) -> None:
+        self._restore_pending = False
+        self.restorer.cancel()
+
+    def _views_restored(self, events: list) -> None:
+        if not self.busy:
+            self.dashboard.add(events)
+            self.dashboard.flush()
 
     def _input_shape(self):
         a = self.doc.analysis
@@ -264,15 +275,16 @@ class TrainingSession(JobEndings, QObject):
         request = self._request(kind)
         if request is None:
             return False
-        if epochs is not None:
-            request.recipe = request.recipe.replace(
-                train=request.recipe.train.replace(epochs=epochs))
-        self.restorer.cancel()
+        if epochs is not None:       # the rest of a run: its pre-training, if any, is done
+            recipe = request.recipe
+            request.recipe = recipe.replace(train=recipe.train.replace(epochs=epochs),
+                                            pretrain=recipe.pretrain.replace(mode="none"))
+        self._cancel_restore()
         self.discard, self.last_outcome = False, None
         self._prepare_views(kind, request)
         if edit_step is not None:
             self.dashboard.mark_edit(edit_step)
-        self.edits.started(kind, self.doc.spec)
+        self.edits.started(kind, self.doc.spec, request.recipe)
         self.worker.start(kind, partial(JOBS[kind], request))
         self.say({"train": "Training…", "compare": "Comparing with random initialisation…",
                    "probe": "Checking trainability…"}[kind])
@@ -280,6 +292,15 @@ class TrainingSession(JobEndings, QObject):
         return True
 
     def _request(self, kind: str) -> Request | None:
+        recipe = self.checked_recipe()
+        if recipe is None:
+            return None
+        return Request(self._start_point(kind), self.data.dataset_for(recipe.data.to_dict()),
+                       recipe)
+
+    def checked_recipe(self) -> engine.Recipe | None:
+        """The panel's recipe when the network, the settings and the data set can train
+        together; None, with the reason said, when they cannot."""
         if not self.doc.analysis.ok:
             self.say("The network has problems (see the Problems panel): fix them before "
                       "training.", error=True)
@@ -298,8 +319,7 @@ class TrainingSession(JobEndings, QObject):
                 message for _, message in fit.problems) + " (the Training panel offers the "
                 "fix).", error=True)
             return None
-        return Request(self._start_point(kind), self.data.dataset_for(recipe.data.to_dict()),
-                       recipe)
+        return recipe
 
     def _start_point(self, kind: str):
         """The network a job starts from: the trained weights with their history (a run
@@ -355,6 +375,7 @@ class TrainingSession(JobEndings, QObject):
 
     def stop(self) -> None:
         if self.busy:
+            self.edits.applying = False     # a Stop while an edit is applied ends the run
             self.worker.stop()
             self.say("Stopping at the end of this batch…")
             self.update_state()
@@ -373,8 +394,9 @@ class TrainingSession(JobEndings, QObject):
                 f"Stop the training run before {action}? The weights trained so far are "
                 f"kept.", "Stop training"):
             return False
+        self.edits.applying = False
         self.worker.wait()
-        return True
+        return not self.busy
 
     def shutdown(self) -> None:
         """The window closes: stop any job and wait for its thread."""
@@ -394,6 +416,7 @@ class TrainingSession(JobEndings, QObject):
                              "the training history? The next run starts from fresh initial "
                              "weights.", "Reset"):
             return False
+        self._cancel_restore()
         self.source = self.source_optimizer = None
         self.doc.set_results(None, None, None)
         self.dashboard.reset(None)
@@ -436,6 +459,7 @@ class TrainingSession(JobEndings, QObject):
     def _phase(self, ev: PhaseEvent) -> None:
         if ev.phase == "train":
             self.progress.training_begins()
+            self.edits.training_begins()
             self.diagnostics.set_stages([], [])
         elif ev.phase == "pretrain":
             self._raise("Pre-training")
@@ -464,8 +488,9 @@ class TrainingSession(JobEndings, QObject):
         if outcome.dataset is not None and hasattr(outcome.dataset, "reference"):
             self.data.keep(outcome.dataset)
         self.edits.ended()
-        if self.discard:
-            self.discard = False
+        if self.discard:                        # another document: nothing of this run is kept
+            self.discard = self.edits.applying = False
+            self.last_outcome = None
             self.update_state()
             self.finished.emit("stopped")
             return
@@ -474,6 +499,7 @@ class TrainingSession(JobEndings, QObject):
             self._adopt(outcome.run)           # the weights of the pause, on the edited net
             if self.edits.go_on(outcome.run):
                 return
+            outcome.adopted = True
         self.edits.applying = False
         getattr(self, "_ended_" + outcome.kind, self._ended_unknown)(outcome)
         self.update_state()

@@ -99,7 +99,7 @@ class PauseAt(engine.Callback):
         self.session, self.step = session, step
 
     def on_step(self, run, event) -> None:
-        if event.step == self.step:
+        if event.step == self.step and not event.stage:      # a training step
             self.session.worker.control.pause()
 
 
@@ -200,6 +200,8 @@ def test_layers_are_coloured_by_the_rms_and_old_statistics_by_the_norm(window):
     s.diagnostics.show({"linear_1": {"grad_norm": 0.1}, "linear_2": {"grad_norm": 0.01}}, "old")
     assert s.diag_panel.colour_by.currentData() == "gradient"
     assert window.scene.nodes["linear_2"].badge[0] == "1/10"
+    s.diagnostics.show({"linear_1": {"grad_rms": 0.1, "grad_norm": 0.2}}, "a new run")
+    assert s.diag_panel.colour_by.currentData() == "gradient_rms"     # back to the first
 
 
 def test_each_plot_gives_its_layers_distinct_colours(window):
@@ -209,3 +211,68 @@ def test_each_plot_gives_its_layers_distinct_colours(window):
     weighted, activations = s._probed()
     for group in (weighted, activations):           # 9 and 8 layers, one plot each
         assert len({s.diagnostics.colours[n] for n in group}) == len(group)
+
+
+def test_an_edit_in_the_fine_tuning_of_a_pretrained_run_goes_on_without_pretraining_again(
+        qtbot, window, monkeypatch):
+    s = start(window, epochs=3, probe_every=0)
+    s.panel.load(window.doc.recipe.replace(pretrain=engine.PretrainConfig(
+        mode="supervised", epochs=1)))
+    pause_early(qtbot, s, monkeypatch, step=3)            # step 3 of fine-tuning
+    qtbot.waitUntil(lambda: s.edits.fine_tuning)          # its PhaseEvent, drained
+    window.scene.select_nodes(["tanh_1"])
+    window.append_kind("ReLU")
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
+        s.toggle_pause()
+    assert blocker.args == ["finished"]
+    history = window.doc.history
+    assert engine.network_edits(history) == [3] and len(history["epochs"]) == 3
+    assert len(history["stages"]) == 1                    # its one block, pre-trained once
+
+
+def test_stop_while_an_edit_is_applied_ends_the_run(qtbot, window, monkeypatch):
+    s = start(window, epochs=4, probe_every=0)
+    pause_early(qtbot, s, monkeypatch)
+    window.scene.select_nodes(["tanh_1"])
+    window.append_kind("ReLU")
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
+        s.toggle_pause()                                  # applying the edit…
+        s.stop()                                          # …and Stop after all
+    assert blocker.args == ["stopped"] and not s.busy
+    assert engine.network_edits(window.doc.history) == [] and len(window.doc.history["epochs"]) < 4
+
+
+def test_new_while_an_edit_is_applied_keeps_nothing_of_the_run(qtbot, window, monkeypatch):
+    s = start(window, epochs=4, probe_every=0)
+    pause_early(qtbot, s, monkeypatch)
+    window.scene.select_nodes(["tanh_1"])
+    window.append_kind("ReLU")
+    s.toggle_pause()
+    assert window.files.new()
+    qtbot.wait(100)
+    assert not s.busy and window.doc.runs == [] and window.doc.history is None
+
+
+def test_an_edit_that_breaks_the_data_fit_keeps_the_run_paused(qtbot, window, monkeypatch):
+    s = start(window, epochs=4, probe_every=0)
+    qtbot.waitUntil(lambda: window.data_fit.data is not None)     # the data set was read
+    pause_early(qtbot, s, monkeypatch)
+    monkeypatch.setattr(dialogs, "choose", lambda *a, **k: "resume")   # weights lost: go on
+    window.doc.undo_stack.push(SetParamCommand(window.doc, "linear_2", "out_features", 3))
+    s.toggle_pause()
+    assert s.state() == "paused" and "does not fit" in s.panel.status.text()
+    window.doc.undo_stack.undo()                          # the person undoes the edit
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
+        s.toggle_pause()                                  # a plain resume
+    assert blocker.args == ["finished"] and engine.network_edits(window.doc.history) == []
+
+
+def test_reset_weights_drops_the_views_still_being_restored(qtbot, window, tmp_path):
+    s = start(window, epochs=1, probe_every=0)
+    assert train(qtbot, window) == "finished"
+    path = tmp_path / "xor.lwnet"
+    assert window.files.save_to(str(path))
+    assert window.open_path(str(path), ask=False)
+    assert s.reset_weights()                              # before the views arrive
+    qtbot.wait(300)
+    assert s.dashboard.store.run.confusion is None and s.dashboard.store.run.boundary is None
