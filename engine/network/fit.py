@@ -2,9 +2,10 @@
 targets the output.
 
 The rules are the ones training applies (`Dataset.fit_input` for the input: the same shape, or
-the same number of values, which is reshaped; `engine.run.objective` for the output), checked
-on shapes alone, without torch, so that a front end can list them with the network's own
-problems before anything is trained. Each problem names the node and the data set; where one
+the same number of values, which is reshaped), and training's own for the output
+(`output_fit`, which engine.run.objective applies before it picks the loss), checked on shapes
+alone, without torch, so that a front end can list them with the network's own problems before
+anything is trained. Each problem names the node and the data set; where one
 setting repairs it, it carries a `Fix` (the Input's shape, the last Linear's out_features).
 
 `data` is a data set's description as `Dataset.describe()` gives it: "name", "input_shape",
@@ -18,9 +19,6 @@ from dataclasses import dataclass, field
 from engine.network.analysis import Analysis, Fix
 from engine.network.catalogue import LAYERS
 from engine.network.spec import NetworkSpec
-
-REGRESSION_LOSSES = ("mse", "l1", "huber")
-
 
 @dataclass
 class Fit:
@@ -44,6 +42,14 @@ def data_fit(spec: NetworkSpec, analysis: Analysis, data: dict, loss: str = "aut
     _input(spec, analysis, data, fit)
     if analysis.ok and analysis.output_shape is not None:
         _output(spec, analysis, data, loss, fit)
+    return fit
+
+
+def output_fit(spec: NetworkSpec, analysis: Analysis, data: dict, loss: str = "auto") -> Fit:
+    """The problems between the network's output and the data's classes or targets (with
+    `loss`): the rules training refuses a run by (engine.run.objective)."""
+    fit = Fit()
+    _output(spec, analysis, data, loss, fit)
     return fit
 
 

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from engine.data.dataset import CLASSIFICATION, Dataset
 from engine.errors import TrainingError
 from engine.network.catalogue import LAYERS
+from engine.network.fit import output_fit
 
 REGRESSION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}
 
@@ -27,35 +28,23 @@ class Objective:
 
 
 def make_objective(model, data: Dataset, loss: str = "auto") -> Objective:
-    out = tuple(model.output_shape)
-    where = f"the network's output ({model.label(model.output_id)}) has shape {list(out)}"
+    """The loss for `model`'s output on `data`; a TrainingError (naming the fix) when they do
+    not fit, by the rules the window checks before training (engine.network.fit)."""
+    fit = output_fit(model.spec, model.analysis, data.describe(), loss)
+    if fit.problems:
+        message = fit.problems[0][1]
+        raise TrainingError(message[:1].lower() + message[1:].rstrip("."))
+    out, n = tuple(model.output_shape), data.n_classes
     if data.task != CLASSIFICATION:
-        return _regression(out, data, loss, where)
-    n = data.n_classes
+        name = "mse" if loss == "auto" else loss
+        return Objective(name, REGRESSION_LOSSES[name], None)
     if loss == "bce" or (loss == "auto" and out == (1,) and n == 2):
-        if out != (1,) or n != 2:
-            raise TrainingError(f"binary cross-entropy needs one output unit and 2 classes, but "
-                                f"{where} and data set '{data.name}' has {n} classes")
         return Objective("bce", _bce, _binary_correct, _binary_predict)
-    if out != (n,):
-        raise TrainingError(f"{where} but data set '{data.name}' has {n} classes: give the last "
-                            f"layer {n} outputs (e.g. Linear with out_features={n})")
     if loss in ("auto", "cross_entropy"):
         return Objective("cross_entropy", F.cross_entropy, _argmax_correct, _argmax_predict)
     fn = REGRESSION_LOSSES[loss]
     return Objective(loss, lambda o, y: fn(o, F.one_hot(y, n).to(o.dtype)), _argmax_correct,
                      _argmax_predict)
-
-
-def _regression(out, data: Dataset, loss: str, where: str) -> Objective:
-    if loss in ("cross_entropy", "bce"):
-        raise TrainingError(f"the {loss} loss needs classes, but data set '{data.name}' is a "
-                            f"regression task: use mse, l1 or huber")
-    if out != data.target_shape:
-        raise TrainingError(f"{where} but the targets of data set '{data.name}' have shape "
-                            f"{list(data.target_shape)}: make them match")
-    name = "mse" if loss == "auto" else loss
-    return Objective(name, REGRESSION_LOSSES[name], None)
 
 
 def _bce(out, y):

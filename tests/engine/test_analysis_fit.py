@@ -148,3 +148,22 @@ def test_the_layer_table_has_the_analysis_numbers_and_totals():
 def test_big_numbers_are_written_with_units():
     assert D.flops(3_000_000_000_000) == "3.00 T" and D.flops(833_040) == "833.0 K"
     assert D.memory(3136) == "3.1 KiB" and D.memory(2**40) == "1.0 TiB" and D.memory(12) == "12 B"
+
+
+@pytest.mark.parametrize("outputs, name, loss", [
+    (3, "moons", "auto"), (2, "moons", "auto"), (1, "moons", "auto"), (1, "parity", "bce"),
+    (2, "sine", "auto"), (1, "sine", "cross_entropy"), (1, "sine", "mse"),
+])
+def test_training_refuses_an_output_by_the_rules_the_window_checks(outputs, name, loss):
+    """One owner: training's refusal is data_fit's problem, word for word."""
+    data = engine.load_dataset(name)
+    spec = NetworkSpec.sequential(data.input_shape, [("Linear", {"out_features": outputs})])
+    problems = engine.data_fit(spec, engine.analyze(spec), data.describe(), loss).problems
+    config = engine.TrainConfig(epochs=1, loss=loss, probe_every=0)
+    if not problems:
+        engine.train(spec, data, config)
+        return
+    with pytest.raises(engine.TrainingError) as refused:
+        engine.train(spec, data, config)
+    said = problems[0][1]
+    assert str(refused.value) == said[:1].lower() + said[1:].rstrip(".")
