@@ -9,7 +9,8 @@ For each parameterised layer (Linear, Conv2d, BatchNorm, PReLU):
   delta_norm  ‖∂L/∂a‖, the norm of the gradient back-propagated to the layer's output (for the
               batch, of the batch-mean loss) — in deep sigmoid/tanh stacks this vanishes
               towards the input while grad_norm can stay flat;
-  delta_rms   ‖∂L/∂a‖/√m, its root mean square per output value (m values in the batch);
+  delta_rms   ‖∂L/∂a‖/√m, its root mean square per output value (m values in the batch; the
+              loss being the batch mean, it scales with 1/batch size, like delta_norm);
   weight_norm ‖W‖.
 For each activation layer:
   sparsity        fraction of its outputs exactly zero;
