@@ -104,9 +104,18 @@ class AnalyzeDialog(QDialog):
         self.addAction(copy_keys)
         self._layout(close)
         self.resize(1000, 520)
-        self.doc.analysis_changed.connect(self.refresh)
-        self.fit.changed.connect(self.refresh)
+        self.doc.analysis_changed.connect(self._changed)
+        self.fit.changed.connect(self._changed)
         self.refresh()
+
+    def _changed(self) -> None:
+        """An edit: the table follows it while shown, and is made again when shown next."""
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        self.refresh()
+        super().showEvent(event)
 
     def _layout(self, close) -> None:
         box = QVBoxLayout(self)

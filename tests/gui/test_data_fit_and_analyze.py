@@ -155,3 +155,19 @@ def test_the_analyze_table_shows_engine_numbers_copies_and_exports(qtbot, window
     assert table.rowCount() == 6 and cell(3, 0) == "Flatten 1" and cell(5, 7) == ""
     table.selectRow(1)
     assert dialog.copy().splitlines()[1].startswith("Conv2d 1\tConv2d")
+
+
+def test_the_analyze_table_follows_edits_made_while_it_was_closed(qtbot, window, monkeypatch):
+    open_net(window, (1, 28, 28), CONV_LINEAR)
+    window.analyze_action.trigger()
+    dialog = window.analyze_dialog
+    qtbot.waitExposed(dialog)
+    dialog.close()
+    made = []
+    real = dialog.refresh
+    monkeypatch.setattr(dialog, "refresh", lambda: made.append(1) or real())
+    window.doc.undo_stack.push(SetParamCommand(window.doc, "conv2d_1", "out_channels", 7))
+    assert made == []                                  # nothing rebuilt while closed
+    window.analyze_action.trigger()
+    qtbot.waitExposed(dialog)
+    assert made and dialog.rows[1]["shape"][0] == 7   # made again when shown
