@@ -18,7 +18,7 @@ from engine import filter_tiles
 
 from . import files
 from .plot_widgets import (NO_DATA, NO_DATA_BACK, EmptyMessage, NoDataKey, hatch_brush,
-                           text_colour)
+                           show_data, text_colour)
 from .plots import PALETTE, _stem
 
 HEAT_COLUMNS = 400
@@ -68,12 +68,7 @@ class ImageView(QWidget):
 
     def _show_data(self, on: bool) -> None:
         """Axes once there is data; before, the message alone."""
-        if on == self.has_data:
-            return
-        self.has_data = on
-        self.message.setVisible(not on)
-        for side in ("left", "bottom"):
-            self.plot.showAxis(side, on)
+        show_data(self, on)
 
     def clear(self) -> None:
         """Back to no data: the message, no image."""

@@ -30,6 +30,18 @@ class EmptyMessage(QLabel):
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
 
 
+def show_data(view, on: bool) -> bool:
+    """A plot's axes once it has data, its EmptyMessage (`view.message`) before; False when
+    `view` already showed that."""
+    if on == view.has_data:
+        return False
+    view.has_data = on
+    view.message.setVisible(not on)
+    for side in ("left", "bottom"):
+        view.plot.showAxis(side, on)
+    return True
+
+
 class SideKey(QListWidget):
     """A plot's legend beside it, one row per entry (its line sample and name), for a plot too
     short to hold its legend without covering the curves. Pointing at an entry emits

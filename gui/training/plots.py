@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, 
 
 from . import files
 from .plot_scales import DECIMATE_ABOVE, DecadeAxis, bounds, decimate, round_up
-from .plot_widgets import NO_DATA, EmptyMessage, SideKey
+from .plot_widgets import NO_DATA, EmptyMessage, SideKey, show_data
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#374151")
 
@@ -134,13 +134,8 @@ class LivePlot(QWidget):
 
     def _show_data(self, on: bool) -> None:
         """Axes and legend once there is data; before, the message alone."""
-        if on == self.has_data:
-            return
-        self.has_data = on
-        self.message.setVisible(not on)
-        for side in ("left", "bottom"):
-            self.plot.showAxis(side, on)
-        self._fit_legend()
+        if show_data(self, on):
+            self._fit_legend()
 
     # ------------------------------------------------------------------ curves
     def curve(self, name: str, color, width: float = 1.0, style=Qt.SolidLine,
