@@ -92,13 +92,12 @@ class ShortcutsDialog(QDialog):
 def guide_text() -> str:
     """The README: from the source tree, else from the installed package's description."""
     try:
-        return README.read_text("utf-8")
-    except OSError:
-        pass
-    try:
-        text = metadata.metadata("layerwise").get_payload()
-    except metadata.PackageNotFoundError:
-        text = ""
+        text = README.read_text("utf-8")
+    except OSError:                       # installed from a wheel: no source tree
+        try:
+            text = metadata.metadata("layerwise").get_payload()
+        except metadata.PackageNotFoundError:
+            text = ""
     return text or ("# Layerwise\n\nThe guide (README.md) was not found in this installation. "
                     "It is on the project's page.")
 

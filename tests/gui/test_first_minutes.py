@@ -322,8 +322,8 @@ def test_onnx_export_from_the_window_works_and_says_when_it_is_unchecked(window,
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target),
                                                                          "ONNX (*.onnx)"))
     window.export_network()
-    with qtbot.waitSignal(window.exporter.finished, timeout=120_000) as ended:
-        pass
+    ended = qtbot.waitSignal(window.exporter.finished, timeout=120_000)
+    ended.wait()                          # the export runs in its thread; its end is queued
     assert ended.args[0].status == "finished", ended.args[0].message
     assert target.stat().st_size > 0
     assert "not checked" in window.statusBar().currentMessage()
