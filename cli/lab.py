@@ -1,4 +1,5 @@
-"""`lab --list` and `lab NAME [--quick] [--seed N] [--out DIR]`: the lecture's experiments."""
+"""`lab --list`, `lab NAME [--quick] [--seed N] [--out DIR]` and `lab all ...`: the lecture's
+experiments, each with its verdict."""
 from __future__ import annotations
 
 import sys
@@ -14,13 +15,16 @@ def register(sub) -> None:
                        description="Run one of the classic deep-learning experiments under "
                                    "controlled conditions and write report.md, results.json "
                                    "and PNG figures.")
-    p.add_argument("name", nargs="?", metavar="NAME", help="the experiment (see --list)")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the experiment (see --list), or "
+                                                           "'all' for every one in turn")
     p.add_argument("--list", action="store_true", help="list the experiments")
     p.add_argument("--quick", action="store_true",
                    help="a small budget (under 30 s each on a laptop CPU) instead of the full one")
-    p.add_argument("--seed", type=int, default=0, help="the seed of every run (default 0)")
-    p.add_argument("--out", metavar="DIR", help="where to write the report "
-                                                "(default: lab-reports/NAME)")
+    p.add_argument("--seed", type=int, default=0, help="the base seed: arms compared over seeds "
+                                                       "use it and the next ones (default 0)")
+    p.add_argument("--out", metavar="DIR", help="where to write the report (default: "
+                                                "lab-reports/NAME; for all, a folder per "
+                                                "experiment and summary.md)")
     p.set_defaults(run=run)
 
 
@@ -36,17 +40,28 @@ def run(args) -> int:
         return fail("--seed must be 0 or more")
     out = Path(args.out) if args.out else Path("lab-reports") / args.name
     progress = _Progress() if is_terminal() else None
-    result = lab.run_experiment(args.name, quick=args.quick, seed=args.seed,
-                            callbacks=[progress] if progress else (),
-                            progress=progress.stage if progress else None, out_dir=out)
+    hooks = dict(callbacks=[progress] if progress else (),
+                 progress=progress.stage if progress else None)
+    if args.name == "all":
+        results = lab.run_all(out, quick=args.quick, seed=args.seed, **hooks)
+    else:
+        results = [lab.run_experiment(args.name, quick=args.quick, seed=args.seed,
+                                      out_dir=out, **hooks)]
     if progress:
         progress.clear()
+    for result in results:
+        _print(result)
+    print(f"Report: {out / ('summary.md' if args.name == 'all' else 'report.md')}")
+    return 0
+
+
+def _print(result) -> None:
     print(f"{result.title}: {len(result.rows)} rows in {result.seconds:.0f} s"
           + (" (stopped early)" if result.stopped else ""))
+    label = "Verdict" if not result.quick else "Verdict (indicative, quick budget)"
+    print(f"  {label}: {result.verdict.headline()}")
     for line in result.findings:
         print(f"  - {line}")
-    print(f"Report: {out / 'report.md'}")
-    return 0
 
 
 class _Progress(Callback):

@@ -1,5 +1,7 @@
-"""The Lab window: run the lecture's experiments with progress, read the findings and figures,
-save the report. The experiments themselves are engine.lab's; this only shows them.
+"""The Lab window: run the lecture's experiments (one, or all in turn) with progress, read each
+verdict, report and figures, see every verdict in the Summary, save a report. The experiments,
+their verdicts and reports are engine.lab's; this only shows them: the report, banner and
+figures always belong to the experiment selected on the left, or show nothing.
 
 The Lab menu is filled when first opened (engine.lab imports torch; the window must start fast).
 """
@@ -26,17 +28,26 @@ class LabOutcome:
 
 
 def lab_job(name: str, quick: bool, seed: int):
-    """The worker's job: run one experiment, never raise (the answer says how it ended)."""
+    """The worker's job: run one experiment (or, for name "all", every one through
+    engine.lab.run_all, each result put on the queue as it ends); never raise (the answer
+    says how it ended)."""
     def job(queue, control) -> LabOutcome:
         from engine import lab
         try:
-            result = lab.run_experiment(name, quick=quick, seed=seed, callbacks=[queue],
-                                    control=control)
+            if name == "all":
+                results = lab.run_all(None, quick=quick, seed=seed, callbacks=[queue],
+                                      control=control, on_result=queue.queue.put)
+                result = results[-1] if results else None
+                stopped = control.stopping
+            else:
+                result = lab.run_experiment(name, quick=quick, seed=seed, callbacks=[queue],
+                                            control=control)
+                stopped = result.stopped
         except engine.LayerwiseError as exc:
             return LabOutcome("lab", "failed", str(exc))
         except Exception as exc:  # an unexpected failure is shown, not raised in the thread
             return LabOutcome("lab", "failed", f"the experiment failed: {exc}")
-        return LabOutcome("lab", "stopped" if result.stopped else "finished", "", result)
+        return LabOutcome("lab", "stopped" if stopped else "finished", "", result)
     return job
 
 
@@ -45,6 +56,7 @@ class LabWindow(QDialog):
 
     def __init__(self, window):
         super().__init__(window)
+        from gui.lab_summary import SummaryTable, VerdictBanner
         from gui.training.worker import Worker
         from engine import lab
         self.window = window
@@ -53,7 +65,7 @@ class LabWindow(QDialog):
         self.worker = Worker(self)
         self.worker.events.connect(self._events)
         self.worker.ended.connect(self._ended)
-        self.result = None
+        self.results: dict = {}          # experiment name -> its latest LabResult here
         self.stage_text = ""
         self.list = QListWidget()
         for e in lab.experiments():
@@ -64,15 +76,20 @@ class LabWindow(QDialog):
         self.list.setWordWrap(True)
         self.list.setSpacing(4)
         self.list.setCurrentRow(0)
+        self.list.currentItemChanged.connect(lambda *_: self._show_selected())
         self.quick = QCheckBox("Quick (under 30 s)")
         self.quick.setToolTip("A small budget: the same experiment on less data and fewer steps")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2 ** 31 - 1)
         self.seed.setPrefix("seed ")
         self.run_button = QPushButton("Run")
+        self.run_all_button = QPushButton("Run All")
+        self.run_all_button.setToolTip("Every experiment in turn, with the budget and seed "
+                                       "chosen; each verdict appears in Summary as it ends")
         self.stop_button = QPushButton("Stop")
         self.save_button = QPushButton("Save Report…")
         self.run_button.clicked.connect(self.run_selected)
+        self.run_all_button.clicked.connect(self.run_all)
         self.stop_button.clicked.connect(self.worker.stop)
         self.save_button.clicked.connect(self.save_report)
         self.stage = QLabel("Choose an experiment and press Run.")
@@ -82,6 +99,10 @@ class LabWindow(QDialog):
         self.busy.setVisible(False)
         self.report = QTextBrowser()
         self.report.setOpenExternalLinks(True)
+        self.banner = VerdictBanner()
+        self.summary = SummaryTable(lab.experiments())
+        self.summary.chosen.connect(self._choose)
+        self.summary_line = QLabel()
         self.figures = QWidget()
         self.figures_layout = QVBoxLayout(self.figures)
         self._layout()
@@ -96,7 +117,7 @@ class LabWindow(QDialog):
         row.addWidget(self.seed)
         col.addLayout(row)
         row = QHBoxLayout()
-        for b in (self.run_button, self.stop_button, self.save_button):
+        for b in (self.run_button, self.run_all_button, self.stop_button, self.save_button):
             row.addWidget(b)
         col.addLayout(row)
         col.addWidget(self.stage)
@@ -107,9 +128,19 @@ class LabWindow(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.report, "Report")
         self.tabs.addTab(scroll, "Figures")
+        summary = QWidget()
+        col = QVBoxLayout(summary)
+        col.addWidget(self.summary_line)
+        col.addWidget(self.summary, 1)
+        self.tabs.addTab(summary, "Summary")
+        right = QWidget()
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.banner)
+        col.addWidget(self.tabs, 1)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(self.tabs)
+        split.addWidget(right)
         split.setSizes([340, 840])
         QVBoxLayout(self).addWidget(split)
 
@@ -123,22 +154,36 @@ class LabWindow(QDialog):
         item = self.list.currentItem()
         return item.data(Qt.UserRole) if item else ""
 
+    @property
+    def result(self):
+        """The result of the experiment selected on the left, if it ran in this window."""
+        return self.results.get(self.selected())
+
     def run_selected(self) -> bool:
+        return self._start(self.selected())
+
+    def run_all(self) -> bool:
+        return self._start("all")
+
+    def _start(self, name: str) -> bool:
         training = getattr(self.window, "training", None)
         if training is not None and training.worker.busy:
             self.stage.setText("Training is running in the window: stop it first, so the "
                                "experiment has the processor to itself.")
             return False
-        name = self.selected()
         self.stage_text = ""
         if not name or not self.worker.start("lab", lab_job(name, self.quick.isChecked(),
                                                              self.seed.value())):
             return False
-        self.stage.setText(f"Starting {name}…")
+        self.stage.setText("Starting every experiment in turn…" if name == "all"
+                           else f"Starting {name}…")
         self._update_buttons()
         return True
 
     def _events(self, batch: list) -> None:
+        from engine.lab import LabResult
+        for result in (e for e in batch if isinstance(e, LabResult)):
+            self._keep(result)           # Run All: each verdict as its experiment ends
         stages = [e for e in batch if isinstance(e, engine.StageEvent) and not e.record]
         steps = [e for e in batch if isinstance(e, engine.StepEvent)]
         if stages:
@@ -155,14 +200,54 @@ class LabWindow(QDialog):
         if outcome.status == "failed":
             self.stage.setText(f"The experiment failed: {outcome.message}")
             return
-        self.show_result(outcome.result)
+        if outcome.result is None:
+            self.stage.setText("Stopped before any experiment ended.")
+            return
+        self._keep(outcome.result)
+        self._choose(outcome.result.name)
         self.stage.setText("Stopped: the report below is partial." if outcome.status ==
                            "stopped" else f"Done in {outcome.result.seconds:.0f} s.")
+
+    def _keep(self, result) -> None:
+        """Remember `result` as its experiment's latest, and update the list and Summary."""
+        from gui.lab_summary import verdict_label
+        self.results[result.name] = result
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.UserRole) == result.name:
+                e = engine.lab.get(result.name)
+                item.setText(f"{e.title} — {verdict_label(result)}\n{e.summary}")
+        self.summary.show_results(self.results)
+        counts = {k: 0 for k in engine.lab.VERDICTS}
+        for r in self.results.values():
+            counts[r.verdict.status] += 1
+        left = len(engine.lab.ORDER) - len(self.results)
+        self.summary_line.setText(", ".join(f"{n} {k}" for k, n in counts.items())
+                                  + f"; {left} not run yet in this window.")
+        if result.name == self.selected():
+            self._show_selected()
+
+    def _choose(self, name: str) -> None:
+        self.select(name)
+        self._show_selected()
+        self.tabs.setCurrentIndex(0)
+
+    def _show_selected(self) -> None:
+        """Show the selected experiment's result, or nothing when it has not run here."""
+        result = self.result
+        if result is None:
+            self.banner.clear()
+            self._clear_figures()
+            self.report.setPlainText("This experiment has not run in this window yet: press "
+                                     "Run (or Run All).")
+            self._update_buttons()
+            return
+        self.show_result(result)
 
     def show_result(self, result) -> None:
         from engine import lab
         from gui.report_figures import plot_widget
-        self.result = result
+        self.banner.show_result(result)
         self.report.setMarkdown(lab.markdown(result, figures=[]).split("\n## Figures")[0])
         self._clear_figures()
         for fig in result.figures:
@@ -192,6 +277,7 @@ class LabWindow(QDialog):
     def _update_buttons(self) -> None:
         busy = self.worker.busy
         self.run_button.setEnabled(not busy)
+        self.run_all_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.list.setEnabled(not busy)
         self.save_button.setEnabled(not busy and self.result is not None)

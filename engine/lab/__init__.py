@@ -1,9 +1,12 @@
 """The Lab: the classic claims of deep learning as experiments that produce runs and numbers.
 
 `experiments()` lists them; `run_experiment(name, ...)` runs one under controlled conditions
-(one seed, one data order per comparison) and returns a `LabResult` (setup, table, findings
-computed from the numbers, figures as data); `write_report` turns it into report.md,
-results.json and PNG figures (drawn by the GUI package's renderer).
+(the same seeds and data order for every arm of a comparison) and returns a `LabResult`: the
+claim and the paper figure it mirrors, a Setup generated from the recipes that ran, the table,
+a verdict computed from the table by the experiment's rule (engine.lab.verdict), findings
+generated from the numbers, and figures as data. `write_report` turns it into report.md,
+results.json and PNG figures (drawn by the GUI package's renderer); `run_all` runs every
+experiment and writes summary.md beside their reports.
 """
 from __future__ import annotations
 
@@ -12,14 +15,21 @@ import time
 
 from engine.errors import LayerwiseError
 from engine.run.events import Control
+from engine.lab.activations import EXPERIMENTS as _ACT
 from engine.lab.architectures import EXPERIMENTS as _ARCH
+from engine.lab.capacity import EXPERIMENTS as _CAP
 from engine.lab.common import Context, Experiment, Figure, LabResult
 from engine.lab.gradients import EXPERIMENTS as _GRAD
-from engine.lab.report import markdown, set_figure_renderer, write_report
+from engine.lab.initialisation import EXPERIMENTS as _INIT
+from engine.lab.report import atomic_write, markdown, set_figure_renderer, summary_markdown, \
+    write_report
+from engine.lab.setup import setup_lines
+from engine.lab.verdict import NOT_REPRODUCED, PARTLY, REPRODUCED, VERDICTS, Verdict
 
-ORDER = ("vanishing-gradients", "relu-sparsity", "saturation", "cnn-vs-mlp", "depth-vs-width",
-         "universal-approximation", "pretraining", "depth-sweep")
-_BY_NAME = {e.name: e for e in _GRAD + _ARCH}
+ORDER = ("vanishing-gradients", "init-schemes", "weight-vs-backprop", "relu-sparsity",
+         "saturation", "cnn-vs-mlp", "depth-vs-width", "universal-approximation", "pretraining",
+         "depth-sweep")
+_BY_NAME = {e.name: e for e in _GRAD + _INIT + _ACT + _ARCH + _CAP}
 EXPERIMENTS = [_BY_NAME[n] for n in ORDER]
 
 
@@ -44,6 +54,10 @@ def run_experiment(name: str, quick: bool = False, seed: int = 0, callbacks=(),
                   control=control or Control(), progress=progress)
     start = time.perf_counter()
     result = experiment.run(ctx)
+    own = result.setup
+    result.setup = own + [line for line in setup_lines(ctx.recorded)
+                          if not any(o.startswith(line.rstrip(".")) for o in own)]
+    result.data["recipes"] = [{"arm": arm, "recipe": r} for arm, r in ctx.recorded]
     result.quick, result.seed = quick, seed
     result.seconds = time.perf_counter() - start
     result.stopped = result.stopped or ctx.stopping
@@ -52,5 +66,31 @@ def run_experiment(name: str, quick: bool = False, seed: int = 0, callbacks=(),
     return result
 
 
-__all__ = ["EXPERIMENTS", "Experiment", "Figure", "LabResult", "experiments", "get",
-           "markdown", "run_experiment", "set_figure_renderer", "write_report"]
+def run_all(out_dir=None, quick: bool = False, seed: int = 0, names=ORDER, callbacks=(),
+            control: Control | None = None, progress=None, on_result=None) -> list[LabResult]:
+    """Run the experiments `names` in turn and, given `out_dir`, write each report into
+    out_dir/NAME and out_dir/summary.md (every verdict with its deciding figure). Stops with
+    the Control; the results so far are returned (and summarised). `on_result(result)` is
+    called as each experiment ends."""
+    from pathlib import Path
+    control = control or Control()
+    results = []
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if control.stopping:
+            break
+        results.append(run_experiment(name, quick=quick, seed=seed, callbacks=callbacks,
+                                      control=control, progress=progress,
+                                      out_dir=None if out_dir is None else Path(out_dir) / name))
+        if on_result is not None:
+            on_result(results[-1])
+    if out_dir is not None:
+        atomic_write(Path(out_dir) / "summary.md",
+                     summary_markdown([r.to_dict() for r in results]).encode("utf-8"))
+    return results
+
+
+__all__ = ["EXPERIMENTS", "Experiment", "Figure", "LabResult", "NOT_REPRODUCED", "PARTLY",
+           "REPRODUCED", "VERDICTS", "Verdict", "experiments", "get", "markdown", "run_all",
+           "run_experiment", "set_figure_renderer", "summary_markdown", "write_report"]

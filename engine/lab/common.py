@@ -7,11 +7,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+import torch
+
 from engine.data import load_dataset
 from engine.data.dataset import Dataset
 from engine.run.events import Control, Dispatcher, StageEvent
 from engine.network.spec import NetworkSpec
 from engine.run.config import TrainConfig
+from engine.lab.verdict import Verdict
 
 
 @dataclass
@@ -37,34 +40,49 @@ class Figure:
 
 @dataclass
 class LabResult:
+    """One experiment's outcome. `setup` is the experiment's own lines (its networks, what it
+    measures) followed by lines generated from the recipes its runs ran; `verdict` is computed
+    from the table by the experiment's rule; `mirrors` names the paper figure or table."""
     name: str
     title: str
     claim: str
+    mirrors: str
     setup: list[str]
     columns: list[str]
     rows: list[list]
     look_for: list[str]
     findings: list[str]
     figures: list[Figure]
+    verdict: Verdict
     data: dict = field(default_factory=dict)
     quick: bool = False
     seed: int = 0
     seconds: float = 0.0
     stopped: bool = False
 
+    @property
+    def budget(self) -> str:
+        return "quick (indicative)" if self.quick else "full"
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["verdict"] = self.verdict.to_dict()
+        out["budget"] = self.budget
+        out["indicative"] = self.quick
+        return out
 
 
 @dataclass
 class Context:
-    """How an experiment runs: its budget (quick or not), seed, and the caller's hooks."""
+    """How an experiment runs: its budget (quick or not), base seed, and the caller's hooks;
+    it records the recipe of every run (the report's Setup is made from them)."""
     quick: bool = False
     seed: int = 0
     callbacks: tuple = ()
     control: Control = field(default_factory=Control)
     progress: Callable[[str], None] | None = None
     stage: int = 0
+    recorded: list = field(default_factory=list)
 
     def say(self, text: str) -> None:
         self.stage += 1
@@ -78,6 +96,13 @@ class Context:
 
     def pick(self, full, quick):
         return quick if self.quick else full
+
+    def seeds(self, quick: int = 3, full: int = 3) -> tuple[int, ...]:
+        """The training seeds of every arm: the base seed and the next ones."""
+        return tuple(range(self.seed, self.seed + self.pick(full, quick)))
+
+    def record(self, arm: str, recipe) -> None:
+        self.recorded.append((arm, recipe.to_dict()))
 
 
 @dataclass
@@ -110,33 +135,34 @@ def recipe_of(cfg: TrainConfig, data: Dataset, pretrain=None):
                   data=DataRef(ref["name"], ref["options"]))
 
 
-def recipe_lines(recipe) -> list[str]:
-    """The Setup lines of a report, made from the recipe actually run."""
-    t, p = recipe.train, recipe.pretrain
-    lines = [f"Training: {t.optimizer}, learning rate {t.learning_rate:g}, batch {t.batch_size}, "
-             f"{t.epochs} epochs, seed {t.seed}, probes every {t.probe_every} steps."]
-    if p.active:
-        if p.mode == "unsupervised":
-            what = f"denoising autoencoders ({p.noise:.0%} masking" + \
-                (", tied weights)" if p.tied else ")")
-        else:
-            what = "a temporary output layer per block"
-        lines.append(f"Pre-training ({p.mode}): {p.epochs} epoch(s) per hidden layer with "
-                     f"{p.optimizer}, learning rate {p.learning_rate:g}, "
-                     f"batch {p.batch_size or t.batch_size}; {what}.")
-    return lines
-
-
-def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context):
-    """engine.run_recipe with the context's hooks; returns (run, fingerprint of its data
-    order)."""
+def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context, arm: str = ""):
+    """engine.run_recipe with the context's hooks, recorded under `arm`; returns (run,
+    fingerprint of its data order)."""
     from engine.run.loop import epoch_order
     from engine.run.recipe import run_recipe
-    run = run_recipe(spec_or_model, recipe_of(cfg, data), dataset=data, callbacks=ctx.callbacks,
+    recipe = recipe_of(cfg, data)
+    ctx.record(arm or getattr(spec_or_model, "name", "") or "run", recipe)
+    run = run_recipe(spec_or_model, recipe, dataset=data, callbacks=ctx.callbacks,
                      control=ctx.control)
     n_train = len(data) - int(round(len(data) * cfg.val_fraction))
     order = epoch_order(n_train, cfg.seed, 0, "cpu")[:64].tolist()
     return run, hashlib.sha1(str((cfg.seed, order)).encode()).hexdigest()[:12]
+
+
+@torch.no_grad()
+def accuracy(model, data: Dataset, indices=None) -> float:
+    """The accuracy of `model`'s current weights on `data` (or its `indices`), in eval mode."""
+    from engine.run.objective import make_objective
+    objective = make_objective(model, data)
+    x, y = (data.x, data.y) if indices is None else (data.x[indices], data.y[indices])
+    was = model.training
+    model.eval()
+    try:
+        right = sum(int(objective.correct(model(x[i:i + 2048]), y[i:i + 2048]))
+                    for i in range(0, len(x), 2048))
+    finally:
+        model.train(was)
+    return right / max(1, len(x))
 
 
 def last(history: dict, key: str):

@@ -16,6 +16,7 @@ from typing import Callable
 from engine.errors import LayerwiseError
 from engine.io.checks import dumps
 from engine.lab.common import Figure, LabResult
+from engine.lab.verdict import Spread
 
 _renderer: Callable[[Figure, Path], None] | None = None
 
@@ -30,6 +31,10 @@ def cell(value) -> str:
     """How a table value is printed in report.md (the JSON keeps the raw value)."""
     if value is None:
         return "—"
+    if isinstance(value, Spread):
+        value = value.to_dict()
+    if isinstance(value, dict) and "mean" in value and "sd" in value:
+        return f"{cell(value['mean'])} ± {cell(value['sd'])}"     # a Spread over seeds
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -55,17 +60,31 @@ def _by_title(result: LabResult, text: str) -> str:
     return f"*{titles[name]}*: {rest}" if sep and name in titles else text
 
 
+def verdict_lines(result: LabResult) -> list[str]:
+    """The Verdict section: the status and its deciding figure, every check, the rule."""
+    v = result.verdict
+    label = "Verdict" if not result.quick else "Verdict (indicative: quick budget)"
+    lines = [f"## {label}: {v.status}", "", f"**{v.headline()}**", ""]
+    lines += [f"- {c.sentence()}" for c in v.checks]
+    lines += ["", f"*Rule: {v.rule}. Mirrors {result.mirrors}.*"]
+    if result.quick:
+        lines += ["", "*A quick budget is indicative only: fewer samples, steps and seeds than "
+                      "the full experiment, whose verdict is the one that counts.*"]
+    if result.stopped:
+        lines += ["", "**The experiment was stopped before the end: the table is partial.**"]
+    return lines
+
+
 def markdown(result: LabResult, figures: list[str]) -> str:
-    mode = "quick" if result.quick else "full"
-    lines = [f"# {result.title}", "", f"*Layerwise Lab experiment `{result.name}` ({mode} "
-             f"budget, seed {result.seed}, {result.seconds:.0f} s).*", "",
-             "## The claim", "", result.claim, "", "## Setup", ""]
+    lines = [f"# {result.title}", "", f"*Layerwise Lab experiment `{result.name}` "
+             f"({'quick budget, indicative only' if result.quick else 'full budget'}, base seed "
+             f"{result.seed}, {result.seconds:.0f} s).*", ""]
+    lines += verdict_lines(result)
+    lines += ["", "## The claim", "", result.claim, "", "## Setup", ""]
     lines += [f"- {s}" for s in result.setup]
     lines += ["", "## Results", "", "| " + " | ".join(result.columns) + " |",
               "|" + "---|" * len(result.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.rows]
-    if result.stopped:
-        lines += ["", "**The experiment was stopped before the end: the table is partial.**"]
     lines += ["", "## What to look for", ""] + [f"- {_by_title(result, s)}"
                                                 for s in result.look_for]
     lines += ["", "## What the numbers show", ""] + [f"- {s}" for s in result.findings]
@@ -77,6 +96,25 @@ def markdown(result: LabResult, figures: list[str]) -> str:
             lines += [f"- {fig.title}: data in results.json (figures need the desktop "
                       f"packages, PySide6 and pyqtgraph)", ""]
     return "\n".join(lines)
+
+
+def summary_rows(results: list[dict]) -> list[list]:
+    """One row per experiment (results as in results.json): name, budget, verdict, deciding
+    figure, seconds."""
+    rows = []
+    for r in results:
+        v = r.get("verdict") or {}
+        rows.append([r.get("name", ""), r.get("budget", ""), v.get("status", ""),
+                     v.get("headline", ""), r.get("seconds")])
+    return rows
+
+
+def summary_markdown(results: list[dict]) -> str:
+    lines = ["# Layerwise Lab: verdicts", "", "| experiment | budget | verdict | deciding figure "
+             "| seconds |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(cell(v) if not isinstance(v, float) else f"{v:.0f}"
+                                for v in row) + " |" for row in summary_rows(results)]
+    return "\n".join(lines) + "\n"
 
 
 def write_report(result: LabResult, out_dir) -> list[Path]:
@@ -95,12 +133,12 @@ def write_report(result: LabResult, out_dir) -> list[Path]:
             _renderer(fig, path)
             drawn.append(fig.name)
             written.append(path)
-    _atomic(out / "results.json", dumps(result.to_dict()))
-    _atomic(out / "report.md", markdown(result, drawn).encode("utf-8"))
+    atomic_write(out / "results.json", dumps(result.to_dict()))
+    atomic_write(out / "report.md", markdown(result, drawn).encode("utf-8"))
     return [out / "report.md", out / "results.json", *written]
 
 
-def _atomic(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
