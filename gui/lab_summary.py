@@ -62,6 +62,7 @@ class SummaryTable(QTableWidget):
         for i in range(len(COLUMNS)):
             header.setSectionResizeMode(i, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.Stretch)
+        header.sectionResized.connect(lambda *_: self.resizeRowsToContents())
         self.cellDoubleClicked.connect(lambda row, _: self.chosen.emit(self.names[row]))
         self.show_results({})
 
@@ -70,7 +71,7 @@ class SummaryTable(QTableWidget):
             result = results.get(name)
             cells = (name, "—", "not run yet", "", "") if result is None else (
                 name, result.budget, verdict_label(result), result.verdict.headline(),
-                f"{result.seconds:.0f}")
+                f"{result.seconds:.1f}" if result.seconds < 10 else f"{result.seconds:.0f}")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 2 and result is not None:
@@ -78,13 +79,6 @@ class SummaryTable(QTableWidget):
                     item.setBackground(_colour(result.verdict.status))
                 self.setItem(row, col, item)
         self.resizeRowsToContents()
-
-    def counts(self, results: dict) -> dict[str, int]:
-        out = {status: 0 for status in COLOURS}
-        for r in results.values():
-            out[r.verdict.status] += 1
-        return out
-
 
 def _colour(status: str):
     from PySide6.QtGui import QColor

@@ -11,6 +11,7 @@ from engine.run.config import TrainConfig
 from engine.run.recipe import PretrainConfig
 from engine.lab.common import Context, Experiment, Figure, LabResult, last, mlp, mnist, ratio_text, \
     recipe_of, series, train_run
+from engine.lab.setup import network_line
 from engine.lab.verdict import Check, ahead, clearly_above, gap, judge, pct, pm, spread, unmeasured
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
@@ -57,8 +58,8 @@ def cnn_vs_mlp(ctx: Context) -> LabResult:
         "fewer parameters and better accuracy than a fully connected one (LeCun et al. 1998).",
         "LeCun et al. 1998, Section III.C and Fig. 9 (test error of LeNet-5 against fully "
         "connected networks such as 784-300-100-10 on MNIST)",
-        ["Networks: the LeNet-5 example (two 5x5 convolutions with 2x2 subsampling and a fully "
-         "connected classifier) and the MLP 784-300-100-10 example.",
+        [*(network_line(load(EXAMPLES / f"{name}.json").spec, "Network (example)")
+           for name in ("lenet5", "mlp")),
          "Each seed is one paired comparison: both networks get the same seed, data order and "
          "validation split."],
         ["network", "parameters", "FLOPs per sample", "val acc", "seconds per epoch"], rows,
@@ -132,17 +133,20 @@ def depth_sweep(ctx: Context) -> LabResult:
         fig.add(label, [r[1] for r in mine], [r[3].mean for r in mine])
     return LabResult(
         "depth-sweep", "Accuracy against depth",
-        "Without care, plain back-propagation gets worse as sigmoid networks deepen, while "
-        "rectifiers with He initialisation keep training (Glorot & Bengio 2010; Glorot, "
-        "Bordes & Bengio 2011).",
-        "Glorot & Bengio 2010, Table 1 and Section 3 (sigmoid networks of depth 5 train badly "
-        "from the standard initialisation); Glorot, Bordes & Bengio 2011, Table 1 (deep "
-        "rectifier networks train well without pre-training)",
+        "Without care (plain SGD from the standard initialisation, the same budget for every "
+        "depth), back-propagation gets worse as sigmoid networks deepen, while rectifiers with "
+        "He initialisation keep training (Glorot & Bengio 2010; Glorot, Bordes & Bengio "
+        "2011).",
+        "Glorot & Bengio 2010, Fig. 2 and Section 3 (the top sigmoid layer saturates and "
+        "slows the training of a deep sigmoid network); Larochelle et al. 2009 (networks "
+        "without pre-training get worse as they deepen); Glorot, Bordes & Bengio 2011, "
+        "Table 1 (deep rectifier networks train well without pre-training)",
         ["Networks: 1, 3, 5 and 7 hidden layers of 100 units, per activation and "
          "initialisation; accuracy is the final weights' on the validation samples.",
          "Tanh + Xavier is shown for comparison; the verdict reads the sigmoid and ReLU rows."],
         ["activation + init", "hidden layers", "parameters", "val acc"], rows,
-        ["accuracy_vs_depth: the sigmoid curve against the ReLU + He curve as depth grows.",
+        ["accuracy_vs_depth: whether the sigmoid curve falls as depth grows while the ReLU + "
+         "He curve stays level.",
          "A sigmoid row at the majority class's share (about 10%) predicts one class for every "
          "input."],
         _sweep_findings(rows), [fig], depth_sweep_verdict(rows))
@@ -158,11 +162,11 @@ def depth_sweep_verdict(rows: list[list]):
                                  f"depths {lo} and {hi} did not both run")])
     s1, s7 = acc[("Sigmoid + uniform", lo)], acc[("Sigmoid + uniform", hi)]
     r1, r7 = acc[("ReLU + He", lo)], acc[("ReLU + He", hi)]
-    drop, loss = s1.mean - s7.mean, r1.mean - r7.mean
+    drop, loss = s1.low - s7.high, r1.mean - r7.mean
     return judge([
-        Check("Sigmoid networks get worse as they deepen", drop >= 0.30 and s7.mean <= 0.20,
+        Check("Sigmoid networks get worse as they deepen", drop >= 0.30,
               f"{pm(s1)} with {lo} hidden layer, {pm(s7)} with {hi}",
-              f"at least 30 points lower at depth {hi}, and at most 20%",
+              f"every seed at depth {hi} at least 30 points below every seed at depth {lo}",
               {"sigmoid_drop": drop}),
         Check("ReLU + He keeps training", loss <= 0.03,
               f"{pm(r1)} with {lo} hidden layer, {pm(r7)} with {hi}",
@@ -198,17 +202,17 @@ def pretraining(ctx: Context) -> LabResult:
                        "seed)", "step", "ratio", log_y=True)
     got = {arm: {"val": [], "loss": [], "pre": [], "fine": []} for arm in ARMS}
     stopped = False
-    for seed in ctx.seeds(quick=1):
+    for seed in ctx.seeds(quick=2):
         if ctx.stopping:
             break
         ctx.say(f"pretraining: random initialisation, supervised and unsupervised "
                 f"pre-training, seed {seed}")
         recipe = base.with_settings(train={"seed": seed})
-        for arm in ARMS:
-            ctx.record(arm, recipe.with_settings(pretrain={"mode": "none" if arm == "random"
-                                                           else arm}))
         cmp = compare_pretraining(spec, recipe, modes=ARMS[1:], dataset=data,
                                   callbacks=ctx.callbacks, control=ctx.control)
+        for arm in cmp.runs:                # what ran, even when stopped part-way
+            ctx.record(arm, recipe.with_settings(pretrain={"mode": "none" if arm == "random"
+                                                           else arm}))
         if cmp.stopped or ctx.stopping:
             stopped = True
             break
@@ -230,8 +234,9 @@ def pretraining(ctx: Context) -> LabResult:
         "back-propagation a better starting point in a deep sigmoid network than random "
         "initialisation (Hinton et al. 2006; Bengio et al. 2007; Erhan et al. 2010).",
         "Bengio et al. 2007, Table 1 (deep networks with and without greedy layer-wise "
-        "pre-training, supervised and unsupervised); Erhan et al. 2010, Fig. 1 and Section 6",
-        ["Network: the deep sigmoid example (5 hidden layers of 100, uniform initialisation).",
+        "pre-training, supervised and unsupervised); Erhan et al. 2010 (pre-trained against "
+        "randomly initialised deep networks on MNIST)",
+        [network_line(spec, "Network (the deep sigmoid example)"),
          "Every arm of a seed starts from the same initial weights and sees the same data "
          "order; only the starting point of the same fine-tuning differs. Supervised "
          "pre-training uses a temporary output layer per block, unsupervised a denoising "
@@ -274,7 +279,7 @@ def _pretraining_findings(rows: list[list]) -> list[str]:
     by = {r[0]: r for r in rows}
     out = []
     base = by.get("random")
-    if base and base[1].mean < 0.2:
+    if base and base[1].mean < 0.15:
         out.append(f"From random initialisation the network ends at {pm(base[1])} validation "
                    f"accuracy, about one class in ten: with this budget it does not train at "
                    f"all, so pre-training here makes the difference between learning and not.")

@@ -54,7 +54,8 @@ def vanishing_gradients(ctx: Context) -> LabResult:
             _, d5 = series(run.history, "linear_5", "delta_rms")
             if seed == ctx.seed:
                 fig_ratio.add(label, steps, [a / b if b else None for a, b in zip(d1, d5)])
-            ends.append(d1[-1] / d5[-1] if d1 and d5[-1] else None)
+            ends.append(d1[-1] / d5[-1] if d1 and d5 and len(d1) == len(d5) and d5[-1]
+                        else None)
             accs.append(last(run.history, "val_acc"))
         delta = ratio(stats, "delta_rms")
         rows.append([act, INITS[init], delta, delta.mean ** (1 / (HIDDEN - 1)),
@@ -65,8 +66,9 @@ def vanishing_gradients(ctx: Context) -> LabResult:
         "In deep sigmoid and tanh stacks with the standard initialisation the gradient "
         "back-propagated to each layer shrinks layer by layer on its way down; rectifiers with "
         "He initialisation keep it (Glorot & Bengio 2010; Glorot et al. 2011; He et al. 2015).",
-        "Glorot & Bengio 2010, Fig. 7 (back-propagated gradients per layer, standard "
-        "initialisation) and Section 4.2.2",
+        "Glorot & Bengio 2010, Section 4.2.2 and Fig. 7 (back-propagated gradients per "
+        "layer of a tanh network, standard initialisation; the sigmoid case follows from the "
+        "same analysis with f'(0) = 1/4); He et al. 2015, Section 2.2 for rectifiers",
         [f"Networks: {HIDDEN} hidden layers of {WIDTH} units (Linear 1-{HIDDEN}) and a Linear "
          f"output (Linear {HIDDEN + 1}).", *probe_setup(ctx, data),
          "RMS: ‖∂L/∂a‖/√units and ‖∂L/∂W‖/√weights; Linear 1 has 784 x 100 weights and "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from engine.lab.common import Context, Experiment, Figure, LabResult, mlp, mnist, ratio_text
-from engine.lab.setup import data_line
+from engine.lab.setup import data_line, network_line
 from engine.lab.verdict import Check, judge, spread
 from engine.run.probes import probe
 
@@ -81,9 +81,10 @@ def init_schemes(ctx: Context) -> LabResult:
         "init-schemes", "Initialisation schemes and the back-propagated gradient",
         "How much of the gradient reaches the lowest layer of a deep MLP at initialisation is "
         "set by each layer's gain n·Var(W)·E[f'(z)²]: below one it shrinks geometrically. So "
-        "sigmoid units lose it under every scheme, tanh keeps it with the normalised (Xavier) "
-        "initialisation but not the standard one (Glorot & Bengio 2010), and rectifiers keep "
-        "it with He initialisation but not Xavier (He et al. 2015).",
+        "sigmoid units lose it under every scheme, tanh keeps several times more of it with "
+        "the normalised (Xavier) initialisation than with the standard one (Glorot & Bengio "
+        "2010), and rectifiers keep it with He initialisation but not with Xavier (He et al. "
+        "2015).",
         "Glorot & Bengio 2010, Section 4.2.2 and Fig. 7 (back-propagated gradients, standard "
         "vs normalised initialisation); He et al. 2015, Section 2.2 (eq. 14)",
         [f"Networks: {HIDDEN} hidden layers of {WIDTH} units (Linear 1-{HIDDEN}) and a Linear "
@@ -138,7 +139,8 @@ def init_schemes_verdict(rows: list[list]):
         Check("The measured order follows the predicted gain", rho >= 0.9,
               f"Spearman's rank correlation {rho:.2f} over the {len(rows)} schemes",
               "at least 0.90", {"spearman": rho}),
-        Check("Xavier keeps more of the tanh gradient than the standard initialisation",
+        Check("Xavier keeps several times more of the tanh gradient than the standard "
+              "initialisation",
               bool(tu and tx and tx.mean >= 2 * tu.mean and tx.low > tu.high),
               f"L1/L5 {tx.mean:.3g} with Xavier against {tu.mean:.3g} with uniform ±1/√n"
               if tu and tx else "not measured",
@@ -200,8 +202,8 @@ def weight_vs_backprop(ctx: Context) -> LabResult:
         "gradient grows (Glorot & Bengio 2010).",
         "Glorot & Bengio 2010, Section 4.2.2, eq. 14 and Fig. 8 (weight gradients just after "
         "initialisation, standard initialisation)",
-        [f"Network: {HIDDEN} hidden layers of {WIDTH} tanh units and a Linear output, uniform "
-         f"±1/√fan_in initialisation.", *probe_setup(ctx, data),
+        [network_line(mlp(data.input_shape, [WIDTH] * HIDDEN, "Tanh", "uniform", 10,
+                          "tanh 5 x 100")), *probe_setup(ctx, data),
          "RMS: ‖∂L/∂a‖/√units for the back-propagated gradient, ‖∂L/∂W‖/√weights for the "
          "weight gradient (so Linear 1's 784 x 100 weights compare with the 100 x 100 of the "
          "others)."],

@@ -34,7 +34,7 @@ def cell(value) -> str:
     if isinstance(value, Spread):
         value = value.to_dict()
     if isinstance(value, dict) and "mean" in value and "sd" in value:
-        return f"{cell(value['mean'])} ± {cell(value['sd'])}"     # a Spread over seeds
+        return f"{cell(value['mean'])} ± {value['sd']:.2g}"     # a Spread over seeds
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -78,7 +78,7 @@ def verdict_lines(result: LabResult) -> list[str]:
 def markdown(result: LabResult, figures: list[str]) -> str:
     lines = [f"# {result.title}", "", f"*Layerwise Lab experiment `{result.name}` "
              f"({'quick budget, indicative only' if result.quick else 'full budget'}, base seed "
-             f"{result.seed}, {result.seconds:.0f} s).*", ""]
+             f"{result.seed}, {result.seconds:.1f} s).*", ""]
     lines += verdict_lines(result)
     lines += ["", "## The claim", "", result.claim, "", "## Setup", ""]
     lines += [f"- {s}" for s in result.setup]

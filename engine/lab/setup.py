@@ -79,8 +79,10 @@ def setup_lines(recorded: list[tuple[str, dict]]) -> list[str]:
     lines += _by_arm(recorded, keys, common, len(datas) > 1, len(pres) > 1)
     seeds = sorted({r["train"]["seed"] for r in recipes})
     threads = {r.get("threads") for r in recipes}
+    split = ", data order and validation split" if any(r["train"]["val_fraction"]
+                                                       for r in recipes) else " and data order"
     lines.append(f"Seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} (initial "
-                 f"weights and data order); every arm sees the same seeds"
+                 f"weights{split}); every arm sees the same seeds"
                  + (f"; {threads.pop()} CPU thread(s)." if len(threads) == 1 and None not in
                     threads else "."))
     return lines
@@ -104,3 +106,24 @@ def _by_arm(recorded, keys, common, data_differs: bool, pre_differs: bool) -> li
 def data_line(data) -> str:
     """The Data line of an experiment that probes without training."""
     return f"Data: {_data_text(data.reference())}, {len(data)} samples."
+
+
+def network_line(spec, what: str = "Network") -> str:
+    """'Network deep sigmoid: Input 784 → 5 × (Linear 100, uniform ±1/√n → Sigmoid) → Linear
+    10', generated from the spec that ran (runs of a repeated pair of layers are folded)."""
+    from engine.network.analysis import analyze
+    from engine.network.describe import summary
+    nodes = [spec.nodes[n] for n in analyze(spec).order]
+    items = [f"{n.kind} {summary(n.kind, n.params)}".strip() for n in nodes]
+    out, i = [], 0
+    while i < len(items):
+        k = 1
+        while items[i:i + 2] == items[i + 2 * k:i + 2 * k + 2] and i + 1 < len(items):
+            k += 1
+        if k > 1:
+            out.append(f"{k} × ({items[i]} → {items[i + 1]})")
+            i += 2 * k
+        else:
+            out.append(items[i])
+            i += 1
+    return f"{what} {spec.name}: " + " → ".join(out) + "."

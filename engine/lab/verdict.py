@@ -51,11 +51,10 @@ class Verdict:
         return failed[0] if failed else (self.checks[0] if self.checks else None)
 
     def headline(self) -> str:
-        """'Reproduced: <the deciding figure>.' in one sentence."""
+        """'Reproduced. <what the deciding check predicts>: <its figure>.'"""
         check = self.deciding
-        what = f": {check.predicts.lower()[:1]}{check.predicts[1:]} — {check.figure}" \
-            if check else ""
-        return f"{self.status[:1].upper()}{self.status[1:]}{what}."
+        what = f" {check.predicts}: {check.figure}." if check else ""
+        return f"{self.status[:1].upper()}{self.status[1:]}.{what}"
 
     def to_dict(self) -> dict:
         return {"status": self.status, "rule": self.rule, "headline": self.headline(),
@@ -117,10 +116,11 @@ def gap(a: Spread | None, b: Spread | None) -> Spread | None:
 
 def clearly_above(a: Spread | None, b: Spread | None, margin: float = 0.0) -> bool:
     """Whether `a` beats `b` beyond noise, seed by seed (each seed is one paired comparison:
-    the same initial data order and validation split for both arms): every seed's difference
-    is positive, and their mean is above `margin` and above twice their standard deviation."""
+    the same initial data order and validation split for both arms): at least two seeds (one
+    cannot be told from noise), every seed's difference above `margin`, and their mean above
+    twice their standard deviation."""
     d = gap(a, b)
-    return d is not None and d.low > 0 and d.mean > margin and d.mean > 2 * d.sd
+    return d is not None and d.n >= 2 and d.low > margin and d.mean > 2 * d.sd
 
 
 # ----------------------------------------------------------------------------- formatting

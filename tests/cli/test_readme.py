@@ -58,6 +58,8 @@ SKIP = [   # (pattern, reason); the first match gives the reason
     (r"--precision (bf16|fp16)", "mixed precision needs a CUDA GPU"),
     (r"--dataset (mnist|fashion-mnist)( |$)", "downloads a 60,000-image data set"),
     (r"--resume out\.checkpoint\.lwnet", "resumes the checkpoint of the skipped mnist run"),
+    (r"main\.py lab all\b(?!.*--quick)", "every experiment at full budget (minutes); `lab all` "
+                                         "itself is tested in tests/cli/test_lab.py"),
 ]
 
 

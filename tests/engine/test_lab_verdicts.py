@@ -18,7 +18,7 @@ def test_the_rule_every_verdict_uses():
     assert judge([bad, ok]).status == NOT_REPRODUCED
     assert judge([]).status == NOT_REPRODUCED
     assert judge([ok, bad]).deciding is judge([ok, bad]).checks[1]
-    assert judge([ok, bad]).headline().startswith("Partly reproduced: b — f")
+    assert judge([ok, bad]).headline() == "Partly reproduced. b: f."
 
 
 def test_clearly_above_needs_a_gap_beyond_the_seeds_spread():
@@ -28,6 +28,8 @@ def test_clearly_above_needs_a_gap_beyond_the_seeds_spread():
     assert not clearly_above(s(0.95, 0.80, 0.97), s(0.90, 0.91, 0.89))      # one seed below
     assert not clearly_above(s(0.93, 0.95, 0.97), s(0.92, 0.90, 0.96))      # gap within noise
     assert not clearly_above(s(0.95), None) and not clearly_above(s(0.9, 0.9), s(0.8))
+    assert not clearly_above(s(0.856), s(0.855))          # one seed cannot be told from noise
+    assert not clearly_above(s(0.99), s(0.10))
     assert spread([None, float("nan")]) is None and s(0.5).sd == 0
 
 
@@ -95,7 +97,8 @@ def sparsity_rows(init=(0.51, 0.50, 0.50), relu_end=(0.48, 0.48, 0.49), l1_end=(
                   relu_acc=(0.94, 0.944, 0.952), l1_acc=(0.934, 0.934, 0.93),
                   train=(1.0, 1.0, 1.0)):
     return [["ReLU", 0.0, s(*init), s(*relu_end), s(*relu_acc), s(*train)],
-            ["ReLU + L1 penalty", 0.3, s(*init), s(*l1_end), s(*l1_acc), s(*train)]]
+            ["ReLU + L1 penalty", 0.3, s(*init), s(*l1_end), s(*l1_acc), s(*train)],
+            ["Softplus", 0.0, s(0.0), s(0.0), s(0.94), s(1.0)]]
 
 
 def test_relu_sparsity_rule():
@@ -122,6 +125,11 @@ def test_saturation_rule_counts_seeds():
     assert rule([sat_row(0), sat_row(1), sat_row(2, **never)]).status == REPRODUCED   # 2 of 3
     no_recovery = dict(at=8900, end=0.025)
     assert rule([sat_row(i, **no_recovery) for i in range(3)]).status == PARTLY
+    first_never = rule([sat_row(0, **never), sat_row(1), sat_row(2)])
+    assert "never below 0.1" in first_never.checks[0].figure and "None" not in \
+        first_never.headline()
+    weak_recovery = dict(end=0.067)                      # twice the minimum, but still near 0
+    assert rule([sat_row(i, low=0.017, **weak_recovery) for i in range(3)]).status == PARTLY
     lower_too = dict(band=(0.3, 0.55))
     assert rule([sat_row(i, **lower_too) for i in range(3)]).status == PARTLY
     assert rule([]).status == NOT_REPRODUCED
@@ -151,7 +159,7 @@ def test_cnn_rule_needs_a_gap_beyond_the_seeds():
         return [["LeNet-5", 61706, 8e5, s(*cnn), s(1.0)], ["MLP", 266610, 5e5, s(*mlp), s(0.3)]]
     assert rule(rows((0.976, 0.976, 0.968), (0.960, 0.956, 0.950))).status == REPRODUCED
     assert rule(rows((0.855, 0.86, 0.85), (0.855, 0.85, 0.86))).status == NOT_REPRODUCED  # tie
-    assert rule(rows((0.855,), (0.855,))).status == NOT_REPRODUCED
+    assert rule(rows((0.856,), (0.855,))).status == NOT_REPRODUCED      # one seed
     assert rule([]).status == NOT_REPRODUCED
 
 
@@ -177,6 +185,16 @@ def test_universal_approximation_rule():
     assert rule(rows((0.456,))).status == NOT_REPRODUCED
 
 
+def test_universal_approximation_findings_follow_the_numbers():
+    from engine.lab.capacity import _width_findings as findings
+    def rows(medians):
+        return [[w, 3 * w + 1, s(m), m] for w, m in zip((1, 4, 16, 64), medians)]
+    plateau = findings(rows((0.456, 9e-4, 3e-4, 8e-4)))[-1]
+    assert "do not lower it further" in plateau
+    falling = findings(rows((0.456, 9e-4, 3e-4, 1e-5)))[-1]      # a further 90-fold fall
+    assert "falls a further 1/90 by 64 units" in falling and "do not" not in falling
+
+
 def test_depth_vs_width_rule_against_the_construction():
     from engine.lab.capacity import depth_width_verdict as rule
     def row(bits, depth, width, params):
@@ -189,6 +207,6 @@ def test_depth_vs_width_rule_against_the_construction():
     assert rule(exponential, (4, 8)).status == REPRODUCED
     del exponential[(8, 3)]
     assert rule(exponential, (4, 8)).status == PARTLY
-    none_fitted = {(4, 1): row(4, 1, 8, 58)}                     # 8 bits: nothing up to 32
-    assert rule(none_fitted, (4, 8)).checks[0].figure.startswith("at 8 bits it fitted with "
-                                                                  "more than 32")
+    none_fitted = {(4, 1): row(4, 1, 8, 58), (8, 3): row(8, 3, 6, 150)}   # 8 bits, 1 layer: none
+    verdict = rule(none_fitted, (4, 8))
+    assert verdict.status == NOT_REPRODUCED and "cannot tell" in verdict.headline()
