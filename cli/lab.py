@@ -56,7 +56,8 @@ def run(args) -> int:
 
 
 def _print(result) -> None:
-    print(f"{result.title}: {len(result.rows)} rows in {result.seconds:.0f} s"
+    seconds = f"{result.seconds:.1f}" if result.seconds < 10 else f"{result.seconds:.0f}"
+    print(f"{result.title}: {len(result.rows)} rows in {seconds} s"
           + (" (stopped early)" if result.stopped else ""))
     label = "Verdict" if not result.quick else "Verdict (indicative, quick budget)"
     print(f"  {label}: {result.verdict.headline()}")

@@ -79,8 +79,9 @@ def vanishing_gradients(ctx: Context) -> LabResult:
          "‖∂L/∂W‖ L1/L5 at init (RMS)", "‖∂L/∂a‖ L1/L5 at end", "val acc"],
         rows,
         ["delta_at_init: how steeply each curve falls from Linear 5 towards Linear 1.",
-         "weight_grad_at_init: per weight, the weight gradients of the tanh net stay level "
-         "while its back-propagated gradient falls (see the weight-vs-backprop experiment).",
+         "weight_grad_at_init: whether, per weight, the tanh net's weight gradients stay level "
+         "while its back-propagated gradient falls (the weight-vs-backprop experiment tests "
+         "it).",
          "ratio_during_training: whether training closes the gap."],
         _vanishing_findings(rows), [fig_delta, fig_grad, fig_ratio], vanishing_verdict(rows),
         {"config": cfg.to_dict(), **SIZES})

@@ -97,9 +97,10 @@ def init_schemes(ctx: Context) -> LabResult:
          "‖∂L/∂a‖ L1/L5 (RMS)", "‖∂L/∂a‖ L1/L5 (norm)", "‖∂L/∂W‖ L1/L5 (RMS)",
          "‖∂L/∂W‖ L1/L5 (norm)", "measured rank"],
         rows,
-        ["The table is in the predicted order: the measured rank column should count up.",
-         "measured_vs_predicted: the points should lie along the reference line; where they "
-         "fall below it, saturation makes E[f'²] smaller than f'(0)².",
+        ["The table is in the predicted order: the measured rank column counts up where the "
+         "measurement agrees with it.",
+         "measured_vs_predicted: how close the points lie to the reference line; a point below "
+         "it means E[f'²] is smaller than f'(0)² (units leave the linear regime).",
          "The back-propagated ratio is the same in norm and RMS (Linear 1 and 5 have the "
          "same width); the weight-gradient norm carries a √(784/100) layer-size factor."],
         _schemes_findings(rows), [fig], init_schemes_verdict(rows),
@@ -210,8 +211,8 @@ def weight_vs_backprop(ctx: Context) -> LabResult:
         ["layer", "‖∂L/∂a‖ RMS", "‖∂L/∂W‖ RMS", "‖∂L/∂W‖ norm", "‖∂L/∂a‖ relative to Linear 5",
          "‖∂L/∂W‖ RMS relative to Linear 5", "‖∂L/∂W‖ norm relative to Linear 5"],
         rows,
-        ["gradients_per_layer: the back-propagated line falls towards Linear 1; the weight-"
-         "gradient line should stay level.",
+        ["gradients_per_layer: whether the back-propagated line falls towards Linear 1 while "
+         "the weight-gradient line stays level.",
          "‖∂L/∂W‖ norm of Linear 1 carries a √7.84 layer-size factor that the RMS removes."],
         _wvb_findings(rows), [fig], weight_vs_backprop_verdict(rows),
         {"per_layer_factor": _factor(rows), **SIZES})
