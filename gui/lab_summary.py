@@ -6,10 +6,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, \
     QTableWidgetItem
 
-from engine.lab import NOT_REPRODUCED, PARTLY, REPRODUCED
+from engine import lab
 
-COLOURS = {REPRODUCED: "#1b7f3a", PARTLY: "#9a6200", NOT_REPRODUCED: "#b3261e"}
-MARKS = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗"}
+COLOURS = {lab.REPRODUCED: "#1b7f3a", lab.PARTLY: "#9a6200", lab.NOT_REPRODUCED: "#b3261e"}
+MARKS = {lab.REPRODUCED: "✓", lab.PARTLY: "◐", lab.NOT_REPRODUCED: "✗"}
 COLUMNS = ("experiment", "budget", "verdict", "deciding figure", "seconds")
 
 

@@ -88,6 +88,10 @@ class LabWindow(QDialog):
                                        "chosen; each verdict appears in Summary as it ends")
         self.stop_button = QPushButton("Stop")
         self.save_button = QPushButton("Save Report…")
+        self.open_button = QPushButton("Open Reports…")
+        self.open_button.setToolTip("Show results saved earlier: a report folder, or the folder "
+                                    "'lab all' wrote (one folder per experiment)")
+        self.open_button.clicked.connect(self.open_reports)
         self.run_button.clicked.connect(self.run_selected)
         self.run_all_button.clicked.connect(self.run_all)
         self.stop_button.clicked.connect(self.worker.stop)
@@ -117,7 +121,11 @@ class LabWindow(QDialog):
         row.addWidget(self.seed)
         col.addLayout(row)
         row = QHBoxLayout()
-        for b in (self.run_button, self.run_all_button, self.stop_button, self.save_button):
+        for b in (self.run_button, self.run_all_button, self.stop_button):
+            row.addWidget(b)
+        col.addLayout(row)
+        row = QHBoxLayout()
+        for b in (self.open_button, self.save_button):
             row.addWidget(b)
         col.addLayout(row)
         col.addWidget(self.stage)
@@ -181,8 +189,8 @@ class LabWindow(QDialog):
         return True
 
     def _events(self, batch: list) -> None:
-        from engine.lab import LabResult
-        for result in (e for e in batch if isinstance(e, LabResult)):
+        from engine import lab
+        for result in (e for e in batch if isinstance(e, lab.LabResult)):
             self._keep(result)           # Run All: each verdict as its experiment ends
         stages = [e for e in batch if isinstance(e, engine.StageEvent) and not e.record]
         steps = [e for e in batch if isinstance(e, engine.StepEvent)]
@@ -256,6 +264,24 @@ class LabWindow(QDialog):
             self.figures_layout.addWidget(plot)
         self._update_buttons()
 
+    def open_reports(self) -> bool:
+        folder = QFileDialog.getExistingDirectory(self, "Open saved Lab results")
+        return bool(folder) and self.read_reports(folder)
+
+    def read_reports(self, folder: str) -> bool:
+        """Show the results saved in `folder` (validated by engine.lab.read_folder)."""
+        try:
+            found = engine.lab.read_folder(folder, engine.lab.ORDER)
+        except engine.LayerwiseError as exc:
+            QMessageBox.warning(self, "Open Reports", str(exc))
+            return False
+        for result in found.values():
+            self._keep(result)
+        self._choose(next(n for n in engine.lab.ORDER if n in found))
+        self.stage.setText(f"Opened {len(found)} saved result{'s' if len(found) > 1 else ''} "
+                           f"from {folder}.")
+        return True
+
     def save_report(self) -> bool:
         if self.result is None:
             return False
@@ -278,6 +304,7 @@ class LabWindow(QDialog):
         busy = self.worker.busy
         self.run_button.setEnabled(not busy)
         self.run_all_button.setEnabled(not busy)
+        self.open_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.list.setEnabled(not busy)
         self.save_button.setEnabled(not busy and self.result is not None)

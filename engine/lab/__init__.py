@@ -6,7 +6,8 @@ claim and the paper figure it mirrors, a Setup generated from the recipes that r
 a verdict computed from the table by the experiment's rule (engine.lab.verdict), findings
 generated from the numbers, and figures as data. `write_report` turns it into report.md,
 results.json and PNG figures (drawn by the GUI package's renderer); `run_all` runs every
-experiment and writes summary.md beside their reports.
+experiment and writes summary.md beside their reports; `read_folder` / `read_result` read saved
+results back, validated, for the window to show.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from engine.lab.gradients import EXPERIMENTS as _GRAD
 from engine.lab.initialisation import EXPERIMENTS as _INIT
 from engine.lab.report import atomic_write, markdown, set_figure_renderer, summary_markdown, \
     write_report
+from engine.lab.saved import read_folder, read_result
 from engine.lab.setup import setup_lines
 from engine.lab.verdict import NOT_REPRODUCED, PARTLY, REPRODUCED, VERDICTS, Verdict
 
@@ -92,5 +94,6 @@ def run_all(out_dir=None, quick: bool = False, seed: int = 0, names=ORDER, callb
 
 
 __all__ = ["EXPERIMENTS", "Experiment", "Figure", "LabResult", "NOT_REPRODUCED", "PARTLY",
-           "REPRODUCED", "VERDICTS", "Verdict", "experiments", "get", "markdown", "run_all",
+           "REPRODUCED", "VERDICTS", "Verdict", "experiments", "get", "markdown", "read_folder",
+           "read_result", "run_all",
            "run_experiment", "set_figure_renderer", "summary_markdown", "write_report"]

@@ -119,7 +119,7 @@ GRID = (2, 3, 4, 6, 8, 12, 16, 24, 32)      # fine enough that the grid does not
 
 
 def depth_vs_width(ctx: Context) -> LabResult:
-    cfg = TrainConfig(epochs=ctx.pick(2000, 600), optimizer="adam", lr=0.05, probe_every=0,
+    cfg = TrainConfig(epochs=ctx.pick(2000, 400), optimizer="adam", lr=0.05, probe_every=0,
                       seed=ctx.seed, device="cpu", val_fraction=0.0)
     all_bits = ctx.pick((4, 6, 8), (4, 6))
     grid = GRID

@@ -6,7 +6,6 @@ renderer the report says how to get the figures, and results.json still holds th
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -148,6 +147,3 @@ def atomic_write(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
-
-def read_results(path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -66,3 +66,25 @@ def test_run_all_fills_the_summary_and_stop_keeps_what_ended(qtbot):
     assert done[0] != "not run yet"            # vanishing-gradients ran first
     assert lab.result is not None and lab.selected() == ended.args[0].result.name
     lab.close()
+
+
+def test_saved_reports_open_in_the_window(qtbot, tmp_path, monkeypatch):
+    from engine.lab import run_all
+    torch.set_num_threads(1)
+    run_all(tmp_path, quick=True, names=("init-schemes", "weight-vs-backprop"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    lab = open_lab(window, "vanishing-gradients")
+    warnings = []
+    monkeypatch.setattr("gui.lab_window.QMessageBox.warning",
+                        lambda parent, title, text: warnings.append(text))
+    assert not lab.read_reports(str(tmp_path / "init-schemes" / "nothing"))
+    assert "There is no Lab result" in warnings[0] and not lab.results
+    assert lab.read_reports(str(tmp_path))
+    assert set(lab.results) == {"init-schemes", "weight-vs-backprop"}
+    assert lab.selected() == "init-schemes" and lab.banner.isVisible()
+    assert "indicative" in lab.banner.text() and "Opened 2 saved results" in lab.stage.text()
+    assert lab.figures_layout.count() == len(lab.result.figures)
+    rows = [lab.summary.item(i, 2).text() for i in range(lab.summary.rowCount())]
+    assert sum(t != "not run yet" for t in rows) == 2
+    lab.close()
