@@ -59,7 +59,7 @@ def relu_sparsity(ctx: Context) -> LabResult:
             x_val = data.x[data.split(cfg.val_fraction, seed)[1]]
             init.append(statistics.fmean(exact_zeros(resolve_network(spec, seed).model, x_val,
                                                      act)))
-            run, _ = train_run(spec, data, cfg.replace(seed=seed, l1_activation=l1), ctx,
+            run = train_run(spec, data, cfg.replace(seed=seed, l1_activation=l1), ctx,
                                arm=label)
             if ctx.stopping:                # a run stopped part-way counts for nothing
                 init.pop()
@@ -174,7 +174,7 @@ def saturation(ctx: Context) -> LabResult:
         if ctx.stopping:
             break
         ctx.say(f"saturation: 4 hidden sigmoid layers, seed {seed}")
-        run, _ = train_run(spec, data, cfg.replace(seed=seed), ctx, arm="sigmoid 4 x 100")
+        run = train_run(spec, data, cfg.replace(seed=seed), ctx, arm="sigmoid 4 x 100")
         if ctx.stopping:                    # a run stopped part-way counts for nothing
             break
         acts = [n for n in run.model.order if run.model.spec.nodes[n].kind == "Sigmoid"]

@@ -39,7 +39,7 @@ def cnn_vs_mlp(ctx: Context) -> LabResult:
             if ctx.stopping:
                 break
             ctx.say(f"cnn-vs-mlp: {spec.name}, seed {seed}")
-            run, _ = train_run(spec, data, cfg.replace(seed=seed), ctx, arm=spec.name)
+            run = train_run(spec, data, cfg.replace(seed=seed), ctx, arm=spec.name)
             if ctx.stopping:
                 break
             accs.append(last(run.history, "val_acc"))
@@ -123,7 +123,7 @@ def depth_sweep(ctx: Context) -> LabResult:
                     break
                 ctx.say(f"depth-sweep: {label}, {depth} hidden layer(s), seed {seed}")
                 spec = mlp(data.input_shape, [100] * depth, act, init, 10, f"{label} x{depth}")
-                run, _ = train_run(spec, data, cfg.replace(seed=seed), ctx, arm=label)
+                run = train_run(spec, data, cfg.replace(seed=seed), ctx, arm=label)
                 if ctx.stopping:            # a run stopped part-way counts for nothing
                     break
                 accs.append(last(run.history, "val_acc"))

@@ -39,7 +39,7 @@ def universal_approximation(ctx: Context) -> LabResult:
             if ctx.stopping:
                 break
             ctx.say(f"universal-approximation: width {width}, seed {seed}")
-            run, _ = train_run(spec, data, cfg.replace(seed=seed), ctx, arm="every width")
+            run = train_run(spec, data, cfg.replace(seed=seed), ctx, arm="every width")
             if ctx.stopping:
                 break
             errors.append(last(run.history, "val_loss"))
@@ -138,7 +138,7 @@ def depth_vs_width(ctx: Context) -> LabResult:
                 accs = []
                 for seed in seeds:
                     ctx.say(f"depth-vs-width: {bits} bits, {depth} x {width}, seed {seed}")
-                    run, _ = train_run(spec, data, cfg.replace(seed=seed, batch_size=len(data)),
+                    run = train_run(spec, data, cfg.replace(seed=seed, batch_size=len(data)),
                                        ctx, arm=f"{bits} bits")
                     if ctx.stopping:
                         break

@@ -1,11 +1,9 @@
 """What every Lab experiment shares: its result record, budgets, data subsets, seeded runs."""
 from __future__ import annotations
 
-import hashlib
 import math
-import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
@@ -136,17 +134,13 @@ def recipe_of(cfg: TrainConfig, data: Dataset, pretrain=None):
 
 
 def train_run(spec_or_model, data: Dataset, cfg: TrainConfig, ctx: Context, arm: str = ""):
-    """engine.run_recipe with the context's hooks, recorded under `arm`; returns (run,
-    fingerprint of its data order)."""
-    from engine.run.loop import epoch_order
+    """engine.run_recipe with the context's hooks, its recipe recorded under `arm` (the
+    report's Setup is made from the records); returns the Run."""
     from engine.run.recipe import run_recipe
     recipe = recipe_of(cfg, data)
     ctx.record(arm or getattr(spec_or_model, "name", "") or "run", recipe)
-    run = run_recipe(spec_or_model, recipe, dataset=data, callbacks=ctx.callbacks,
-                     control=ctx.control)
-    n_train = len(data) - int(round(len(data) * cfg.val_fraction))
-    order = epoch_order(n_train, cfg.seed, 0, "cpu")[:64].tolist()
-    return run, hashlib.sha1(str((cfg.seed, order)).encode()).hexdigest()[:12]
+    return run_recipe(spec_or_model, recipe, dataset=data, callbacks=ctx.callbacks,
+                      control=ctx.control)
 
 
 @torch.no_grad()
@@ -186,9 +180,3 @@ def ratio_text(small: float, large: float) -> str:
     if r < 0.5:
         return f"1/{1 / r:,.0f}" if 1 / r >= 10 else f"1/{1 / r:.1f}"
     return f"{r:.2f}x"
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t

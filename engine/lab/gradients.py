@@ -47,7 +47,7 @@ def vanishing_gradients(ctx: Context) -> LabResult:
                 break
             ctx.say(f"vanishing-gradients: {label}, training with seed {seed}")
             spec = mlp(data.input_shape, [100] * 5, act, init, 10, label)
-            run, _ = train_run(spec, data, cfg.replace(seed=seed), ctx, arm=label)
+            run = train_run(spec, data, cfg.replace(seed=seed), ctx, arm=label)
             if ctx.stopping:                # a run stopped part-way counts for nothing
                 break
             steps, d1 = series(run.history, "linear_1", "delta_rms")
