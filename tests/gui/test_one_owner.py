@@ -70,7 +70,7 @@ def test_the_windows_job_a_comparison_and_the_lab(python_run):
     assert same(compared.runs["unsupervised"].history) == same(python_run.history)
     plain = RECIPE.with_settings(pretrain={"mode": "none"})
     data = engine.load_dataset("moons", samples=160, noise=0.1, seed=0)
-    lab_run, _ = train_run(spec(), data, plain.train, Context())
+    lab_run = train_run(spec(), data, plain.train, Context())
     lab_recipe = recipe_of(plain.train, data)
     assert (lab_recipe.train, lab_recipe.data) == (plain.train, plain.data)
     assert same(lab_run.history) == same(compared.runs["random"].history)
