@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +26,10 @@ MEMBER_LIMITS = {
 }
 MAX_MEMBERS = 16
 BARE_JSON_LIMIT = 32 * MiB
+# Layerwise writes members stored or deflated; deflate is read in bounded steps. Others (bzip2,
+# lzma) decompress a whole block in one call, so their size cannot be capped while reading.
+METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+CHUNK = 1 * MiB
 
 # Upgrades of the parsed members from format version v to v + 1, applied in order on load.
 # Each takes and returns {member name: parsed JSON}. Version 1 is the first format.
@@ -103,19 +109,31 @@ def _read_zip(path: Path, problems: list[str]) -> dict[str, bytes] | None:
                 problems.append(f"it has {len(infos)} members; a .lwnet file has at most "
                                 f"{MAX_MEMBERS}")
                 return None
+            names = [i.filename for i in infos]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                problems.append(f"member {twice[0]!r} appears more than once (zip tools would "
+                                f"disagree on which one is the file); refused")
+                return None
             members = {}
             for info in infos:
                 data = _read_member(zf, info, problems)
                 if data is not None:
                     members[info.filename] = data
             return members
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        problems.append(f"the file is damaged or truncated (not a complete zip archive: {exc})")
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError,
+            zlib.error) as exc:
+        problems.append(f"the file is damaged or truncated (not a complete zip archive: "
+                        f"{str(exc)[:200]})")
         return None
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str]):
     name = info.filename
+    if info.orig_filename != name or any(unicodedata.category(c)[0] == "C" for c in name):
+        problems.append(f"member {info.orig_filename[:80]!r} has a control character in its "
+                        f"name (zip tools read such names differently); refused")
+        return None
     if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") \
             or "\\" in name or ":" in name:
         problems.append(f"member {name!r} has an unsafe path (absolute or with '..'); refused")
@@ -132,11 +150,16 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str]
     if info.file_size > limit:
         problems.append(too_big)
         return None
+    if info.compress_type not in METHODS:
+        problems.append(f"member {name!r} is compressed with method {info.compress_type}; a "
+                        f".lwnet member is stored or deflated (others cannot be read with a "
+                        f"size cap); refused")
+        return None
     try:
-        with zf.open(info) as fh:
-            data = fh.read(limit + 1)   # the header may lie: never read past the limit
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError) as exc:
-        problems.append(f"member {name!r} cannot be read ({exc})")
+        data = _read_capped(zf, info, limit)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError,
+            ValueError, zlib.error) as exc:
+        problems.append(f"member {name!r} cannot be read ({str(exc)[:200]})")
         return None
     if len(data) > limit:
         problems.append(too_big)
@@ -145,6 +168,20 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str]
         problems.append(f"member {name!r} {PICKLE_REFUSAL}")
         return None
     return data
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """The member's bytes, read in bounded steps and never more than limit + 1 of them (the
+    header may lie about the size)."""
+    parts, total = [], 0
+    with zf.open(info) as fh:
+        while total <= limit:
+            part = fh.read(min(CHUNK, limit + 1 - total))
+            if not part:
+                break
+            parts.append(part)
+            total += len(part)
+    return b"".join(parts)
 
 
 def _size(n: int) -> str:
