@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli.progress import printable
+
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a network as PyTorch source, TorchScript or ONNX",
@@ -22,7 +24,7 @@ def run(args) -> int:
     saved = load(args.file)
     result = export(saved, Path(args.output), format=args.format)
     written = " and ".join(f"'{p}'" for p in result.paths)
-    print(f"Exported {saved.spec.name or args.file} as {args.format}: {written}")
+    print(f"Exported {printable(saved.spec.name or args.file)} as {args.format}: {written}")
     if result.note:
         print(f"Note: {result.note}.")
     if result.max_difference is None:

@@ -6,6 +6,7 @@ import json
 from engine import describe as D
 from engine import FORMAT_VERSION
 from engine import NETWORK, analyze
+from cli.progress import printable
 
 
 def register(sub) -> None:
@@ -65,7 +66,7 @@ def build_report(saved, path: str) -> dict:
 def format_report(r: dict) -> str:
     lines = [f"{r['name'] or 'Network'} — {r['file']}"]
     if r["description"]:
-        lines.append(r["description"])
+        lines += r["description"].splitlines()
     lines.append("")
     rows = [("#", "layer", "settings", "output shape", "params", "FLOPs", "memory")]
     for i, n in enumerate(r["nodes"], 1):
@@ -90,7 +91,7 @@ def format_report(r: dict) -> str:
     if r["warnings"]:
         lines.append(f"Warnings ({len(r['warnings'])}):")
         lines += [f"  - {w['message']}" for w in r["warnings"]]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)   # names from the file: no escapes
 
 
 def _table(rows: list[tuple[str, ...]], right: tuple[int, ...]) -> list[str]:

@@ -81,6 +81,14 @@ class ProgressBar(Callback):
         self.stream.flush()
 
 
+def printable(text: str) -> str:
+    """Text from a file (a network's name, a description, a label) made safe for a terminal:
+    control and format characters, terminal escape sequences and lone surrogates are shown as
+    their escapes (\\x1b, \\u202e, \\ud800) instead of acting on the terminal."""
+    import unicodedata
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c)[0] == "C" else c for c in text)
+
+
 def table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w)

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from cli import settings
-from cli.progress import ProgressBar, duration, is_terminal, table
+from cli.progress import ProgressBar, duration, is_terminal, printable, table
 from engine import LayerwiseError, TrainingError
 
 INTERRUPTED = 130
@@ -191,7 +191,7 @@ def _header(saved, dataset, recipe, resume: bool, dist) -> str:
     from engine import finished_epochs, resolve_device
     config, pre = recipe.train, recipe.pretrain
     n_val = int(round(len(dataset) * config.val_fraction))
-    name = saved.spec.name or Path(saved.path).name
+    name = printable(saved.spec.name or Path(saved.path).name)
     device = dist.device if dist.active else resolve_device(config.device)
     batch = f"batch {config.batch_size}"
     if dist.active:

@@ -60,3 +60,15 @@ def test_a_docstring_that_does_not_read_back_is_refused():
         _check_source(source, "something else")
     with pytest.raises(engine.LayerwiseError, match="does not parse"):
         _check_source(source + "\n)", "x")
+
+
+def test_info_and_export_print_names_without_terminal_escapes(tmp_path, capsys):
+    from cli.main import main
+    name = "red\x1b[31m bidi\u202e bell\x07"
+    engine.save(tmp_path / "n.lwnet", spec_named(name, description=f"line one\n{name}"))
+    assert main(["info", str(tmp_path / "n.lwnet")]) == 0
+    assert main(["export", str(tmp_path / "n.lwnet"), "--format", "python", "-o",
+                 str(tmp_path / "n.py")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "red\\x1b[31m bidi\\u202e bell\\x07" in out and "line one\n" in out
