@@ -144,10 +144,22 @@ def _check_outputs(args) -> None:
                                  "PATH.lwnet, or -o OUT.lwnet (then OUT.checkpoint.lwnet)")
     elif args.checkpoint:
         raise LayerwiseError("--checkpoint PATH needs --checkpoint-every N (epochs)")
-    for out in (args.output, args.metrics, args.checkpoint):
-        if out and not Path(out).resolve().parent.is_dir():
+    outs = [out for out in (args.output, args.metrics, args.checkpoint) if out]
+    for out in outs:
+        path = Path(out)
+        if not path.resolve().parent.is_dir():
             raise LayerwiseError(f"cannot write '{out}': the folder "
-                                 f"'{Path(out).resolve().parent}' does not exist")
+                                 f"'{path.resolve().parent}' does not exist")
+        if path.is_dir():
+            raise LayerwiseError(f"cannot write '{out}': it is a folder; give a file name")
+        if path.exists() and not path.is_file():
+            raise LayerwiseError(f"cannot write '{out}': it is not a regular file (a device "
+                                 f"or a pipe)")
+    same = [out for out in outs if sum(Path(o).resolve() == Path(out).resolve()
+                                       for o in outs) > 1]
+    if same:
+        raise LayerwiseError(f"'{same[0]}' is given for two outputs (-o, --metrics, "
+                             f"--checkpoint); give each its own file")
 
 
 def _dataset(data):
@@ -307,12 +319,23 @@ def _pct(x) -> str:
     return "-" if x is None else f"{x:.2%}"
 
 
+def failed_path(path: str) -> Path:
+    """Where a failed run's output goes instead of `path`: NAME.failed.SUFFIX beside it."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.failed{p.suffix}")
+
+
 def _write_outputs(args, run, spec) -> None:
+    """-o and --metrics; a failed run writes NAME.failed.SUFFIX beside them instead, so it
+    never replaces a good file (the one it continued, or an earlier run's)."""
+    failed = run.status == "failed"
     if args.output:
-        run.save(args.output)
-        print(f"Saved {args.output} (weights, config, history and optimizer state).")
+        path = failed_path(args.output) if failed else Path(args.output)
+        run.save(path)
+        print(f"Saved {path} (weights, config, history and optimizer state)."
+              + (f" The run failed, so '{args.output}' is left as it was." if failed else ""))
     if args.metrics:
-        path = Path(args.metrics)
+        path = failed_path(args.metrics) if failed else Path(args.metrics)
         text = _csv(run) if path.suffix.lower() == ".csv" else json.dumps(
             metrics(run, spec), indent=1, allow_nan=False, default=str)
         try:

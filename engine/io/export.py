@@ -45,15 +45,31 @@ def export(network, path, format: str = "python", verify: bool = True) -> Export
     model, note = _model_of(network)
     model = copy.deepcopy(model).to("cpu").eval()     # the caller's model stays as it is
     path = Path(path)
-    if not path.parent.is_dir():
-        raise LayerwiseError(f"Cannot export to '{path}': the folder '{path.parent}' does not "
-                             f"exist.")
+    _check_target(path, format)
     result = {"python": _export_python, "torchscript": _export_torchscript,
               "onnx": _export_onnx}[format](model, path)
     result.note = note
     if verify:
         _verify(model, result)
     return result
+
+
+def _check_target(path: Path, format: str) -> None:
+    """Refuse, before any work, a target that would replace something else: another kind of
+    file (the .lwnet being exported, a weights file), a folder, a device or a pipe."""
+    where = f"Cannot export to '{path}'"
+    if path.suffix.lower() != SUFFIXES[format]:
+        raise LayerwiseError(f"{where}: a {format} export is written to a {SUFFIXES[format]} "
+                             f"file; give a name ending in {SUFFIXES[format]}.")
+    if not path.parent.is_dir():
+        raise LayerwiseError(f"{where}: the folder '{path.parent}' does not exist.")
+    targets = [path] + ([path.with_suffix(".safetensors")] if format == "python" else [])
+    for target in targets:
+        if target.is_dir():
+            raise LayerwiseError(f"{where}: '{target}' is a folder.")
+        if target.exists() and not target.is_file():
+            raise LayerwiseError(f"{where}: '{target}' is not a regular file (a device or a "
+                                 f"pipe).")
 
 
 def _model_of(network) -> tuple[Model, str]:

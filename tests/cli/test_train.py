@@ -62,6 +62,9 @@ def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
     (["--dataset", "mnist-5k"], r"Input has shape \[2\]"),
     (["--dataset", "moons", "--metrics", "m.txt"], ".json or .csv"),
     (["--dataset", "moons", "-o", "/no/such/dir/x.lwnet"], "does not exist"),
+    (["--dataset", "moons", "-o", "."], "it is a folder"),
+    (["--dataset", "moons", "-o", "/dev/null"], "not a regular file"),
+    (["--dataset", "moons", "-o", "x.json", "--metrics", "x.json"], "given for two outputs"),
     (["--dataset", "moons", "--data-option", "noise"], "KEY=VALUE"),
 ])
 def test_errors_are_one_line(capsys, args, words):
@@ -104,17 +107,24 @@ def test_help_lists_every_setting_of_the_recipe(capsys):
                 assert param.help.split(" (")[0][:30] in " ".join(text.split()), param.name
 
 
-def test_nan_is_reported_and_the_last_finite_model_saved(tmp_path, capsys):
+def test_a_diverged_run_is_saved_beside_and_never_over_the_output(tmp_path, capsys):
     out = tmp_path / "nan.lwnet"
-    rc = main(["train", TOY, "--dataset", "moons", "--optimizer", "sgd", "--lr", "9",
-               "--loss", "mse", "--epochs", "40", "-o", str(out)])
-    err = capsys.readouterr().err
+    assert main(["train", TOY, "--dataset", "moons", "--epochs", "1", "-o", str(out),
+                 "--metrics", str(tmp_path / "m.json")]) == 0
+    good, good_metrics = out.read_bytes(), (tmp_path / "m.json").read_bytes()
+    capsys.readouterr()
+    rc = main(["train", str(out), "--optimizer", "sgd", "--lr", "9", "--loss", "mse",
+               "--epochs", "40", "-o", str(out), "--metrics", str(tmp_path / "m.json")])
+    printed, err = capsys.readouterr()
     if rc == 0:
         pytest.fail("lr 9 with plain SGD was expected to diverge")
     assert rc == 1 and "at step" in err and "lower learning rate" in err
-    saved = engine.load(out)
+    assert out.read_bytes() == good and (tmp_path / "m.json").read_bytes() == good_metrics
+    assert f"The run failed, so '{out}' is left as it was." in printed
+    saved = engine.load(tmp_path / "nan.failed.lwnet")
     assert saved.history["status"] == "failed"
     assert all(bool(p.isfinite().all()) for p in saved.model.parameters())
+    assert json.loads((tmp_path / "m.failed.json").read_text())["status"] == "failed"
 
 
 def test_ctrl_c_stops_cleanly_and_still_writes(tmp_path):

@@ -110,3 +110,22 @@ def test_export_errors_are_clear(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["export", "resources/examples/mlp.json", "--format", "keras", "-o", "x"])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("fmt, target, words", [
+    ("torchscript", "input.lwnet", "a torchscript export is written to a .pt file"),
+    ("python", "w.safetensors", "a python export is written to a .py file"),
+    ("python", "noext", "ending in .py"),
+    ("onnx", "folder.onnx", "is a folder"),
+    ("python", "clash.py", "clash.safetensors' is a folder"),
+])
+def test_export_never_replaces_something_else(tmp_path, capsys, fmt, target, words):
+    source = tmp_path / "input.lwnet"
+    engine.save(source, engine.load("resources/examples/mlp.json").spec)
+    (tmp_path / "folder.onnx").mkdir()
+    (tmp_path / "clash.safetensors").mkdir()
+    before = source.read_bytes()
+    assert main(["export", str(source), "--format", fmt, "-o", str(tmp_path / target)]) == 1
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert source.read_bytes() == before
