@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from engine.errors import SpecError
 from engine.network.catalogue import LAYERS, LayerKind, resolve_kind
+from engine.network.edges import Edges
 
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 
@@ -73,6 +74,16 @@ class NetworkSpec:
         self.description = description
         self.nodes: dict[str, Node] = {}
         self.edges: list[tuple[str, str]] = []
+        self._next: dict[str, int] = {}      # per kind, the smallest number that may be free
+
+    @property
+    def edges(self) -> Edges:
+        """The edges (src, dst) in input order: a list, indexed for lookups (Edges)."""
+        return self._edges
+
+    @edges.setter
+    def edges(self, value) -> None:
+        self._edges = value if isinstance(value, Edges) else Edges(value)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -88,10 +99,14 @@ class NetworkSpec:
         return spec
 
     def new_id(self, kind: str) -> str:
+        """'linear_3': the kind with the smallest number not in use (numbers below the last
+        one given are only reused after `remove`)."""
         base = kind.lower()
-        n = 1
+        hints = self.__dict__.setdefault("_next", {})
+        n = hints.get(base, 1)
         while f"{base}_{n}" in self.nodes:
             n += 1
+        hints[base] = n
         return f"{base}_{n}"
 
     def add(self, kind: str, params: dict | None = None,
@@ -122,10 +137,10 @@ class NetworkSpec:
         return default_label(node_id, node.kind) if node else node_id
 
     def inputs_of(self, node_id: str) -> list[str]:
-        return [s for s, d in self.edges if d == node_id]
+        return self.edges.inputs(node_id)
 
     def outputs_of(self, node_id: str) -> list[str]:
-        return [d for s, d in self.edges if s == node_id]
+        return self.edges.outputs(node_id)
 
     def input_ids(self) -> list[str]:
         return [n.id for n in self.nodes.values() if n.kind == "Input"]
@@ -190,6 +205,10 @@ class NetworkSpec:
         removed = [(i, e) for i, e in enumerate(self.edges) if node_id in e]
         self.edges = [e for e in self.edges if node_id not in e]
         del self.nodes[node_id]
+        base, _, number = node_id.rpartition("_")
+        hints = self.__dict__.setdefault("_next", {})
+        if number.isdigit() and base in hints:
+            hints[base] = min(hints[base], int(number))    # its number may be given again
         return node, removed
 
     def restore(self, node: Node, edges: list[tuple[int, tuple[str, str]]]) -> None:
