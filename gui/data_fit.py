@@ -16,6 +16,7 @@ import engine
 
 from .commands import fix_command
 from .document import Document
+from .layouts import empty
 
 ERROR_COLOUR = "#b91c1c"
 
@@ -82,11 +83,7 @@ class FitHint(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        while self.box.count():
-            item = self.box.takeAt(0)
-            if item.widget() is not None:
-                item.widget().hide()          # at once: deletion waits for the event loop
-                item.widget().deleteLater()
+        empty(self.box)
         self.labels, self.buttons = [], []
         for node_id, message in self.fit.problems:
             self.box.addWidget(self._row(message, self.fit.fix_for(node_id, message)))

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
 import engine
 from engine import data as datasets
 
+from ..layouts import empty
 from . import files
 from .plots import PALETTE
 
@@ -241,11 +242,7 @@ class DatasetBox(QWidget):
             self.samples.addWidget(_scatter(info["points"], info["point_labels"]))
 
     def _clear_samples(self) -> None:
-        while self.samples.count():
-            item = self.samples.takeAt(0)
-            if item.widget() is not None:
-                item.widget().hide()            # at once: deletion waits for the event loop
-                item.widget().deleteLater()
+        empty(self.samples)
 
 
 # ------------------------------------------------------------------ one control per option
