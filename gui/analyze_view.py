@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QFileDi
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
+import engine
 from engine import describe as D
 
 from .data_fit import DataFit
-from .recovery import write_atomically
 
 HEADERS = ("Layer", "Type", "Settings", "Output shape", "Parameters", "FLOPs",
            "Activations / sample", "Problems")
@@ -202,10 +202,9 @@ class AnalyzeDialog(QDialog):
         csv.writer(buffer, lineterminator="\n").writerows(self.cells())
         target = Path(path)
         try:
-            write_atomically(target, buffer.getvalue().encode("utf-8"))
-        except OSError as exc:
-            self.status.setText(f"Could not write {target.name}: {exc.strerror or exc}. "
-                                f"Choose another folder.")
+            engine.write_atomically(target, buffer.getvalue().encode("utf-8"), "write")
+        except engine.LayerwiseError as exc:
+            self.status.setText(f"{exc} Choose another folder or name.")
             self.status.setStyleSheet(f"color: {PROBLEM_COLOUR};")
             return False
         self.status.setStyleSheet("")

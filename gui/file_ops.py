@@ -17,7 +17,6 @@ import engine
 
 from . import dialogs, paths
 from .document import Document
-from .recovery import write_atomically
 
 MAX_RECENT = 10
 
@@ -150,7 +149,7 @@ class FileOps(QObject):
         if path.lower().endswith(".json"):
             from engine import network_json
             data = json.dumps(network_json(doc.spec), indent=1).encode("utf-8")
-            write_atomically(Path(path), data)
+            engine.write_atomically(Path(path), data)
             if doc.model is not None or doc.history is not None or doc.runs:
                 return ("A .json file holds the network only; the trained weights, history "
                         "and runs are kept in memory: use Save As .lwnet to keep them.")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +79,13 @@ class Autosave(QObject):
                     "title": self.doc.display_name(),
                     "saved": dt.datetime.now().isoformat(timespec="seconds"),
                     "network": self.doc.spec.to_dict()}
-            write_atomically(self.file, json.dumps(data, indent=1).encode("utf-8"))
+            engine.write_atomically(self.file, json.dumps(data, indent=1).encode("utf-8"))
             return True
         except OSError as exc:
             self.failed.emit(f"Autosave failed: {exc.strerror or exc}")
+            return False
+        except engine.LayerwiseError as exc:
+            self.failed.emit(f"Autosave failed: {exc}")
             return False
 
     def discard(self) -> None:
@@ -100,31 +101,6 @@ class Autosave(QObject):
         if self.lock is not None:
             self.lock.unlock()
             self.lock = None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file, then rename it over `path` (an existing file keeps its
-    permissions; a new one gets the usual ones, not mkstemp's owner-only mode)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def orphans(folder: Path, own: Path | None = None) -> list[Orphan]:

@@ -72,6 +72,10 @@ def read_members(path: Path, problems: list[str]) -> dict[str, bytes] | None:
     if path.is_dir():
         problems.append("it is a folder, not a file")
         return None
+    if not path.is_file():
+        problems.append("it is not a regular file (a pipe, a device or a socket); refused "
+                        "without reading it")
+        return None
     try:
         with open(path, "rb") as fh:
             head = fh.read(256)

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import LayerwiseError
+from engine.io.atomic import output_problem, replacing, write_bytes
 from engine.io.export_python import python_source, state_for_source
 from engine.network.model import Model, build
 from engine.network.spec import NetworkSpec
@@ -61,15 +62,11 @@ def _check_target(path: Path, format: str) -> None:
     if path.suffix.lower() != SUFFIXES[format]:
         raise LayerwiseError(f"{where}: a {format} export is written to a {SUFFIXES[format]} "
                              f"file; give a name ending in {SUFFIXES[format]}.")
-    if not path.parent.is_dir():
-        raise LayerwiseError(f"{where}: the folder '{path.parent}' does not exist.")
     targets = [path] + ([path.with_suffix(".safetensors")] if format == "python" else [])
     for target in targets:
-        if target.is_dir():
-            raise LayerwiseError(f"{where}: '{target}' is a folder.")
-        if target.exists() and not target.is_file():
-            raise LayerwiseError(f"{where}: '{target}' is not a regular file (a device or a "
-                                 f"pipe).")
+        problem = output_problem(target)
+        if problem:
+            raise LayerwiseError(f"{where}: '{target}': {problem}.")
 
 
 def _model_of(network) -> tuple[Model, str]:
@@ -97,8 +94,9 @@ def _export_python(model: Model, path: Path) -> ExportResult:
     from safetensors.torch import save_file
     weights = path.with_suffix(".safetensors")
     source = python_source(model, weights.name, path.stem)
-    _write_text(path, source)
-    save_file(state_for_source(model), str(weights))
+    write_bytes(path, source.encode("utf-8"), "export to")
+    with replacing(weights, "export to") as tmp:
+        save_file(state_for_source(model), str(tmp))
     return ExportResult("python", [path, weights])
 
 
@@ -106,7 +104,8 @@ def _export_torchscript(model: Model, path: Path) -> ExportResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # torch.jit is deprecated upstream but still loads
         traced = torch.jit.trace(model, _example(model), check_trace=False)
-        traced.save(str(path))
+        with replacing(path, "export to") as tmp:
+            traced.save(str(tmp))
     return ExportResult("torchscript", [path])
 
 
@@ -117,9 +116,9 @@ def _export_onnx(model: Model, path: Path) -> ExportResult:
                              f"Layerwise installs: reinstall it (pip install -e .) or install "
                              f"them with  pip install {' '.join(missing)}")
     batch = torch.export.Dim("batch", min=1)
-    with warnings.catch_warnings(), _quiet():
+    with warnings.catch_warnings(), _quiet(), replacing(path, "export to") as tmp:
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (_example(model),), str(path), dynamo=True, verbose=False,
+        torch.onnx.export(model, (_example(model),), str(tmp), dynamo=True, verbose=False,
                           input_names=["input"], output_names=["output"],
                           dynamic_shapes=({0: batch},), external_data=False)
     return ExportResult("onnx", [path])
@@ -136,12 +135,6 @@ def _quiet():
             yield
     finally:
         logger.setLevel(level)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------- verification

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import __version__
 from engine.errors import FileFormatError, LayerwiseError, SpecError
+from engine.io.atomic import write_with
 from engine.io.checks import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
                           optimizer_problems, parse_history, parse_json, read_members,
                           state_dict_problems)
@@ -137,47 +136,13 @@ def _expected_state(spec: NetworkSpec) -> dict[str, torch.Tensor]:
 
 
 def _write_atomically(path: Path, members: dict[str, bytes]) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise LayerwiseError(f"Cannot save '{path}': the folder '{parent}' does not exist.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}.") from None
-    try:
-        os.chmod(tmp, _file_mode(path))
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w") as zf:
-                for name, data in members.items():
-                    method = zipfile.ZIP_STORED if name.endswith(".safetensors") \
-                        else zipfile.ZIP_DEFLATED
-                    zf.writestr(name, data, compress_type=method)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        _remove_quietly(tmp)
-        if isinstance(exc, OSError):
-            raise LayerwiseError(f"Cannot save '{path}': {exc.strerror or exc}; the previous "
-                                 f"file, if any, is unchanged.") from None
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The mode the saved file gets: the replaced file's, else the usual one for new files."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
+    def write(fh) -> None:
+        with zipfile.ZipFile(fh, "w") as zf:
+            for name, data in members.items():
+                method = zipfile.ZIP_STORED if name.endswith(".safetensors") \
+                    else zipfile.ZIP_DEFLATED
+                zf.writestr(name, data, compress_type=method)
+    write_with(path, write)
 
 
 # ----------------------------------------------------------------------------- reading

@@ -17,12 +17,13 @@ import time
 from engine.errors import LayerwiseError
 from engine.run.events import Control
 from engine.lab.activations import EXPERIMENTS as _ACT
+from engine.io.atomic import write_atomically
 from engine.lab.architectures import EXPERIMENTS as _ARCH
 from engine.lab.capacity import EXPERIMENTS as _CAP
 from engine.lab.common import Context, Experiment, Figure, LabResult
 from engine.lab.gradients import EXPERIMENTS as _GRAD
 from engine.lab.initialisation import EXPERIMENTS as _INIT
-from engine.lab.report import atomic_write, markdown, set_figure_renderer, summary_markdown, \
+from engine.lab.report import markdown, set_figure_renderer, summary_markdown, \
     write_report
 from engine.lab.saved import read_folder, read_result
 from engine.lab.setup import setup_lines
@@ -88,8 +89,8 @@ def run_all(out_dir=None, quick: bool = False, seed: int = 0, names=ORDER, callb
         if on_result is not None:
             on_result(results[-1])
     if out_dir is not None:
-        atomic_write(Path(out_dir) / "summary.md",
-                     summary_markdown([r.to_dict() for r in results]).encode("utf-8"))
+        write_atomically(Path(out_dir) / "summary.md",
+                         summary_markdown([r.to_dict() for r in results]).encode("utf-8"))
     return results
 
 

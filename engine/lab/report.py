@@ -7,12 +7,11 @@ renderer the report says how to get the figures, and results.json still holds th
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from engine.errors import LayerwiseError
+from engine.io.atomic import write_atomically
 from engine.io.checks import dumps
 from engine.lab.common import Figure, LabResult
 from engine.lab.verdict import Spread
@@ -132,18 +131,7 @@ def write_report(result: LabResult, out_dir) -> list[Path]:
             _renderer(fig, path)
             drawn.append(fig.name)
             written.append(path)
-    atomic_write(out / "results.json", dumps(result.to_dict()))
-    atomic_write(out / "report.md", markdown(result, drawn).encode("utf-8"))
+    write_atomically(out / "results.json", dumps(result.to_dict()))
+    write_atomically(out / "report.md", markdown(result, drawn).encode("utf-8"))
     return [out / "report.md", out / "results.json", *written]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 

@@ -117,7 +117,7 @@ def test_export_errors_are_clear(tmp_path, capsys):
     ("python", "w.safetensors", "a python export is written to a .py file"),
     ("python", "noext", "ending in .py"),
     ("onnx", "folder.onnx", "is a folder"),
-    ("python", "clash.py", "clash.safetensors' is a folder"),
+    ("python", "clash.py", "clash.safetensors': it is a folder"),
 ])
 def test_export_never_replaces_something_else(tmp_path, capsys, fmt, target, words):
     source = tmp_path / "input.lwnet"

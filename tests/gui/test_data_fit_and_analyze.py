@@ -150,7 +150,7 @@ def test_the_analyze_table_shows_engine_numbers_copies_and_exports(qtbot, window
                                               D.table(spec, a)]
     assert rows[-1][:1] == ["Total"] and rows[-1][6] == str(a.activation_bytes)
     assert not dialog.export_csv(str(tmp_path / "missing" / "a.csv"))
-    assert "Could not write a.csv" in dialog.status.text()
+    assert "Cannot write" in dialog.status.text() and "does not exist" in dialog.status.text()
     window.problems.apply_fix(0)                        # the table follows the edit
     assert table.rowCount() == 6 and cell(3, 0) == "Flatten 1" and cell(5, 7) == ""
     table.selectRow(1)
