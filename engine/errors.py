@@ -20,17 +20,34 @@ class SpecError(LayerwiseError):
         self.problems = list(problems) if problems else [(node_id, message)]
 
 
+MAX_LISTED = 20         # problems a message lists; the rest are counted
+MAX_PROBLEM = 500       # characters of one problem (none echoes a whole input)
+
+
+def listed(problems: list[str]) -> list[str]:
+    """Problems without repeats, each cut to MAX_PROBLEM characters, at most MAX_LISTED of them
+    and then one line counting the others."""
+    unique = list(dict.fromkeys(p if len(p) <= MAX_PROBLEM else p[:MAX_PROBLEM - 3] + "..."
+                                for p in problems))
+    if len(unique) > MAX_LISTED:
+        more = len(unique) - MAX_LISTED
+        unique = unique[:MAX_LISTED] + [f"and {more:,} more problem{'s' if more > 1 else ''}"]
+    return unique
+
+
 class FileFormatError(LayerwiseError):
-    """A file cannot be read. `problems` lists every problem found in it, not only the first."""
+    """A file cannot be read. `problems` lists every problem found in it, not only the first
+    (repeats removed; long lists end with a count)."""
 
     def __init__(self, path, problems: list[str]):
         self.path = str(path)
-        self.problems = list(problems)
+        self.problems = listed(problems)
         if len(self.problems) == 1:
             message = f"Cannot open '{self.path}': {self.problems[0]}"
         else:
             lines = "\n".join(f"  - {p}" for p in self.problems)
-            message = f"Cannot open '{self.path}' ({len(self.problems)} problems):\n{lines}"
+            count = len(dict.fromkeys(problems))
+            message = f"Cannot open '{self.path}' ({count:,} problems):\n{lines}"
         super().__init__(message)
 
 

@@ -9,6 +9,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.io.structure import HISTORY, MANIFEST, validate
+
 FORMAT_NAME = "layerwise-network"
 FORMAT_VERSION = 1
 
@@ -215,27 +217,44 @@ def parse_json(members: dict[str, bytes], name: str, problems: list[str], requir
 
 def check_version(manifest: Any, network: Any, members: dict,
                   problems: list[str]) -> int | None:
-    """The file's format version, or None (with a problem) if it cannot be read here."""
+    """The file's format version, or None (with a problem) if it cannot be read here. In a
+    .lwnet, network.json's own format fields (when present) must agree with the manifest's."""
     if "manifest.json" in members:
-        if not isinstance(manifest, dict):
-            problems.append("manifest.json must be an object")
+        if not validate(MANIFEST, manifest, "manifest.json", problems):
             return None
         source = manifest
     else:
         if len(members) > 1:
             problems.append("manifest.json is missing")
         source = network if isinstance(network, dict) else {}
+    version = _version(source, "the file", problems)
+    if version is not None and source is manifest and isinstance(network, dict) \
+            and ("format" in network or "format_version" in network):
+        inner = _version(network, "network.json", problems)
+        if inner is not None and inner != version:
+            problems.append(f"network.json says format version {inner} but manifest.json says "
+                            f"{version}: the members come from different files; refused")
+            return None
+        if inner is None:
+            return None
+    return version
+
+
+def _version(source: dict, what: str, problems: list[str]) -> int | None:
     fmt = source.get("format", FORMAT_NAME)
     version = source.get("format_version", FORMAT_VERSION)
     if fmt != FORMAT_NAME:
-        problems.append(f"it is a {fmt!r} file, not a Layerwise network ({FORMAT_NAME!r})")
+        problems.append(f"{what} is a {_shown(fmt)} file, not a Layerwise network "
+                        f"({FORMAT_NAME!r})")
         return None
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        problems.append(f"its format version {version!r} is not a positive whole number")
+        problems.append(f"{what}'s format version {_shown(version)} is not a positive whole "
+                        f"number")
         return None
     if version > FORMAT_VERSION:
-        problems.append(f"it was written by a newer Layerwise (file format {version}; this "
-                        f"version reads up to {FORMAT_VERSION}): update Layerwise to open it")
+        problems.append(f"{what} was written by a newer Layerwise (file format "
+                        f"{_shown(version)}; this version reads up to {FORMAT_VERSION}): "
+                        f"update Layerwise to open it")
         return None
     return version
 
@@ -249,22 +268,10 @@ def migrate(parsed: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 def parse_history(history: Any, problems: list[str]) -> dict | None:
+    """history.json's value if its structure is valid (engine.io.structure.HISTORY)."""
     if history is None:
         return None
-    if not isinstance(history, dict):
-        problems.append("history.json must be an object")
-        return None
-    for key in ("epochs", "steps", "stages"):
-        if key in history and not (isinstance(history[key], list)
-                                   and all(isinstance(r, dict) for r in history[key])):
-            problems.append(f"history.json: '{key}' must be a list of records")
-    probes = history.get("probes")
-    if probes is not None and not (isinstance(probes, dict)
-                                   and isinstance(probes.get("step", []), list)
-                                   and isinstance(probes.get("layers", {}), dict)):
-        problems.append("history.json: 'probes' must be an object with a 'step' list and a "
-                        "'layers' object")
-    return history
+    return history if validate(HISTORY, history, "history.json", problems) else None
 
 
 # ----------------------------------------------------------------------------- weights
@@ -299,9 +306,15 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
     parameter's shape or no dimensions."""
     if not isinstance(meta, dict):
         return ["optimizer.json must be an object"]
-    problems = []
-    if not isinstance(meta.get("optimizer"), str):
-        problems.append("optimizer.json: 'optimizer' must name the optimizer")
+    from engine.run.config import OPTIMIZERS
+    problems = [f"optimizer.json: unexpected key {str(key)[:40]!r}" for key in meta
+                if key not in OPTIMIZER_KEYS]
+    if meta.get("format") != OPTIMIZER_FORMAT:
+        problems.append(f"optimizer.json: 'format' must be {OPTIMIZER_FORMAT}, not "
+                        f"{_shown(meta.get('format'))}")
+    if meta.get("optimizer") not in OPTIMIZERS:
+        problems.append(f"optimizer.json: 'optimizer' must be one of {', '.join(OPTIMIZERS)}, "
+                        f"not {_shown(meta.get('optimizer'))}")
     names = meta.get("params")
     if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         return problems + ["optimizer.json: 'params' must be a list of parameter names"]
@@ -320,13 +333,20 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
                         for p in scaler_problems(meta["grad_scaler"]))
     for key, tensor in tensors.items():
         name = key.rpartition("/")[0]
-        if name not in names:
+        if not tensor.dtype.is_floating_point:
+            problems.append(f"optimizer.safetensors: {key!r} holds {tensor.dtype} values; an "
+                            f"optimizer's state is floating point")
+        elif name not in names:
             problems.append(f"optimizer.safetensors: {key!r} is not the state of a listed "
                             f"parameter")
         elif tensor.dim() and name in parameters and tuple(tensor.shape) != parameters[name]:
             problems.append(f"optimizer.safetensors: {key!r} has shape {tuple(tensor.shape)} "
                             f"but {name} is {parameters[name]}")
     return problems
+
+
+OPTIMIZER_FORMAT = 1        # engine.run.optim.STATE_FORMAT
+OPTIMIZER_KEYS = ("format", "optimizer", "params", "scalars", "grad_scaler")
 
 
 # ----------------------------------------------------------------------------- loss scaler state

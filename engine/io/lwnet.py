@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import __version__
-from engine.errors import FileFormatError, LayerwiseError, SpecError
+from engine.errors import FileFormatError, LayerwiseError, SpecError, listed
 from engine.io.atomic import write_with
-from engine.io.checks import (FORMAT_NAME, FORMAT_VERSION, check_version, dumps, migrate,
-                          optimizer_problems, parse_history, parse_json, read_members,
-                          state_dict_problems)
+from engine.io.checks import (FORMAT_NAME, FORMAT_VERSION, MEMBER_LIMITS, MiB, check_version,
+                              dumps, migrate, optimizer_problems, parse_history, parse_json,
+                              read_members, state_dict_problems)
 from engine.io.runs import parse_runs
+from engine.io.structure import MAX_PROBLEMS, json_limits
 from engine.network.spec import NetworkSpec
 
 if TYPE_CHECKING:       # torch is imported only when weights are read or written
@@ -74,8 +75,24 @@ def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | No
         members.update(_optimizer_members(spec, model, optimizer))
     if runs:
         members["runs.json"] = dumps(list(runs))
+    _check_opens(path, members)
     _write_atomically(path, members)
     return path
+
+
+def _check_opens(path: Path, members: dict[str, bytes]) -> None:
+    """What saves opens: the members go through the reader's own limits and checks (the
+    weights and optimizer state were checked against the network when they were made)."""
+    problems: list[str] = []
+    for name, data in members.items():
+        if len(data) > MEMBER_LIMITS[name]:
+            problems.append(f"{name} would be {len(data) // MiB:,} MiB; a file may hold at most "
+                            f"{MEMBER_LIMITS[name] // MiB:,} MiB")
+    _parse({k: v for k, v in members.items() if k in JSON_MEMBERS and k != "optimizer.json"},
+           problems)
+    if problems:
+        raise LayerwiseError(f"Cannot save '{path}': the file could not be opened again, so "
+                             f"nothing was written: " + "; ".join(listed(problems)))
 
 
 def _recipe(recipe: Any):
@@ -166,8 +183,9 @@ JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json"
 
 
 def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
+    too_big = json_limits(members, problems)
     parsed = {name: parse_json(members, name, problems, required=(name == "network.json"))
-              for name in JSON_MEMBERS}
+              if name not in too_big else None for name in JSON_MEMBERS}
     version = check_version(parsed["manifest.json"], parsed["network.json"], members, problems)
     if version is None:
         return Saved(NetworkSpec())
@@ -178,7 +196,7 @@ def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
     model = None
     if "weights.safetensors" in members and spec is not None:
         model = _parse_weights(spec, members["weights.safetensors"], problems)
-    manifest = parsed["manifest.json"] if isinstance(parsed["manifest.json"], dict) else {}
+    manifest = parsed["manifest.json"] or {}
     state = _parse_optimizer(parsed["optimizer.json"], members, model, problems)
     runs = parse_runs(parsed["runs.json"], problems) if parsed["runs.json"] is not None else []
     return Saved(spec or NetworkSpec(), model, history, recipe, manifest,
@@ -191,7 +209,9 @@ def _parse_spec(network: Any, problems: list[str]) -> NetworkSpec | None:
     try:
         return NetworkSpec.from_dict(network)
     except SpecError as exc:
-        problems.extend(f"network.json: {m}" for _, m in exc.problems)
+        problems.extend(f"network.json: {m}" for _, m in exc.problems[:MAX_PROBLEMS])
+        if len(exc.problems) > MAX_PROBLEMS:
+            problems.append(f"network.json: only the first {MAX_PROBLEMS} problems are listed")
         return None
 
 

@@ -115,18 +115,35 @@ def curves_csv(records: list[dict]) -> str:
 
 
 def parse_runs(data: Any, problems: list[str]) -> list[dict]:
-    """Validate runs.json from a file: a list of records with the keys above."""
+    """runs.json from a file: a list of kept runs, each checked in full (its history's
+    structure, and its settings as engine.Recipe reads them); the valid ones."""
+    from engine.io.structure import MAX_PROBLEMS, kept_run, validate
     if not isinstance(data, list):
         problems.append("runs.json must be a list of runs")
         return []
-    good = []
+    check, good, bad = kept_run(_settings), [], 0
     for i, r in enumerate(data, start=1):
-        if not (isinstance(r, dict) and isinstance(r.get("label", ""), str)
-                and isinstance(r.get("config", {}), dict)
-                and isinstance(r.get("history", {}), dict)
-                and all(isinstance(r.get("history", {}).get(k, []), list)
-                        for k in ("epochs", "steps", "stages"))):
-            problems.append(f"runs.json: run {i} is not a valid run record")
+        found: list[str] = []
+        if validate(check, r, f"runs.json: run {i}", found):
+            good.append(r)
             continue
-        good.append(r)
+        bad += 1
+        if bad <= 3:
+            problems.extend(found[:MAX_PROBLEMS // 3])
+    if bad > 3:
+        problems.append(f"runs.json: and {bad - 3:,} more runs that are not valid")
     return good
+
+
+def _settings(value: Any, where: str, problems: list[str]) -> None:
+    """A kept run's "config": empty, or settings engine.Recipe can read."""
+    from engine.errors import LayerwiseError
+    from engine.run.recipe import Recipe
+    if value == {} or value is None:
+        return
+    try:
+        Recipe.from_dict(value)
+    except LayerwiseError as exc:
+        problems.append(f"{where}: its settings: {str(exc)[:300]}")
+    except (TypeError, ValueError, OverflowError) as exc:
+        problems.append(f"{where}: its settings cannot be read ({str(exc)[:200]})")

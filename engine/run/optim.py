@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import torch
 
 from engine.errors import TrainingError
-from engine.io.checks import SCALER_KEYS, scaler_problems
+from engine.io.checks import OPTIMIZER_FORMAT, SCALER_KEYS, scaler_problems
 from engine.run.config import TrainConfig
 
-STATE_FORMAT = 1
+STATE_FORMAT = OPTIMIZER_FORMAT     # optimizer.json "format", checked on load
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:

@@ -57,5 +57,5 @@ def test_runs_round_trip_in_files_and_bad_runs_are_reported(tmp_path):
     with zipfile.ZipFile(bad, "w") as zf:
         for n, d in members.items():
             zf.writestr(n, d)
-    with pytest.raises(engine.FileFormatError, match="run 1 is not a valid run record"):
+    with pytest.raises(engine.FileFormatError, match=r"runs.json: run 1.label must be text"):
         engine.load(bad)
