@@ -182,6 +182,7 @@ class _Loop:
         self.step = 0
         self.record: dict | None = None     # history["runs"] record of the training stage
         self.batch_size = cfg.batch_size    # the running stage's (for messages)
+        self.good = _Good(self.model)       # the last weights with finite outputs
 
     # ------------------------------------------------------------------ the run
     def fit(self, stages: list) -> Run:
@@ -192,7 +193,7 @@ class _Loop:
             finished = all(self._stage(stage) for stage in stages)
             self._end("finished" if finished else "stopped", t0)
         except Diverged as exc:
-            self._fail(str(exc), t0)
+            self._fail(f"{exc} {self._keep_good()}", t0)
         except torch.OutOfMemoryError:
             self._fail(f"the {self.device} device ran out of memory at step {self.step + 1}: "
                        f"lower the batch size (now {self.batch_size}) or use a smaller "
@@ -266,7 +267,33 @@ class _Loop:
         correct = (predicted == self.y[order]).sum() if predicted is not None else \
             torch.zeros((), device=self.device)
         stage.epoch_end(epoch, lr, loss_sum, len(order), correct, seconds)
+        if self._outputs_finite():
+            self.good.keep(self.model, f"after epoch {epoch + 1}" if stage.index == 0 else
+                           f"after epoch {epoch + 1} of pre-training stage {stage.index}")
         return True
+
+    @torch.no_grad()
+    def _outputs_finite(self) -> bool:
+        """Whether the model's outputs on a validation batch (a training batch when nothing is
+        held out) are all finite."""
+        x = self.vx[:VAL_BATCH] if len(self.vx) else self.x[:VAL_BATCH]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with self.mixed.autocast():
+                return bool(torch.isfinite(self.model(x)).all())
+        finally:
+            self.model.train(was_training)
+
+    def _keep_good(self) -> str:
+        """After a divergence: back to the last weights whose outputs were finite; says which."""
+        self.good.restore(self.model)
+        self.run.optimizer = None       # its state belongs to the weights that diverged
+        if self._outputs_finite():
+            return f"The weights kept are those {self.good.when}, the last whose outputs on " \
+                   f"validation samples were finite."
+        return (f"Even the weights {self.good.when} give non-finite outputs on validation "
+                f"samples: check the data for NaN or infinite values.")
 
     def _should_stop(self) -> bool:
         if not self.control.paused:
@@ -284,6 +311,10 @@ class _Loop:
             loss, out = stage.loss(xb, yb)
         value = self.dist.mean(loss.detach()).item()
         if not math.isfinite(value):
+            if not bool(torch.isfinite(xb).all()):
+                raise Diverged(f"the training data has NaN or infinite input values (in the "
+                               f"batch of step {step}, epoch {epoch + 1}), so the loss became "
+                               f"{value}: clean or drop those samples.")
             raise Diverged(stage.diverged("loss", value, step, epoch))
         stage.optimizer.zero_grad(set_to_none=True)
         self.mixed.backward(loss, stage.optimizer,
@@ -327,6 +358,24 @@ class _Loop:
             if correct_of is not None:
                 correct += correct_of(out, y)
         return loss, correct
+
+
+class _Good:
+    """A copy of the last weights whose outputs were finite, on the model's device."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.when = "at the start of this run"
+        self.state = _copy_state(model)
+
+    def keep(self, model: torch.nn.Module, when: str) -> None:
+        self.state, self.when = _copy_state(model), when
+
+    def restore(self, model: torch.nn.Module) -> None:
+        model.load_state_dict(self.state)
+
+
+def _copy_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _split(data: Dataset, cfg: TrainConfig, device):

@@ -234,11 +234,14 @@ def test_a_hook_set_on_the_instance_is_called():
 
 def test_nan_loss_stops_with_advice_and_keeps_the_last_finite_weights():
     model = engine.build(net(act="ReLU", hidden=64, depth=3))
-    before = {}
+    kept = {}           # epoch -> weights at its end (0: the start)
 
     class Keep(engine.Callback):
-        def on_batch_start(self, run, step):
-            before.update(weights(run.model))
+        def on_train_start(self, run):
+            kept[0] = weights(run.model)
+
+        def on_epoch_end(self, run, event):
+            kept[event.epoch] = weights(run.model)
 
     failed = []
     with pytest.raises(engine.TrainingError) as info:
@@ -249,7 +252,9 @@ def test_nan_loss_stops_with_advice_and_keeps_the_last_finite_weights():
     assert "at step" in message and "lower learning rate" in message and "clipping" in message
     run = info.value.run
     assert run.status == run.history["status"] == "failed" and failed
-    assert all(torch.equal(v, before[k]) for k, v in run.model.state_dict().items())
+    good = max(kept)
+    assert (f"after epoch {good}," if good else "at the start of this run") in message
+    assert all(torch.equal(v, kept[good][k]) for k, v in run.model.state_dict().items())
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
     assert all(math.isfinite(s["loss"]) for s in run.history["steps"])
     assert not model._taps and not any(m._forward_hooks for m in model.modules())
