@@ -324,10 +324,16 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
                         f"network does not have")
     scalars = meta.get("scalars", {})
     if not isinstance(scalars, dict) or not all(
-            isinstance(v, dict) and all(isinstance(x, (int, float, bool)) or x is None
-                                        for x in v.values()) for v in scalars.values()):
+            isinstance(v, dict) and all(x is None or isinstance(x, bool) or _is_number(x)
+                                        and abs(x) <= 2 ** 53 for x in v.values())
+            for v in scalars.values()):
         problems.append("optimizer.json: 'scalars' must map parameter names to objects of "
-                        "numbers")
+                        "finite numbers")
+    else:
+        twice = [f"{n}/{k}" for n, v in scalars.items() for k in v if f"{n}/{k}" in tensors]
+        if twice:
+            problems.append(f"optimizer.json: {twice[0]!r} is both a scalar and a tensor of "
+                            f"optimizer.safetensors")
     if "grad_scaler" in meta:
         problems.extend(f"optimizer.json: 'grad_scaler' {p}"
                         for p in scaler_problems(meta["grad_scaler"]))
@@ -336,6 +342,11 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
         if not tensor.dtype.is_floating_point:
             problems.append(f"optimizer.safetensors: {key!r} holds {tensor.dtype} values; an "
                             f"optimizer's state is floating point")
+        elif not bool(tensor.isfinite().all()):
+            problems.append(f"optimizer.safetensors: {key!r} holds NaN or infinite values")
+        elif key.endswith(NON_NEGATIVE) and bool((tensor < 0).any()):
+            problems.append(f"optimizer.safetensors: {key!r} holds negative values (it is a "
+                            f"running count or sum of squares)")
         elif name not in names:
             problems.append(f"optimizer.safetensors: {key!r} is not the state of a listed "
                             f"parameter")
@@ -347,6 +358,7 @@ def optimizer_problems(meta: Any, tensors: dict, parameters: dict) -> list[str]:
 
 OPTIMIZER_FORMAT = 1        # engine.run.optim.STATE_FORMAT
 OPTIMIZER_KEYS = ("format", "optimizer", "params", "scalars", "grad_scaler")
+NON_NEGATIVE = ("/step", "/exp_avg_sq", "/max_exp_avg_sq", "/square_avg", "/sum")
 
 
 # ----------------------------------------------------------------------------- loss scaler state

@@ -34,6 +34,28 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     return O.Adagrad(params, lr=lr, weight_decay=wd)
 
 
+def state_fields(kind: str) -> set[str]:
+    """The state a `kind` optimizer keeps for a parameter (found by one step on a dummy one)."""
+    dummy = torch.nn.Parameter(torch.zeros(1))
+    optimizer = make_optimizer(TrainConfig(optimizer=kind), [dummy])
+    dummy.grad = torch.zeros(1)
+    optimizer.step()
+    return set(optimizer.state[dummy])
+
+
+def _check_fields(per_param: dict[int, dict], named: list, kind: str) -> None:
+    """Every parameter with a saved state has all the fields the optimizer needs, no others."""
+    want = state_fields(kind)
+    for i, values in per_param.items():
+        have = {k for k, v in values.items() if v is not None}
+        if have and have != want:
+            missing, extra = sorted(want - have), sorted(have - want)
+            raise TrainingError(
+                f"the saved {kind} state of {named[i][0]!r} "
+                + (f"lacks {', '.join(missing)}" if missing else f"has {', '.join(extra)}, "
+                   f"which {kind} does not keep") + "; train with --fresh to start over")
+
+
 def lr_at(config: TrainConfig, epoch: int, total_epochs: int) -> float:
     """The learning rate for `epoch` (0-based, counted over the whole history) of a run that
     will have `total_epochs` epochs in all."""
@@ -135,6 +157,7 @@ def restore(optimizer: torch.optim.Optimizer, named: list[tuple[str, torch.Tenso
     for name, values in saved.meta.get("scalars", {}).items():
         if name in index:
             per_param.setdefault(index[name], {}).update(values)
+    _check_fields(per_param, named, kind)
     state = optimizer.state_dict()
     state["state"] = per_param
     optimizer.load_state_dict(state)
