@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.data.limits import number_text
 from engine.errors import DatasetError
 
 CLASSIFICATION = "classification"
@@ -104,32 +105,45 @@ def make_dataset(name: str, x: np.ndarray, y: np.ndarray, task: str, *, source: 
     if len(x) != len(y):
         raise DatasetError(f"data set '{where}' has {len(x)} inputs but {len(y)} labels; "
                            f"they must be the same number")
-    xf, norm = _normalise(x.astype(np.float64) * scale, normalise, scale)
-    if not np.all(np.isfinite(xf)):
+    if x[0].size == 0:
+        raise DatasetError(f"data set '{where}' has samples of shape {list(x.shape[1:])}, "
+                           f"which hold no values")
+    xf = x.astype(np.float64, order="C")   # one working copy, changed in place from here
+    with np.errstate(all="ignore"):        # overflow shows as a value that is not finite
+        if scale != 1.0:
+            xf *= scale
+        norm = _normalise(xf, normalise, scale)
+        xs = xf.astype(np.float32)
+    del xf
+    if not np.all(np.isfinite(xs)):
         raise DatasetError(f"data set '{where}' has values that are not finite numbers "
-                           f"(NaN or infinity) in its inputs")
+                           f"(NaN or infinity, or beyond the range of 32-bit floats) in its "
+                           f"inputs")
     if task == CLASSIFICATION:
         yt, n_classes = _class_labels(y, where, n_classes)
     else:
         yt = torch.from_numpy(_regression_targets(y, where))
-    return Dataset(name, torch.from_numpy(xf.astype(np.float32)), yt, task, n_classes,
-                   classes, norm, source or name, dict(options or {}), description)
+    return Dataset(name, torch.from_numpy(xs), yt, task, n_classes, classes, norm,
+                   source or name, dict(options or {}), description)
 
 
-def _normalise(x: np.ndarray, how: str, scale: float) -> tuple[np.ndarray, dict]:
+def _normalise(x: np.ndarray, how: str, scale: float) -> dict:
+    """Normalise `x` in place (no second copy of a large data set); what was done, as stored
+    in `Dataset.normalisation`."""
     if how == "none":
-        return x, {"kind": "none"} if scale == 1.0 else {"kind": "scale", "scale": scale}
+        return {"kind": "none"} if scale == 1.0 else {"kind": "scale", "scale": scale}
     if how == "global":
         mean, std = float(x.mean()), float(x.std())
         std = std if std > 0 else 1.0
-        return (x - mean) / std, {"kind": "standardise", "scale": scale, "mean": mean,
-                                  "std": std}
+        x -= mean
+        x /= std
+        return {"kind": "standardise", "scale": scale, "mean": mean, "std": std}
     flat = x.reshape(len(x), -1)
     mean, std = flat.mean(axis=0), flat.std(axis=0)
     std = np.where(std > 0, std, 1.0)
-    out = ((flat - mean) / std).reshape(x.shape)
-    return out, {"kind": "standardise", "scale": scale, "mean": mean.tolist(),
-                 "std": std.tolist()}
+    flat -= mean
+    flat /= std
+    return {"kind": "standardise", "scale": scale, "mean": mean.tolist(), "std": std.tolist()}
 
 
 def _class_labels(y: np.ndarray, where: str, n_classes: int | None):
@@ -140,31 +154,44 @@ def _class_labels(y: np.ndarray, where: str, n_classes: int | None):
             or not np.all(y == np.round(y)):
         raise DatasetError(f"data set '{where}': class labels must be whole numbers 0, 1, 2, "
                            f"...; for real-valued targets use the regression task")
-    yi = y.astype(np.int64)
-    low, high = int(yi.min()), int(yi.max())
+    low, high = int(y.min()), int(y.max())     # before any cast: no wrap-around
     if low < 0:
-        raise DatasetError(f"data set '{where}': label {low} (sample {int(np.argmin(yi))}) is "
-                           f"out of range: class labels count from 0")
+        raise DatasetError(f"data set '{where}': label {number_text(low)} (sample "
+                           f"{int(np.argmin(y))}) is out of range: class labels count from 0")
     n = n_classes if n_classes is not None else high + 1
     if high >= n:
-        raise DatasetError(f"data set '{where}': label {high} (sample {int(np.argmax(yi))}) is "
-                           f"out of range for {n} classes (labels 0 to {n - 1})")
+        raise DatasetError(f"data set '{where}': label {number_text(high)} (sample "
+                           f"{int(np.argmax(y))}) is out of range for {n} classes (labels 0 to "
+                           f"{n - 1})")
     if n > 10_000:
-        raise DatasetError(f"data set '{where}': labels go up to {high}, which would make "
-                           f"{n} classes; for real-valued targets use the regression task")
-    return torch.from_numpy(yi), max(n, 2)
+        raise DatasetError(f"data set '{where}': labels go up to {number_text(high)}, which "
+                           f"would make {number_text(n)} classes; for real-valued targets use "
+                           f"the regression task")
+    return torch.from_numpy(y.astype(np.int64)), max(n, 2)
 
 
 def _regression_targets(y: np.ndarray, where: str) -> np.ndarray:
     if not np.issubdtype(y.dtype, np.number):
         raise DatasetError(f"data set '{where}': regression targets must be numbers")
-    y = y.astype(np.float32)
+    with np.errstate(all="ignore"):            # too large for float32 shows as infinity
+        y = y.astype(np.float32)
     if not np.all(np.isfinite(y)):
         raise DatasetError(f"data set '{where}' has targets that are not finite numbers")
     return y.reshape(len(y), 1) if y.ndim == 1 else y
 
 
 # ----------------------------------------------------------------------------- options
+
+def check_choice(name: str, value, choices) -> None:
+    """DatasetError unless `value` is one of `choices` (a reader's argument)."""
+    if value not in choices:
+        raise DatasetError(f"{name} must be one of {', '.join(map(str, choices))}, not {value!r}")
+
+
+def given_options(**options) -> dict:
+    """The options that differ from None, as given (to reload the data set later)."""
+    return {k: v for k, v in options.items() if v is not None}
+
 
 @dataclass(frozen=True)
 class Option:

@@ -3,52 +3,66 @@ type and the number of dimensions, the dimensions as big-endian 32-bit ints, the
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 
+from engine.data.limits import (bounded, check_budget, count, number_text, read_into,
+                                regular_file, shorten)
 from engine.errors import DatasetError
 
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-MAX_BYTES = 2 * 1024 ** 3
 
 
+@bounded
 def read_idx(path: Path) -> np.ndarray:
-    """The array stored in an IDX file; DatasetError naming the file if it is not one."""
-    data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _TYPES:
+    """The array stored in an IDX file; DatasetError naming the file if it is not one, or if
+    its header and its size disagree. What the header declares is checked against the memory
+    budget before anything is allocated; gzipped data is inflated in bounded chunks and
+    reading stops as soon as it holds more than declared."""
+    path = Path(path)
+    regular_file(path)
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        with (gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw) as fh:
+            dims, dtype = _header(path, fh)
+            nbytes = count(dims) * dtype.itemsize
+            if not gzipped:
+                _check_size(path, dims, nbytes, os.fstat(raw.fileno()).st_size - raw.tell())
+            check_budget(path, count(dims), f"its header announces {_shape(dims)} =")
+            array = np.empty(count(dims), dtype=dtype)
+            got = read_into(fh, memoryview(array.view(np.uint8)))
+            more = fh.read(1) if got == nbytes else b""
+    _check_size(path, dims, nbytes, "more than that" if more else got)
+    return array.reshape(dims).astype(dtype.newbyteorder("="), copy=False)
+
+
+def _check_size(path: Path, dims, declared: int, held: int | str) -> None:
+    """DatasetError unless the data holds the `declared` bytes (`held`: a count, or words)."""
+    if held != declared:
+        amount = held if isinstance(held, str) else f"{held:,} bytes"
+        raise DatasetError(f"'{path}' is a damaged IDX file: its header announces "
+                           f"{_shape(dims)} values ({number_text(declared)} bytes) but it holds "
+                           f"{amount}")
+
+
+def _header(path: Path, fh) -> tuple[tuple[int, ...], np.dtype]:
+    magic = fh.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _TYPES:
         raise DatasetError(f"'{path}' is not an IDX file (it does not start with an IDX "
                            f"magic number)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
+    ndim = magic[3]
+    raw = fh.read(4 * ndim)
+    if ndim == 0 or len(raw) < 4 * ndim:
         raise DatasetError(f"'{path}' is a damaged IDX file: its header is incomplete")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = np.dtype(_TYPES[data[2]])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(data) - header != expected:
-        raise DatasetError(f"'{path}' is a damaged IDX file: its header announces "
-                           f"{'x'.join(map(str, dims))} values ({expected} bytes) but it holds "
-                           f"{len(data) - header} bytes")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims).astype(
-        dtype.newbyteorder("="))
+    return struct.unpack(f">{ndim}I", raw), np.dtype(_TYPES[magic[2]])
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(2)
-        opener = gzip.open if head == b"\x1f\x8b" else open
-        with opener(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise DatasetError(f"the file '{path}' does not exist") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DatasetError(f"'{path}' cannot be read: {exc}") from None
-    if len(data) > MAX_BYTES:
-        raise DatasetError(f"'{path}' is larger than 2 GiB; too large to load")
-    return data
+def _shape(dims) -> str:
+    return shorten("x".join(map(str, dims)), 80)
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> None:
