@@ -66,7 +66,8 @@ def _check_target(path: Path, format: str) -> None:
     for target in targets:
         problem = output_problem(target)
         if problem:
-            raise LayerwiseError(f"{where}: '{target}': {problem}.")
+            named = "" if target == path else f"'{target}': "
+            raise LayerwiseError(f"{where}: {named}{problem}.")
 
 
 def _model_of(network) -> tuple[Model, str]:

@@ -118,6 +118,7 @@ def test_export_errors_are_clear(tmp_path, capsys):
     ("python", "noext", "ending in .py"),
     ("onnx", "folder.onnx", "is a folder"),
     ("python", "clash.py", "clash.safetensors': it is a folder"),
+    ("python", "x" * 300 + ".py", "longer than the 255 bytes"),
 ])
 def test_export_never_replaces_something_else(tmp_path, capsys, fmt, target, words):
     source = tmp_path / "input.lwnet"
