@@ -177,7 +177,10 @@ def table(item: Check) -> Check:
 # ----------------------------------------------------------------------------- members
 
 def probes(value, where, problems) -> None:
-    """{"step": [whole], "layers": {node: {stat: [number]}}}, every column as long as "step"."""
+    """{"step": [whole], "layers": {node: {stat: [number]}}}, every column as long as "step"
+    (or {}: no probes)."""
+    if value == {}:
+        return
     found: list[str] = []
     record({"step": list_of(whole), "layers": table(table(numbers))},
            required=("step", "layers"), extra=None)(value, where, found)

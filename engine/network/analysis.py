@@ -9,16 +9,19 @@ see engine.network.memory) are listed apart: a network with warnings is still va
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from engine.errors import SpecError
 from engine.network.catalogue import LAYERS
-from engine.network.memory import check_memory
-from engine.network.shapes import Shape, ShapeError
+from engine.network.memory import BYTES_PER_VALUE, MEMORY_LIMIT, check_memory
+from engine.network.parse import MAX_EDGES, MAX_NODES
+from engine.network.shapes import Shape, ShapeError, numel
 from engine.network.spec import NetworkSpec, check_params
 
 NETWORK = ""   # key in Analysis.errors for problems of the whole network, not of one node
+CYCLE_SEARCHES = 50     # cycles searched for their path; nodes on more are blamed without one
+SHOWN_CYCLE = 6         # a longer cycle's path is shown by its ends
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ def analyze(spec: NetworkSpec) -> Analysis:
     if not spec.nodes:
         a.add(NETWORK, "The network is empty: drag an Input and some layers onto the canvas.")
         return a
+    _check_size(spec, a)
     valid = _check_params(spec, a)
     a.order, cyclic = _topological(g, a)
     _find_ends(g, a, cyclic)
@@ -110,6 +114,13 @@ def analyze(spec: NetworkSpec) -> Analysis:
         a.output_shape = a.shapes[a.output_id]
     a.ok = not a.problems
     return a
+
+
+def _check_size(spec: NetworkSpec, a: Analysis) -> None:
+    if len(spec.nodes) > MAX_NODES or len(spec.edges) > MAX_EDGES:
+        a.warn(NETWORK, f"The network has {len(spec.nodes):,} layers and {len(spec.edges):,} "
+                        f"connections; a network file holds at most {MAX_NODES:,} layers and "
+                        f"{MAX_EDGES:,} connections: make it smaller before saving it.")
 
 
 def _check_params(spec: NetworkSpec, a: Analysis) -> set[str]:
@@ -130,31 +141,105 @@ def _check_params(spec: NetworkSpec, a: Analysis) -> set[str]:
 
 def _topological(g: _Graph, a: Analysis) -> tuple[list[str], set[str]]:
     indeg = {n: len(g.preds[n]) for n in g.spec.nodes}
-    ready = [n for n in g.spec.nodes if indeg[n] == 0]
+    ready = deque(n for n in g.spec.nodes if indeg[n] == 0)
     order = []
     while ready:
-        n = ready.pop(0)
+        n = ready.popleft()
         order.append(n)
         for m in g.succs[n]:
             indeg[m] -= 1
             if indeg[m] == 0:
                 ready.append(m)
-    cyclic = {n for n, d in indeg.items() if d > 0}
-    for n in cyclic:
-        cycle = _cycle_through(g, n, cyclic)
-        if cycle:
-            path = " → ".join(g.label(c) for c in cycle + [cycle[0]])
-            a.add(n, f"{g.label(n)} is part of a cycle ({path}): remove one of these "
-                     f"connections so data flows one way.")
+    cyclic = {n for n, d in indeg.items() if d > 0}    # on a cycle, or fed by one
+    _blame_cycles(g, a, _cycles(g, cyclic))
     return order, cyclic
+
+
+def _blame_cycles(g: _Graph, a: Analysis, components: list[list[str]]) -> None:
+    """Blame every node on a cycle, naming a shortest cycle through it (searched from at most
+    CYCLE_SEARCHES nodes; every node on a cycle found is blamed with it)."""
+    searches = 0
+    for members in components:
+        within, blamed = set(members), set()
+        for n in members:
+            if n in blamed:
+                continue
+            cycle = _cycle_through(g, n, within) if searches < CYCLE_SEARCHES else None
+            searches += 1
+            for i, c in enumerate(cycle or [n]):
+                if c not in blamed:
+                    blamed.add(c)
+                    path = f" ({_path(g, cycle, i)})" if cycle else ""
+                    a.add(c, f"{g.label(c)} is part of a cycle{path}: remove one of these "
+                             f"connections so data flows one way.")
+
+
+def _path(g: _Graph, cycle: list[str], start: int) -> str:
+    """The cycle from its node `start`: 'A → B → C → A'; a long one by its ends:
+    'A → B → C → D → … 9,993 more … → Y → Z → A'."""
+    n = len(cycle)
+    shown = range(n) if n <= SHOWN_CYCLE else [*range(SHOWN_CYCLE - 2), n - 2, n - 1]
+    labels = [g.label(cycle[(start + k) % n]) for k in shown]
+    if n > SHOWN_CYCLE:
+        labels.insert(SHOWN_CYCLE - 2, f"… {n - SHOWN_CYCLE:,} more …")
+    return " → ".join(labels + labels[:1])
+
+
+def _cycles(g: _Graph, nodes: set[str]) -> list[list[str]]:
+    """The strongly connected components of `nodes` that hold a cycle (Tarjan's algorithm,
+    without recursion), each in the document's order, in the order of their first node."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    work: list = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        work.append((v, iter(g.succs[v])))
+
+    for root in (n for n in g.spec.nodes if n in nodes):
+        if root not in index:
+            visit(root)
+        while work:
+            v, successors = work[-1]
+            for w in successors:
+                if w in nodes and w not in index:
+                    visit(w)
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    members = _pop_component(stack, on_stack, v)
+                    if len(members) > 1 or v in g.succs[v]:
+                        found.append(members)
+    position = {n: i for i, n in enumerate(g.spec.nodes)}
+    return sorted((sorted(m, key=position.get) for m in found), key=lambda m: position[m[0]])
+
+
+def _pop_component(stack: list[str], on_stack: set[str], root: str) -> list[str]:
+    members = []
+    while True:
+        w = stack.pop()
+        on_stack.discard(w)
+        members.append(w)
+        if w == root:
+            return members
 
 
 def _cycle_through(g: _Graph, start: str, within: set[str]) -> list[str] | None:
     """A shortest cycle through `start` inside `within` (BFS), or None."""
     parent = {start: None}
-    queue = [start]
+    queue = deque([start])
     while queue:
-        cur = queue.pop(0)
+        cur = queue.popleft()
         for nxt in g.succs[cur]:
             if nxt == start:
                 path = [cur]
@@ -210,6 +295,8 @@ def _check_wiring(g: _Graph, a: Analysis, cyclic: set[str]) -> set[str]:
     """Reachability and input counts. Returns the nodes wired well enough to get a shape."""
     from_input = g.reach([a.input_id]) if a.input_id else set()
     to_output = g.reach([a.output_id], forward=False) if a.output_id else set()
+    # nodes that lead to one already blamed (a node is only blamed here after all it leads to)
+    leads_to_blamed = g.reach([n for n in a.errors if n in g.spec.nodes], forward=False)
     wired = set()
     for n in a.order:
         kind = LAYERS.get(g.spec.nodes[n].kind)
@@ -222,7 +309,7 @@ def _check_wiring(g: _Graph, a: Analysis, cyclic: set[str]) -> set[str]:
                             f"elsewhere.")
             continue
         if (n not in to_output and n != a.output_id and g.succs[n]
-                and not (g.reach([n]) & set(a.errors))):
+                and n not in leads_to_blamed):
             a.add(n, f"{label} does not lead to the output, so its result is unused: connect "
                      f"its branch onward or delete it.")
         if have < kind.min_inputs:
@@ -239,12 +326,16 @@ def _check_wiring(g: _Graph, a: Analysis, cyclic: set[str]) -> set[str]:
 
 
 def _infer_shapes(g: _Graph, a: Analysis, ok: set[str]) -> None:
+    """Shapes, parameter counts and FLOPs in order. A node whose output is beyond any memory
+    (blamed by check_memory) gets its numbers, but the nodes after it do not: so every number
+    stays within what a float holds, however the sizes would multiply downstream."""
+    oversized: set[str] = set()
     for n in a.order:
         if n not in ok:
             continue
         node = g.spec.nodes[n]
         ins = [a.shapes.get(p) for p in g.preds[n]]
-        if any(s is None for s in ins):
+        if any(s is None for s in ins) or any(p in oversized for p in g.preds[n]):
             continue   # an input is already broken and blamed; do not cascade
         kind = LAYERS[node.kind]
         try:
@@ -259,6 +350,8 @@ def _infer_shapes(g: _Graph, a: Analysis, ok: set[str]) -> None:
         a.shapes[n], a.in_shapes[n] = out, ins
         a.params[n] = kind.count(node.params, ins)
         a.node_flops[n] = kind.flops(node.params, ins, out)
+        if numel(out) * BYTES_PER_VALUE > MEMORY_LIMIT:
+            oversized.add(n)
 
 
 def _resolve_inits(g: _Graph, a: Analysis) -> None:

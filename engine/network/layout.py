@@ -7,7 +7,7 @@ Nodes caught in a cycle (a half-wired network) are placed on rows after the rest
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from engine.network.spec import NetworkSpec
 
@@ -46,10 +46,10 @@ def _rows(spec: NetworkSpec) -> list[list[str]]:
         succs[s].append(d)
         indeg[d] += 1
     depth = {n: 0 for n in spec.nodes}
-    ready = [n for n in spec.nodes if indeg[n] == 0]
+    ready = deque(n for n in spec.nodes if indeg[n] == 0)
     done = []
     while ready:
-        n = ready.pop(0)
+        n = ready.popleft()
         done.append(n)
         for m in succs[n]:
             depth[m] = max(depth[m], depth[n] + 1)

@@ -8,9 +8,10 @@ Every figure is float32 (4 bytes a value), the precision Layerwise trains in by 
   the default batch of 32 that is 2 GiB for the activations alone, and as much again for their
   gradients — more than many GPUs hold, and slow on a CPU. MNIST-sized networks take kilobytes.
 - An **error** when one node's output for a single sample, or its weights, exceed `MEMORY_LIMIT`
-  (1 TiB), or when all the activations of one sample do: the largest GPUs hold 141 GB and large
-  servers a few TB of RAM, and training needs the weights, their gradients and the optimizer's
-  state besides, so no build could allocate and train such a network.
+  (1 TiB), or when all the activations of one sample, or all the weights, do: the largest GPUs
+  hold 141 GB and large servers a few TB of RAM, and training needs the weights, their gradients
+  and the optimizer's state besides, so no build could allocate and train such a network.
+  (`build` also refuses weights larger than the memory of the computer it runs on.)
 
 A node whose input is already too large is not blamed again downstream.
 """
@@ -39,13 +40,19 @@ def check_memory(a, preds: dict[str, list[str]], label) -> None:
         if any(p in too_big for p in preds[n]):
             too_big.add(n)
             continue
-        message = _too_big(n, a, label(n))
+        message = _too_big(n, a, label)
         if message:
             too_big.add(n)
             a.add(n, message)
     if too_big:
         return
     from engine.network.analysis import NETWORK
+    weights = sum(a.params.values()) * BYTES_PER_VALUE
+    if weights > MEMORY_LIMIT:
+        a.add(NETWORK, f"The network's weights take {fmt_memory(weights)} together "
+                       f"({weights // BYTES_PER_VALUE:,} parameters as float32): more than any "
+                       f"computer's memory (the limit is {fmt_memory(MEMORY_LIMIT)}). Give its "
+                       f"layers fewer units or a smaller input.")
     if a.activation_bytes > MEMORY_LIMIT:
         a.add(NETWORK, f"One sample's activations take {fmt_memory(a.activation_bytes)} "
                        f"together: more than any computer's memory (the limit is "
@@ -54,9 +61,10 @@ def check_memory(a, preds: dict[str, list[str]], label) -> None:
         a.warn(NETWORK, _warning(a, label))
 
 
-def _too_big(n: str, a, name: str) -> str:
+def _too_big(n: str, a, label) -> str:
     out = a.memory[n]
     weights = a.params.get(n, 0) * BYTES_PER_VALUE
+    name = label(n) if max(out, weights) > MEMORY_LIMIT else ""
     if out > MEMORY_LIMIT:
         values = math.prod(a.shapes[n])
         first = not a.in_shapes.get(n)          # the Input: its shape is the problem

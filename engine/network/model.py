@@ -1,7 +1,10 @@
 """build(): a NetworkSpec turned into `Model`, an nn.Module that keeps its spec."""
 from __future__ import annotations
 
-from typing import Callable
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
@@ -10,6 +13,8 @@ from engine.errors import SpecError
 from engine.network.analysis import NETWORK, Analysis, analyze
 from engine.network.init import initialise
 from engine.network.catalogue import LAYERS
+from engine.network.describe import memory as fmt_memory
+from engine.network.memory import BYTES_PER_VALUE
 from engine.network.spec import NetworkSpec
 
 Tap = Callable[[dict[str, torch.Tensor]], None]
@@ -97,14 +102,107 @@ class Model(nn.Module):
     def label(self, node_id: str) -> str:
         return self.spec.label(node_id)
 
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False):
+        """torch's `load_state_dict` (same keys, result and errors), in time linear in the
+        number of layers: torch's own matches every key against every layer's prefix, which
+        took 50 s for a network of 10,000 layers. Each key goes to its layer; each layer loads
+        its own part with torch."""
+        parts, unexpected = _by_layer(state_dict, self.layers)
+        missing: list[str] = []
+        errors: list[str] = []
+        for n, layer in self.layers.items():
+            try:
+                result = layer.load_state_dict(parts[n], strict=False, assign=assign)
+            except RuntimeError as exc:         # shapes that do not fit: torch's sentences
+                errors += [f"in layers.{n}: {line.strip()}" for line in str(exc).splitlines()[1:]]
+                continue
+            missing += [f"layers.{n}.{k}" for k in result.missing_keys]
+            unexpected += [f"layers.{n}.{k}" for k in result.unexpected_keys]
+        if strict and unexpected:
+            errors.insert(0, "Unexpected key(s) in state_dict: "
+                             + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        if strict and missing:
+            errors.insert(0, "Missing key(s) in state_dict: "
+                             + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for Model:\n\t"
+                               + "\n\t".join(errors))
+        return nn.modules.module._IncompatibleKeys(missing, unexpected)
+
+
+def _by_layer(state_dict: Mapping[str, Any], layers) -> tuple[dict[str, OrderedDict], list]:
+    """{node id: its part of `state_dict`, keys without "layers.<id>." and with its part of
+    torch's `_metadata`}, and the keys of no layer."""
+    parts = {n: OrderedDict() for n in layers}
+    metadata = getattr(state_dict, "_metadata", None)
+    if metadata is not None:
+        for part in parts.values():
+            part._metadata = {}
+        for key, value in metadata.items():
+            n, name = _layer_key(key)
+            if n in parts:
+                parts[n]._metadata[name] = value
+    unexpected = []
+    for key, value in state_dict.items():
+        n, name = _layer_key(key)
+        if n in parts and name:
+            parts[n][name] = value
+        else:
+            unexpected.append(key)
+    return parts, unexpected
+
+
+def _layer_key(key: str) -> tuple[str | None, str]:
+    """"layers.linear_1.weight" -> ("linear_1", "weight"); (None, "") outside the layers."""
+    head, _, rest = key.partition(".")
+    node, _, name = rest.partition(".")
+    return (node, name) if head == "layers" and node else (None, "")
+
 
 def build(spec: NetworkSpec) -> Model:
-    """Build a Model from a valid spec; raise SpecError naming the (first) broken node."""
+    """Build a Model from a valid spec; raise SpecError naming the (first) broken node, or
+    saying that its weights do not fit this computer's memory (before allocating them)."""
     analysis = analyze(spec)
     if not analysis.ok:
         node_id, message = analysis.problems[0]
         more = len(analysis.problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        suffix = f" (and {more:,} more problem{'s' if more > 1 else ''})" if more else ""
         raise SpecError(message + suffix, None if node_id == NETWORK else node_id,
                         problems=[(None if n == NETWORK else n, m) for n, m in analysis.problems])
-    return Model(spec.copy(), analysis)
+    weights = analysis.total_params * BYTES_PER_VALUE
+    have = memory_of_this_computer()
+    if have is not None and weights > have:
+        raise SpecError(_too_big(analysis, f"more than this computer's memory "
+                                           f"({fmt_memory(have)})"))
+    try:
+        return Model(spec.copy(), analysis)
+    except (MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "alloc" not in str(exc).lower():
+            raise
+        raise SpecError(_too_big(analysis, "and there is not enough free memory for them")) \
+            from None
+
+
+def _too_big(analysis: Analysis, why: str) -> str:
+    weights = analysis.total_params * BYTES_PER_VALUE
+    return (f"The network cannot be built: its {analysis.total_params:,} weights take "
+            f"{fmt_memory(weights)} as float32, {why}. Give its layers fewer units or a "
+            f"smaller input.")
+
+
+def memory_of_this_computer() -> int | None:
+    """Bytes of memory this process may use: the computer's, or its container's limit when
+    lower; None where the system does not say."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total

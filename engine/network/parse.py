@@ -1,74 +1,114 @@
-"""Reading a NetworkSpec from untrusted plain data, collecting every problem before giving up."""
+"""Reading a NetworkSpec from untrusted plain data, collecting every problem before giving up.
+
+Whatever the data (any JSON value anywhere), the result is a NetworkSpec or one SpecError. Its
+message lists at most MAX_LISTED distinct problems and counts the rest ("and 9,990 more
+problems"); each quotes at most a few dozen characters of what it was given. The work is linear
+in the size of the data. Names and descriptions keep any character that UTF-8 can write (a lone
+surrogate, which it cannot, becomes U+FFFD), so that whatever was read can be saved again.
+"""
 from __future__ import annotations
 
-import math
+import re
 from typing import Any
 
 from engine.errors import SpecError
-from engine.network.spec import ID_PATTERN, Node, check_params, default_label, kind_of
+from engine.network.schema import shown
+from engine.network.spec import (Node, check_params, default_label, id_problem, kind_of,
+                                 position_problem, valid_id)
 
 MAX_NODES = 10_000
-MAX_TEXT = 10_000
+MAX_EDGES = 20 * MAX_NODES
+MAX_TEXT = 10_000           # a longer name or description is cut to this many characters
+MAX_LISTED = 20             # problems listed in a SpecError's message; the rest are counted
+_SEEN = 100_000             # distinct problems remembered for de-duplication
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Problems:
+    """The problems found, in order, each once; the first MAX_LISTED kept, the others counted."""
+
     def __init__(self):
         self.items: list[tuple[str | None, str]] = []
+        self.more = 0
+        self._seen: set[str] = set()
 
     def add(self, message: str, node_id: str | None = None) -> None:
-        self.items.append((node_id, message))
+        if message in self._seen:
+            return
+        if len(self._seen) < _SEEN:
+            self._seen.add(message)
+        if len(self.items) < MAX_LISTED:
+            self.items.append((node_id, message))
+        else:
+            self.more += 1
+
+    def raise_any(self) -> None:
+        if not self.items:
+            return
+        problems = list(self.items)
+        if self.more:
+            problems.append((None, f"and {self.more:,} more problem{'s' * (self.more > 1)}"))
+        raise SpecError("; ".join(m for _, m in problems), problems=problems)
 
 
 def parse_spec(cls, data: Any):
-    problems = _Problems()
     if not isinstance(data, dict):
         raise SpecError(f"a network must be a JSON object with 'nodes' and 'edges'; "
                         f"got {type(data).__name__}")
+    problems = _Problems()
     spec = cls(_text(data, "name", problems), _text(data, "description", problems))
-    raw_nodes = data.get("nodes")
-    raw_edges = data.get("edges", [])
-    if not isinstance(raw_nodes, list):
-        problems.add("'nodes' must be a list of layers")
-        raw_nodes = []
-    elif len(raw_nodes) > MAX_NODES:
-        problems.add(f"the network has {len(raw_nodes)} nodes; at most {MAX_NODES} are allowed")
-        raw_nodes = []
-    named = {raw.get("id") for raw in raw_nodes if isinstance(raw, dict)}
+    raw_nodes = _listed(data, "nodes", MAX_NODES, "layers", problems)
+    raw_edges = _listed(data, "edges", MAX_EDGES, "[source id, target id] pairs", problems)
+    if raw_nodes is None or raw_edges is None:
+        problems.raise_any()      # without the list of nodes, every edge would be blamed too
+    named = {raw.get("id") for raw in raw_nodes
+             if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
     seen: set[str] = set()
     for i, raw in enumerate(raw_nodes):
         node = _parse_node(i, raw, seen, problems)
         if node is not None:
             spec.nodes[node.id] = node
-    if not isinstance(raw_edges, list):
-        problems.add("'edges' must be a list of [source id, target id] pairs")
-        raw_edges = []
+    unknown: dict[str, list] = {}      # id -> [the first edge naming it, as text, how many]
     for i, raw in enumerate(raw_edges):
-        edge = _parse_edge(i, raw, spec, named, problems)
+        edge = _parse_edge(i, raw, spec, named, unknown, problems)
         if edge is not None:
             spec.edges.append(edge)
-    if problems.items:
-        messages = [m for _, m in problems.items]
-        raise SpecError("; ".join(messages), problems=problems.items)
+    for node_id, (edge, count) in unknown.items():    # once, however many edges name it
+        more = f" (and so do {count - 1:,} more edges)" if count > 1 else ""
+        problems.add(f"{edge} refers to {shown(node_id, 40)}, which is not a node{more}")
+    problems.raise_any()
     return spec
+
+
+def _listed(data: dict, key: str, limit: int, what: str, problems: _Problems) -> list | None:
+    """data[key], a list of at most `limit` items; None (and a problem) if it is not one."""
+    raw = data.get(key, [] if key == "edges" else None)
+    if not isinstance(raw, list):
+        problems.add(f"'{key}' must be a list of {what}")
+        return None
+    if len(raw) > limit:
+        problems.add(f"the network has {len(raw):,} {key}; a network has at most {limit:,}")
+        return None
+    return raw
 
 
 def _text(data: dict, key: str, problems: _Problems) -> str:
     value = data.get(key, "")
     if not isinstance(value, str):
-        problems.add(f"'{key}' must be text")
+        problems.add(f"'{key}' must be text; got {shown(value)}")
         return ""
-    return value[:MAX_TEXT]
+    return _SURROGATE.sub("\ufffd", value[:MAX_TEXT])
 
 
 def _parse_node(i: int, raw: Any, seen: set, problems: _Problems) -> Node | None:
     where = f"node {i + 1}"
     if not isinstance(raw, dict):
-        problems.add(f"{where} must be an object with 'id', 'kind' and 'params'")
+        problems.add(f"{where} must be an object with 'id', 'kind' and 'params'; "
+                     f"got {shown(raw)}")
         return None
     node_id, kind_name = raw.get("id"), raw.get("kind")
-    if not isinstance(node_id, str) or not ID_PATTERN.match(node_id):
-        problems.add(f"{where} has id {node_id!r}; an id starts with a letter and uses only "
-                     f"letters, digits, '_' and '-' (at most 64)")
+    if not valid_id(node_id):
+        problems.add(f"{where}: its {id_problem(node_id)}")
         return None
     if node_id in seen:
         problems.add(f"{where}: the id {node_id!r} is used twice", node_id)
@@ -81,7 +121,7 @@ def _parse_node(i: int, raw: Any, seen: set, problems: _Problems) -> Node | None
         return None
     params = raw.get("params", {})
     if not isinstance(params, dict):
-        problems.add(f"{node_id}: 'params' must be an object", node_id)
+        problems.add(f"{node_id}: 'params' must be an object; got {shown(params)}", node_id)
         return None
     try:
         params = check_params(kind, params, default_label(node_id, kind.name))
@@ -96,26 +136,26 @@ def _parse_position(node_id: str, raw: dict, problems: _Problems):
     pos = raw.get("position")
     if pos is None:
         return None
-    if (isinstance(pos, list) and len(pos) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                    for v in pos)):
-        return (float(pos[0]), float(pos[1]))
-    problems.add(f"{node_id}: 'position' must be two numbers [x, y]; got {pos!r}", node_id)
-    return None
+    problem = position_problem(pos)
+    if problem:
+        problems.add(f"{node_id}: 'position' {problem}", node_id)
+        return None
+    return (float(pos[0]), float(pos[1]))
 
 
-def _parse_edge(i: int, raw: Any, spec, named: set, problems: _Problems):
-    """An edge, or None. Edges of nodes that were named but failed to parse pass silently."""
+def _parse_edge(i: int, raw: Any, spec, named: set, unknown: dict, problems: _Problems):
+    """An edge, or None. Edges of nodes that were named but failed to parse pass silently;
+    those naming no node are noted in `unknown`."""
     if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, str) for v in raw)):
-        problems.add(f"edge {i + 1} must be a pair [source id, target id]; got {raw!r}")
+        problems.add(f"edge {i + 1} must be a pair [source id, target id]; got {shown(raw)}")
         return None
     src, dst = raw
     missing = [n for n in (src, dst) if n not in spec.nodes]
-    if missing and all(m in named for m in missing):
-        return None
+    for m in missing:
+        if m not in named:
+            unknown.setdefault(m, [f"edge {i + 1} ({shown(src, 40)} → {shown(dst, 40)})", 0])
+            unknown[m][1] += 1
     if missing:
-        problems.add(f"edge {i + 1} ({src} → {dst}) refers to "
-                     f"{' and '.join(repr(m) for m in missing)}, which is not a node")
         return None
     if (src, dst) in spec.edges:
         problems.add(f"edge {i + 1} ({src} → {dst}) appears twice", dst)

@@ -7,11 +7,17 @@ what was expected and what was given. The GUI inspector reads the same fields to
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import reprlib
+from dataclasses import dataclass, replace
 from typing import Any
 
 TYPES = ("int", "float", "bool", "choice", "size2", "shape", "text", "device")
 MAX_RANK = 4  # per-sample shapes have at most this many dimensions
+# A number beyond this is refused even where a Param gives no bound of its own (a padding, a
+# kernel, an Input's side, an ELU's alpha): no network that fits a computer needs one, and the
+# arithmetic of shapes and sizes stays within what a float can show.
+NUMBER_LIMIT = 10**9
+SHOWN = 80          # at most this many characters of a refused value are quoted in a message
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,33 @@ class Param:
         return self.label or self.name.replace("_", " ")
 
 
+def shown(value: Any, limit: int = SHOWN) -> str:
+    """`value` as a short Python literal for a message: long text, deep or long lists and huge
+    numbers are cut (never more than `limit` characters, whatever was given)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        if value.bit_length() >= 10_000:        # str() would refuse it (4,300 digits at most)
+            return "a number of thousands of digits"
+        text = str(value)
+        return text if len(text) <= limit else f"a {len(str(abs(value)))}-digit number"
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _repr() -> reprlib.Repr:
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlong = 3, SHOWN, SHOWN, SHOWN
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = 6
+    return r
+
+
+_REPR = _repr()
+
+
 def _got(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return shown(value, 40)
 
 
 def _range_phrase(p: Param, noun: str) -> str:
@@ -82,36 +112,52 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(x)
 
 
-def _check_range(p: Param, x: float, what: str) -> None:
+def _refused(p: Param, value: Any, bounded: bool = False) -> ValueError:
+    """The error for `value`, naming what `p` takes (with NUMBER_LIMIT where it is open)."""
+    what = (_bounded(p) if bounded else p).expected()
+    return ValueError(f"{p.name} must be {what}; got {_got(value)}")
+
+
+def _bounded(p: Param) -> Param:
+    """`p` with NUMBER_LIMIT for the bounds it leaves open (for a message naming its range)."""
+    return replace(p, min=-NUMBER_LIMIT if p.min is None else p.min,
+                   max=NUMBER_LIMIT if p.max is None else p.max)
+
+
+def _check_range(p: Param, x: float) -> None:
     low = p.min is not None and (x <= p.min if p.above else x < p.min)
     if low or (p.max is not None and x > p.max):
-        raise ValueError(f"{p.name} must be {what}; got {_got(x)}")
+        raise _refused(p, x)
+    if not -NUMBER_LIMIT <= x <= NUMBER_LIMIT:
+        raise _refused(p, x, bounded=True)
 
 
-def _as_int(p: Param, value: Any, what: str) -> int:
+def _as_int(p: Param, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{p.name} must be {what}; got {_got(value)}")
+        raise _refused(p, value)
     if isinstance(value, float):
         if not value.is_integer():
-            raise ValueError(f"{p.name} must be {what}; got {_got(value)}")
+            raise _refused(p, value)
         value = int(value)
-    _check_range(p, value, what)
+    _check_range(p, value)
     return value
 
 
 def _v_int(p: Param, value: Any) -> int:
-    return _as_int(p, value, p.expected())
+    return _as_int(p, value)
 
 
 def _v_float(p: Param, value: Any) -> float:
-    what = p.expected()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{p.name} must be {what}; got {_got(value)}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{p.name} must be {what}; got {_got(value)}")
-    _check_range(p, value, what)
-    return value
+        raise _refused(p, value)
+    try:
+        number = float(value)
+    except OverflowError:       # an int beyond any float
+        raise _refused(p, value, bounded=True) from None
+    if not math.isfinite(number):
+        raise _refused(p, number)
+    _check_range(p, number)
+    return number
 
 
 def _v_bool(p: Param, value: Any) -> bool:
@@ -122,26 +168,24 @@ def _v_bool(p: Param, value: Any) -> bool:
 
 def _v_choice(p: Param, value: Any) -> str:
     if value not in p.choices:
-        raise ValueError(f"{p.name} must be {p.expected()}; got {_got(value)}")
+        raise _refused(p, value)
     return value
 
 
 def _v_size2(p: Param, value: Any) -> int | tuple[int, int]:
-    what = p.expected()
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise ValueError(f"{p.name} must be {what}; got {_got(value)}")
-        return tuple(_as_int(p, v, what) for v in value)
-    return _as_int(p, value, what)
+            raise _refused(p, value)
+        return tuple(_as_int(p, v) for v in value)
+    return _as_int(p, value)
 
 
 def _v_shape(p: Param, value: Any) -> tuple[int, ...]:
-    what = p.expected()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_RANK:
-        raise ValueError(f"{p.name} must be {what}; got {_got(value)}")
-    return tuple(_as_int(p, v, what) for v in value)
+        raise _refused(p, value)
+    return tuple(_as_int(p, v) for v in value)
 
 
 def _v_text(p: Param, value: Any) -> str:
@@ -171,7 +215,9 @@ _EXPECTED = {
     "bool": lambda p: "true or false",
     "choice": lambda p: "one of " + ", ".join(repr(c) for c in p.choices),
     "size2": lambda p: _range_phrase(p, "a whole number") + ", or a pair of them (height, width)",
-    "shape": lambda p: "a list of 1 to 4 whole numbers of at least 1, e.g. [1, 28, 28] or [784]",
+    "shape": lambda p: "a list of 1 to 4 whole numbers " + (
+        "of at least 1" if p.max is None else f"from 1 to {_num(p.max)}")
+        + ", e.g. [1, 28, 28] or [784]",
     "text": lambda p: "a text",
     "device": lambda p: "auto, cpu, cuda, cuda:N or mps",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -16,8 +17,19 @@ from typing import Any, Iterable
 from engine.errors import SpecError
 from engine.network.catalogue import LAYERS, LayerKind, resolve_kind
 from engine.network.edges import Edges
+from engine.network.schema import shown
 
-ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}\Z")    # \Z: no trailing newline
+MAX_COORD = 1e7     # canvas positions lie within ±MAX_COORD (a 10,000-layer row spans 2.2e6)
+
+
+def valid_id(node_id) -> bool:
+    return isinstance(node_id, str) and ID_PATTERN.fullmatch(node_id) is not None
+
+
+def id_problem(node_id) -> str:
+    return (f"id {shown(node_id)} must start with a letter and use only letters, digits, '_' "
+            f"and '-' (at most 64)")
 
 
 @dataclass
@@ -32,9 +44,11 @@ def kind_of(name: str) -> LayerKind:
     """The catalogue entry for `name`, or a SpecError suggesting the closest kind."""
     kind = resolve_kind(name) if isinstance(name, str) else None
     if kind is None:
-        close = difflib.get_close_matches(str(name), list(LAYERS), n=1)
+        close = (difflib.get_close_matches(name, list(LAYERS), n=1)
+                 if isinstance(name, str) and len(name) <= 64 else [])
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise SpecError(f"unknown layer kind {name!r}{hint}; known kinds: {', '.join(LAYERS)}")
+        raise SpecError(f"unknown layer kind {shown(name)}{hint}; known kinds: "
+                        f"{', '.join(LAYERS)}")
     return kind
 
 
@@ -46,7 +60,8 @@ def check_params(kind: LayerKind, params: dict | None, label: str) -> dict[str, 
     for name in params:
         if name not in known:
             takes = ", ".join(sorted(known)) or "no parameters"
-            problems.append(f"{label}: {kind.name} has no parameter {name!r} (it takes {takes})")
+            problems.append(f"{label}: {kind.name} has no parameter {shown(name)} "
+                            f"(it takes {takes})")
     out = {}
     for p in kind.params:
         try:
@@ -115,11 +130,10 @@ class NetworkSpec:
         entry = kind_of(kind)
         if node_id is None:
             node_id = self.new_id(entry.name)
+        elif not valid_id(node_id):
+            raise SpecError(f"node {id_problem(node_id)}")
         elif node_id in self.nodes:
             raise SpecError(f"a node called {node_id!r} already exists", node_id)
-        elif not isinstance(node_id, str) or not ID_PATTERN.match(node_id):
-            raise SpecError(f"node id {node_id!r} must start with a letter and use only letters, "
-                            f"digits, '_' and '-' (at most 64)", node_id)
         label = default_label(node_id, entry.name)
         self.nodes[node_id] = Node(node_id, entry.name, check_params(entry, params, label),
                                    _position(position))
@@ -129,8 +143,9 @@ class NetworkSpec:
     def node(self, node_id: str) -> Node:
         try:
             return self.nodes[node_id]
-        except KeyError:
-            raise SpecError(f"there is no node called {node_id!r}", node_id) from None
+        except (KeyError, TypeError):       # TypeError: not an id at all (a list, a dict)
+            raise SpecError(f"there is no node called {shown(node_id)}",
+                            node_id if valid_id(node_id) else None) from None
 
     def label(self, node_id: str) -> str:
         node = self.nodes.get(node_id)
@@ -160,22 +175,22 @@ class NetworkSpec:
     def connection_problem(self, src: str, dst: str) -> str | None:
         """Why src → dst cannot be connected, or None if it can."""
         for nid in (src, dst):
-            if nid not in self.nodes:
-                return f"there is no node called {nid!r}"
-        a, b = self.label(src), self.label(dst)
-        if src == dst:
-            return f"{a} cannot feed itself"
-        if (src, dst) in self.edges:
-            return f"{a} is already connected to {b}"
+            if not isinstance(nid, str) or nid not in self.nodes:
+                return f"there is no node called {shown(nid)}"
         kind = LAYERS[self.nodes[dst].kind]
-        have = len(self.inputs_of(dst))
+        if src == dst:
+            return f"{self.label(src)} cannot feed itself"
+        if (src, dst) in self.edges:
+            return f"{self.label(src)} is already connected to {self.label(dst)}"
         if kind.max_inputs == 0:
-            return f"{b} is the network's input and takes no incoming connection"
-        if self.reaches(dst, src):
+            return f"{self.label(dst)} is the network's input and takes no incoming connection"
+        if self.reaches(dst, src):                 # labels only for a message: this runs per edge
+            a, b = self.label(src), self.label(dst)
             return f"connecting {a} to {b} would make a cycle ({b} already leads to {a})"
-        if kind.max_inputs is not None and have >= kind.max_inputs:
-            return (f"{b} already has its input ({self.label(self.inputs_of(dst)[0])}); "
-                    f"a {kind.name} takes one input: use Add or Concat to merge branches")
+        if kind.max_inputs is not None and len(self.inputs_of(dst)) >= kind.max_inputs:
+            return (f"{self.label(dst)} already has its input "
+                    f"({self.label(self.inputs_of(dst)[0])}); a {kind.name} takes one input: "
+                    f"use Add or Concat to merge branches")
         return None
 
     # ------------------------------------------------------------------ edits
@@ -225,8 +240,8 @@ class NetworkSpec:
             param = kind.param(name)
         except KeyError:
             takes = ", ".join(p.name for p in kind.params) or "no parameters"
-            raise SpecError(f"{self.label(node_id)}: {kind.name} has no parameter {name!r} "
-                            f"(it takes {takes})", node_id) from None
+            raise SpecError(f"{self.label(node_id)}: {kind.name} has no parameter "
+                            f"{shown(name)} (it takes {takes})", node_id) from None
         try:
             node.params[name] = param.validate(value)
         except ValueError as exc:
@@ -269,8 +284,17 @@ class NetworkSpec:
 def _position(position) -> tuple[float, float] | None:
     if position is None:
         return None
-    try:
-        x, y = (float(v) for v in position)
-    except (TypeError, ValueError):
-        raise SpecError(f"a position must be two numbers (x, y); got {position!r}") from None
-    return (x, y)
+    problem = position_problem(position)
+    if problem:
+        raise SpecError(f"a position {problem}")
+    return (float(position[0]), float(position[1]))
+
+
+def position_problem(position) -> str:
+    """Why `position` is not a canvas position, as "must be ..."; "" when it is one (two
+    finite numbers within ±MAX_COORD)."""
+    ok = (isinstance(position, (list, tuple)) and len(position) == 2
+          and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in position)
+          and all(abs(v) <= MAX_COORD for v in position))      # False for NaN and inf
+    return "" if ok else (f"must be two numbers [x, y] from -{MAX_COORD:,.0f} to "
+                          f"{MAX_COORD:,.0f}; got {shown(position)}")

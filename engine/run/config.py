@@ -5,7 +5,7 @@ import difflib
 from dataclasses import asdict, dataclass, fields, replace
 
 from engine.errors import TrainingError
-from engine.network.schema import Param
+from engine.network.schema import Param, shown
 
 OPTIMIZERS = ("sgd", "sgd+momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 DEFAULT_LR = {"sgd": 0.01, "sgd+momentum": 0.01, "nesterov": 0.01, "adam": 0.001,
@@ -105,20 +105,27 @@ class TrainConfig:
         """A config from a file's dict (unknown keys are refused; "dataset", "pretrain" and
         "threads", stored alongside in a flat recipe, are ignored here), with `overrides`
         applied."""
-        if not isinstance(data, dict):
-            raise TrainingError(f"a training config must be an object, not "
-                                f"{type(data).__name__}")
         names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names - {"dataset", "pretrain", "threads"})
-        if unknown:
-            raise TrainingError(f"unknown training setting {unknown[0]!r}; the settings are "
-                                f"{', '.join(sorted(names))}")
+        known_keys(data, names | {"dataset", "pretrain", "threads"}, "a training config",
+                   "training setting", names)
         values = {k: v for k, v in data.items() if k in names}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def replace(self, **changes) -> "TrainConfig":
         return replace(self, **changes)
+
+
+def known_keys(data, allowed: set[str], what: str, noun: str, listed: set[str]) -> None:
+    """Refuse `data` (`what`: "a recipe") unless it is an object whose keys are all in
+    `allowed`, naming the first other key (cut to a few dozen characters) as an unknown `noun`
+    and the `listed` ones."""
+    if not isinstance(data, dict):
+        raise TrainingError(f"{what} must be an object, not {type(data).__name__}")
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise TrainingError(f"unknown {noun} {shown(unknown[0])}; the {noun}s are "
+                            f"{', '.join(sorted(listed))}")
 
 
 def check(settings, params: tuple[Param, ...], what: str) -> None:
@@ -136,7 +143,7 @@ def check(settings, params: tuple[Param, ...], what: str) -> None:
 
 
 def _with_hint(param: Param, value, message: str) -> str:
-    if param.type == "choice" and isinstance(value, str):
+    if param.type == "choice" and isinstance(value, str) and len(value) <= 64:
         close = difflib.get_close_matches(value, param.choices, n=1)
         if close:
             return f"{message} (did you mean {close[0]}?)"

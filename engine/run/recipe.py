@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from engine.errors import TrainingError
-from engine.network.schema import Param
-from engine.run.config import DEFAULT_LR, OPTIMIZERS, TrainConfig, check
+from engine.network.schema import Param, shown
+from engine.run.config import DEFAULT_LR, OPTIMIZERS, TrainConfig, check, known_keys
 
 PRETRAIN_MODES = ("none", "supervised", "unsupervised")
 
@@ -95,7 +95,7 @@ class DataRef:
         if not isinstance(self.options, dict) or not all(isinstance(k, str)
                                                          for k in self.options):
             raise TrainingError(f"data options must be an object of named values, not "
-                                f"{self.options!r}")
+                                f"{shown(self.options)}")
         self.options = dict(self.options)
 
     def to_dict(self) -> dict:
@@ -143,12 +143,10 @@ class Recipe:
             raise TrainingError(f"a recipe must be an object, not {type(data).__name__}")
         if "train" not in data and "data" not in data:
             return cls._from_flat(data)
-        unknown = sorted(set(data) - {"train", "pretrain", "data", "threads"})
-        if unknown:
-            raise TrainingError(f"unknown recipe part {unknown[0]!r}; the parts are train, "
-                                f"pretrain, data and threads")
-        return cls(TrainConfig.from_dict(data.get("train") or {}),
-                   PretrainConfig.from_dict(data.get("pretrain") or {}),
+        parts = {"train", "pretrain", "data", "threads"}
+        known_keys(data, parts, "a recipe", "recipe part", parts)
+        return cls(TrainConfig.from_dict(_part(data, "train")),
+                   PretrainConfig.from_dict(_part(data, "pretrain")),
                    DataRef.from_dict(data.get("data")), data.get("threads"))
 
     def flat(self) -> dict:
@@ -159,9 +157,9 @@ class Recipe:
 
     @classmethod
     def _from_flat(cls, data: dict) -> "Recipe":
-        pre = dict(data.get("pretrain") or {})
-        if pre.get("lr") == 0:           # the window stored 0 for "the optimizer's default"
-            pre["lr"] = None
+        pre = _part(data, "pretrain")
+        if isinstance(pre, dict) and pre.get("lr") == 0:   # the window stored 0 for "usual"
+            pre = {**pre, "lr": None}
         return cls(TrainConfig.from_dict(data), PretrainConfig.from_dict(pre),
                    DataRef.from_dict(data.get("dataset")), data.get("threads"))
 
@@ -175,14 +173,16 @@ class Recipe:
                        pretrain=self.pretrain.replace(**(pretrain or {})))
 
 
+def _part(data: dict, name: str) -> Any:
+    """A part of a recipe's dict: {} when absent or null (from_dict refuses any other
+    non-object)."""
+    value = data.get(name)
+    return {} if value is None else value
+
+
 def _known(data: Any, kind, what: str) -> dict:
-    if not isinstance(data, dict):
-        raise TrainingError(f"{what} must be an object, not {type(data).__name__}")
     names = {f.name for f in fields(kind)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise TrainingError(f"unknown {what[:-1] if what.endswith('s') else what} field "
-                            f"{unknown[0]!r}; the fields are {', '.join(sorted(names))}")
+    known_keys(data, names, what, f"{what[:-1] if what.endswith('s') else what} field", names)
     return dict(data)
 
 
