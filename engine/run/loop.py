@@ -195,14 +195,20 @@ class _Loop:
         except Diverged as exc:
             self._fail(f"{exc} {self._keep_good()}", t0)
         except torch.OutOfMemoryError:
-            self._fail(f"the {self.device} device ran out of memory at step {self.step + 1}: "
-                       f"lower the batch size (now {self.batch_size}) or use a smaller "
-                       f"network", t0)
+            self._out_of_memory(t0)
+        except RuntimeError as exc:
+            if not _allocation_failed(exc):
+                self._fail(f"training failed at step {self.step + 1}: {exc}", t0, raise_as=exc)
+            self._out_of_memory(t0)
         except Exception as exc:
             self._fail(f"training failed at step {self.step + 1}: {exc}", t0, raise_as=exc)
         finally:
             self.dispatch.call("on_train_end")
         return self.run
+
+    def _out_of_memory(self, t0: float) -> None:
+        self._fail(f"the {self.device} device ran out of memory at step {self.step + 1}: "
+                   f"lower the batch size (now {self.batch_size}) or use a smaller network", t0)
 
     def _stage(self, stage) -> bool:
         self.batch_size = stage.config.batch_size
@@ -358,6 +364,12 @@ class _Loop:
             if correct_of is not None:
                 correct += correct_of(out, y)
         return loss, correct
+
+
+def _allocation_failed(exc: RuntimeError) -> bool:
+    """A CPU allocation failure (torch raises a plain RuntimeError for it, not OutOfMemoryError)."""
+    text = str(exc)
+    return "can't allocate memory" in text or "not enough memory" in text
 
 
 class _Good:

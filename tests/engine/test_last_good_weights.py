@@ -64,3 +64,14 @@ def test_nan_in_the_data_is_blamed_on_the_data_not_the_learning_rate():
     message = str(failed.value)
     assert "the training data has NaN or infinite input values" in message
     assert "learning rate" not in message
+
+
+def test_a_cpu_allocation_failure_is_reported_as_running_out_of_memory():
+    class Greedy(engine.Callback):
+        def on_batch_start(self, run, step):
+            torch.empty(10 ** 14)           # 400 TB: the CPU allocator refuses
+
+    with pytest.raises(engine.TrainingError, match="ran out of memory at step 1: lower the "
+                                                   "batch size"):
+        engine.train(_spec(), engine.load_dataset("moons", samples=100),
+                     engine.TrainConfig(epochs=1), callbacks=[Greedy()])
