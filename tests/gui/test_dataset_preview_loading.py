@@ -60,6 +60,8 @@ def test_a_slow_read_leaves_the_window_answering_and_shows_the_data_when_done(
     gc.collect()
     gc.freeze()
     timer.start(10)
+    qtbot.wait(int(SLOW_S * 1000))      # the beats of an idle second on this (shared) machine
+    idle = len(beats)
     t0 = time.monotonic()
     s = choose(window, "moons", samples=120)
     returned = time.monotonic() - t0
@@ -78,7 +80,7 @@ def test_a_slow_read_leaves_the_window_answering_and_shows_the_data_when_done(
         gc.unfreeze()
     assert all(t is not threading.main_thread() for t in slow_reads)
     during = [b for b in beats if t0 + returned < b < shown_at[0]]
-    assert len(during) >= 5                            # the event loop ran meanwhile
+    assert len(during) >= min(5, idle // 3)           # the event loop ran meanwhile
     assert s.panel.dataset.samples.count() > 0         # the scatter of the points
 
 
