@@ -2,6 +2,8 @@
 `python main.py COMMAND ...` runs headless."""
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 USAGE = "usage: layerwise open FILE"
@@ -28,7 +30,26 @@ def run(argv: list[str] | None = None) -> int:
         from gui.report_figures import install    # Lab figures are drawn with pyqtgraph
         install()
     from cli.main import main
-    return main(argv)
+    quiet = _other_process_usage(argv)
+    return main(argv) if quiet is None else quiet
+
+
+def _other_process_usage(argv: list[str]) -> int | None:
+    """Under torchrun every process reads the same command line, so a usage error (or --help)
+    is the same in each: rank 0 prints it, the others end with its exit code silently
+    (cli.train.rank_0_reports). None: this is rank 0, not under torchrun, or it parses."""
+    if "WORLD_SIZE" not in os.environ or os.environ.get("RANK", "0").strip() == "0":
+        return None
+    from cli.main import make_parser
+    from cli.train import rank_0_reports
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), \
+            contextlib.redirect_stderr(null):
+        try:
+            make_parser().parse_args(argv)
+            return None
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code if rank_0_reports(code) else None
 
 
 if __name__ == "__main__":

@@ -9,12 +9,15 @@ only rank 0 prints and writes files.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from cli import settings
@@ -22,6 +25,7 @@ from cli.progress import ProgressBar, duration, is_terminal, printable, table
 from engine import LayerwiseError, TrainingError
 
 INTERRUPTED = 130
+RANK_0_WAIT_S = 60.0    # how long the other processes wait for rank 0 to report a shared error
 
 
 def register(sub) -> None:
@@ -57,21 +61,76 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Under torchrun an error that every process meets alike is said once, by rank 0: one
+    before training (the same arguments, files and data), or the run's own failure (the loss
+    each process checks is the same, agreed across them). See rank_0_reports."""
+    try:
+        return _run(args)
+    except TrainingError as exc:
+        if getattr(exc, "run", None) is None or not rank_0_reports(1):
+            raise
+        return 1
+
+
+def _run(args) -> int:
     import engine
-    _check_outputs(args)
-    saved, resume = _source(engine, args)
-    recipe = _recipe(engine, args, saved, resume)
-    dataset = _fitted(_dataset(recipe.data), saved.spec)
-    network = saved if resume else saved.spec
-    with engine.launch(recipe.train.device) as dist:
+    with contextlib.ExitStack() as stack:
+        try:
+            saved, resume, recipe, dataset = _prepared(engine, args)
+            dist = stack.enter_context(engine.launch(recipe.train.device))
+        except LayerwiseError:
+            if rank_0_reports(1):
+                return 1
+            raise
         control = engine.Control()
         restore = _stop_on_ctrl_c(control)
         try:
             _say(dist, _header(saved, dataset, recipe, resume, dist))
+            network = saved if resume else saved.spec
             return _train(engine, args, network, saved.spec, dataset, recipe, resume, control,
                           dist)
         finally:
             restore()
+
+
+def _prepared(engine, args):
+    """Everything checked before any process group or training: the outputs, the file, the
+    settings and the data set. Returns (file, continues a run, recipe, data set)."""
+    _check_outputs(engine, args)
+    saved, resume = _source(engine, args)
+    recipe = _recipe(engine, args, saved, resume)
+    return saved, resume, recipe, _fitted(_dataset(recipe.data), saved.spec)
+
+
+def _rank() -> int:
+    """This process's rank under torchrun (0 outside it), known before the group is joined."""
+    try:
+        return int(os.environ.get("RANK", "0")) if "WORLD_SIZE" in os.environ else 0
+    except ValueError:
+        return 0
+
+
+def rank_0_reports(code: int) -> bool:
+    """For an error every process of a torchrun run meets alike, before training (the same
+    arguments, files and data): whether rank 0 says it, so that this process ends with `code`
+    and says nothing. torchrun stops every process as soon as one ends, which could stop rank 0
+    before it has printed; so the others wait for that stop (SIGTERM: rank 0 has ended) and
+    then exit with `code`. If it does not come within RANK_0_WAIT_S (rank 0 did not meet this
+    error), False: this process reports the error itself."""
+    if _rank() == 0:
+        return False
+    if code == 0 or "TORCHELASTIC_RUN_ID" not in os.environ or \
+            threading.current_thread() is not threading.main_thread():
+        return True      # torchrun stops nobody for a success; without its agent, nobody at all
+
+    def stopped(signum, frame):
+        raise SystemExit(code)
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        time.sleep(RANK_0_WAIT_S)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return False
 
 
 def _recipe(engine, args, saved, resume: bool):
@@ -131,7 +190,10 @@ def _say(dist, text: str) -> None:
         print(text, flush=True)
 
 
-def _check_outputs(args) -> None:
+def _check_outputs(engine, args) -> None:
+    """Every output is checked before the run starts, so that a run is never lost for want of
+    a place to write it (engine.check_output: folders, special files, read-only or missing
+    folders, names too long), and never written over its own input."""
     if args.metrics and Path(args.metrics).suffix.lower() not in (".json", ".csv"):
         raise LayerwiseError(f"--metrics {args.metrics}: the file name must end in .json or "
                              f".csv")
@@ -144,22 +206,47 @@ def _check_outputs(args) -> None:
                                  "PATH.lwnet, or -o OUT.lwnet (then OUT.checkpoint.lwnet)")
     elif args.checkpoint:
         raise LayerwiseError("--checkpoint PATH needs --checkpoint-every N (epochs)")
-    outs = [out for out in (args.output, args.metrics, args.checkpoint) if out]
-    for out in outs:
-        path = Path(out)
-        if not path.resolve().parent.is_dir():
-            raise LayerwiseError(f"cannot write '{out}': the folder "
-                                 f"'{path.resolve().parent}' does not exist")
-        if path.is_dir():
-            raise LayerwiseError(f"cannot write '{out}': it is a folder; give a file name")
-        if path.exists() and not path.is_file():
-            raise LayerwiseError(f"cannot write '{out}': it is not a regular file (a device "
-                                 f"or a pipe)")
-    same = [out for out in outs if sum(Path(o).resolve() == Path(out).resolve()
-                                       for o in outs) > 1]
-    if same:
-        raise LayerwiseError(f"'{same[0]}' is given for two outputs (-o, --metrics, "
-                             f"--checkpoint); give each its own file")
+    outs = {flag: out for flag, out in (("-o", args.output), ("--metrics", args.metrics),
+                                        ("--checkpoint", args.checkpoint)) if out}
+    for out in outs.values():
+        if _exists(out, Path.is_dir):
+            raise LayerwiseError(f"Cannot write '{out}': it is a folder; give a file name.")
+        engine.check_output(out, "write")
+    _check_distinct(outs, args)
+
+
+def _exists(path: str, test=Path.exists) -> bool:
+    try:
+        return test(Path(path))
+    except OSError:          # a name too long, a loop of links: not there to be overwritten
+        return False
+
+
+def _check_distinct(outs: dict, args) -> None:
+    """No two outputs in one file; no output over the data set or the metrics over the
+    network; a .lwnet run may be continued in place (-o or --checkpoint over FILE or --resume)."""
+    def same(a, b) -> bool:
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except (OSError, RuntimeError):
+            return False
+    flags = list(outs)
+    for i, flag in enumerate(flags):
+        for other in flags[i + 1:]:
+            if same(outs[flag], outs[other]):
+                raise LayerwiseError(f"'{outs[flag]}' is given for two outputs ({flag} and "
+                                     f"{other}); give each its own file")
+    inputs = [("FILE", args.file), ("--resume", args.resume), ("--dataset", args.dataset)]
+    for flag, out in outs.items():
+        for name, given in inputs:
+            if given and _exists(given) and same(out, given) and not (
+                    flag != "--metrics" and name != "--dataset" and _is_lwnet(given)):
+                raise LayerwiseError(f"{flag} '{out}' is the {name} this run reads; write "
+                                     f"to another file")
+
+
+def _is_lwnet(path: str) -> bool:
+    return Path(path).suffix.lower() == ".lwnet"
 
 
 def _dataset(data):
@@ -239,7 +326,8 @@ def _train(engine, args, network, spec, dataset, recipe, resume: bool, control, 
             raise
         run, error = exc.run, exc
     if dist.is_main:
-        print("\n".join(summary(run) + _checkpoint_lines(callbacks, run.status)))
+        before = len((network.history or {}).get("runs", [])) if resume else 0
+        print("\n".join(summary(run, before) + _checkpoint_lines(callbacks, run.status)))
         _write_outputs(args, run, spec)
     if error is not None:
         raise error
@@ -293,18 +381,21 @@ def _stop_on_ctrl_c(control):
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def summary(run) -> list[str]:
+def summary(run, runs_before: int = 0) -> list[str]:
+    """The epochs table and the closing line; the steps and time are this run's own (its
+    history may continue earlier runs: `runs_before` of its records are theirs)."""
     rows = [("epoch", "train loss", "train acc", "val loss", "val acc", "lr", "time")]
     for e in run.history["epochs"]:
         rows.append((str(e["epoch"]), _num(e["train_loss"]), _pct(e["train_acc"]),
                      _num(e["val_loss"]), _pct(e["val_acc"]), f"{e['lr']:.3g}",
                      f"{e['seconds']:.1f}s"))
     lines = [""] + table(rows, right=tuple(range(7)))
-    steps = run.history["steps"][-1]["step"] if run.history["steps"] else 0
-    seconds = sum(r.get("seconds", 0) for r in run.history["runs"][-1:])
+    mine = run.history["runs"][runs_before:]        # this run's record, once it has begun
+    steps = sum(r.get("steps", 0) for r in mine)
+    seconds = sum(r.get("seconds", 0) for r in mine)
     status = {"finished": "Finished", "stopped": "Stopped (Ctrl+C)",
               "failed": "Failed"}.get(run.status, run.status)
-    skipped = run.history["runs"][-1].get("skipped_steps") if run.history["runs"] else None
+    skipped = mine[-1].get("skipped_steps") if mine else None
     note = f" ({skipped:,} skipped by the fp16 loss scaler: their gradients overflowed)" \
         if skipped else ""
     lines.append(f"{status}: {steps:,} steps{note} in {duration(seconds)} on {run.device}.")
@@ -328,6 +419,7 @@ def failed_path(path: str) -> Path:
 def _write_outputs(args, run, spec) -> None:
     """-o and --metrics; a failed run writes NAME.failed.SUFFIX beside them instead, so it
     never replaces a good file (the one it continued, or an earlier run's)."""
+    import engine
     failed = run.status == "failed"
     if args.output:
         path = failed_path(args.output) if failed else Path(args.output)
@@ -338,10 +430,7 @@ def _write_outputs(args, run, spec) -> None:
         path = failed_path(args.metrics) if failed else Path(args.metrics)
         text = _csv(run) if path.suffix.lower() == ".csv" else json.dumps(
             metrics(run, spec), indent=1, allow_nan=False, default=str)
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise LayerwiseError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        engine.write_atomically(path, text.encode("utf-8"), "write")
         print(f"Wrote metrics to {path}.")
 
 

@@ -7,11 +7,19 @@ process group (gloo on the CPU, NCCL on CUDA, each process on cuda:LOCAL_RANK) a
 has one code path. Every collective here is called on every rank at the same point of the loop
 (once per step to agree on the loss and on stopping, once per epoch for the sums), so no rank
 waits for a call that another rank skips.
+
+Leaving the group must stop gloo's worker threads before the interpreter shuts down: a thread
+that drops the last reference to a collective's tensor after that needs the GIL, cannot have it,
+and aborts the process ("terminate called without an active exception", SIGABRT; a finished
+run reported as failed). The threads stop only when the last reference to the group goes, so
+`launch` lets go of every reference it can reach before destroying the group (see `_leave`).
 """
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import traceback
 from dataclasses import dataclass
 
 import torch
@@ -106,6 +114,7 @@ def launch(device_name: str = "auto", environ=None):
         return
     ctx = _context(device_name, environ)
     import torch.distributed as dist
+    import torch.distributed.nn  # noqa: F401 - imported before the group exists: see _leave
     backend = "nccl" if ctx.device.type == "cuda" else "gloo"
     if ctx.device.type == "cuda":
         torch.cuda.set_device(ctx.device)
@@ -117,26 +126,53 @@ def launch(device_name: str = "auto", environ=None):
                             f"{exc}") from None
     try:
         yield ctx
+    except BaseException as exc:
+        _release_frames(exc)
+        raise
     finally:
-        dist.destroy_process_group()
+        _leave(dist)
+
+
+def _leave(dist) -> None:
+    """Destroy the process group so that its threads end now, not at interpreter exit. The
+    group's C++ object (and its threads) lives while anything refers to it: a
+    DistributedDataParallel left in a reference cycle (collected here), the frames of an
+    exception (cleared by _release_frames), and torch.distributed.nn.functional, whose
+    functions take `group=group.WORLD` as a default argument evaluated at import; `launch`
+    imports it before the group exists, so the default it keeps is None."""
+    gc.collect()
+    dist.destroy_process_group()
+
+
+def _release_frames(exc: BaseException) -> None:
+    """Drop the local variables of the finished frames an exception (and its causes) carries,
+    so that a model wrapped in DistributedDataParallel in one of them does not keep the
+    process group alive; the traceback's files and lines stay for the report."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
 
 
 def _context(device_name: str, environ) -> Distributed:
     try:
         rank, world = int(environ["RANK"]), int(environ["WORLD_SIZE"])
         local = int(environ.get("LOCAL_RANK", rank))
+        local_world = int(environ.get("LOCAL_WORLD_SIZE", 1))
     except ValueError:
-        raise TrainingError("RANK, LOCAL_RANK and WORLD_SIZE must be whole numbers; start "
-                            "the run with torchrun, which sets them") from None
+        raise TrainingError("RANK, LOCAL_RANK, LOCAL_WORLD_SIZE and WORLD_SIZE must be whole "
+                            "numbers; start the run with torchrun, which sets them") from None
     missing = [k for k in ("MASTER_ADDR", "MASTER_PORT") if not environ.get(k)]
     if world > 1 and missing:
         raise TrainingError(f"{' and '.join(missing)} not set: start the run with torchrun "
                             f"(or set them to rank 0's address and a free port)")
-    return Distributed(rank, world, local, _device(device_name, local))
+    return Distributed(rank, world, local, _device(device_name, local, local_world))
 
 
-def _device(name: str, local_rank: int) -> torch.device:
-    """Under torchrun each process takes cuda:LOCAL_RANK when training on CUDA."""
+def _device(name: str, local_rank: int, local_world: int = 1) -> torch.device:
+    """Under torchrun each process takes cuda:LOCAL_RANK when training on CUDA. Too few GPUs
+    for LOCAL_WORLD_SIZE processes is refused by every process alike (none of them starts)."""
     from engine.run.setup import resolve_device
     if name.startswith("cuda:"):
         raise TrainingError(f"--device {name}: under torchrun each process uses "
@@ -150,8 +186,9 @@ def _device(name: str, local_rank: int) -> torch.device:
     if device.type != "cuda":
         return device
     count = torch.cuda.device_count()
-    if local_rank >= count:
-        raise TrainingError(f"process with LOCAL_RANK {local_rank} has no GPU: this machine "
-                            f"has {count} CUDA device(s); start at most {count} processes per "
-                            f"node (--nproc_per_node) or pass --device cpu")
+    if max(local_rank + 1, local_world) > count:
+        raise TrainingError(f"torchrun started {max(local_rank + 1, local_world)} processes "
+                            f"on this machine, one per GPU, but it has {count} CUDA device(s); "
+                            f"start at most {count} per node (--nproc_per_node) or pass "
+                            f"--device cpu")
     return torch.device("cuda", local_rank)

@@ -317,7 +317,7 @@ class _Loop:
             loss, out = stage.loss(xb, yb)
         value = self.dist.mean(loss.detach()).item()
         if not math.isfinite(value):
-            if not bool(torch.isfinite(xb).all()):
+            if self.dist.any(not bool(torch.isfinite(xb).all())):     # any process's batch
                 raise Diverged(f"the training data has NaN or infinite input values (in the "
                                f"batch of step {step}, epoch {epoch + 1}), so the loss became "
                                f"{value}: clean or drop those samples.")

@@ -129,7 +129,7 @@ class FineTune(_Stage):
     def diverged(self, what: str, value: float, step: int, epoch: int) -> str:
         return (f"the {what} became {value} at step {step} (epoch {epoch + 1}), so training "
                 f"stopped. Try a lower learning rate (now {self.config.learning_rate:g}), gradient clipping "
-                f"(grad_clip), or another initialisation")
+                f"(grad_clip), or another initialisation.")
 
 
 def pretrain_stages(loop, pretrain) -> list["PretrainStage"]:
@@ -283,5 +283,5 @@ class PretrainStage(_Stage):
     def diverged(self, what: str, value: float, step: int, epoch: int) -> str:
         return (f"the pre-training {what} of {self.record.get('layer', 'a block')} became "
                 f"{value} at step {step} of stage {self.index} (epoch {epoch + 1}), so "
-                f"pre-training stopped. Try a lower pre-training learning rate (now {self.config.learning_rate:g}) or "
-                f"gradient clipping (grad_clip)")
+                f"pre-training stopped. Try a lower pre-training learning rate (now "
+                f"{self.config.learning_rate:g}) or gradient clipping (grad_clip).")

@@ -1,7 +1,9 @@
 """Test helper, run by torchrun (tests/engine/test_distributed.py): one process of a
 multi-process `train`. It runs the command line as a user would, keeps the Run that
 engine.run_recipe returned, and dumps that rank's final weights and history to OUTDIR/rank<R>.*
-so that the test can compare the ranks. Usage: dist_worker.py OUTDIR TRAIN-ARGS..."""
+so that the test can compare the ranks, with the names of the process's native threads once the
+command has returned (the process group's must be gone by then).
+Usage: dist_worker.py OUTDIR TRAIN-ARGS..."""
 from __future__ import annotations
 
 import json
@@ -32,8 +34,23 @@ def run() -> int:
     history = runs[0].history
     (outdir / f"rank{rank}.json").write_text(json.dumps(
         {"rc": rc, "epochs": history["epochs"], "steps": history["steps"],
-         "runs": history["runs"], "probes": len(history["probes"]["step"])}))
+         "runs": history["runs"], "probes": len(history["probes"]["step"]),
+         "threads": native_threads()}))
     return rc
+
+
+def native_threads() -> list[str] | None:
+    """The names of this process's threads, C++ ones included (Linux; None elsewhere)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return None
+    names = []
+    for task in tasks.iterdir():
+        try:
+            names.append((task / "comm").read_text().strip())
+        except OSError:         # a thread that ended meanwhile
+            pass
+    return sorted(names)
 
 
 if __name__ == "__main__":
