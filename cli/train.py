@@ -208,10 +208,12 @@ def _check_outputs(engine, args) -> None:
         raise LayerwiseError("--checkpoint PATH needs --checkpoint-every N (epochs)")
     outs = {flag: out for flag, out in (("-o", args.output), ("--metrics", args.metrics),
                                         ("--checkpoint", args.checkpoint)) if out}
-    for out in outs.values():
+    for flag, out in outs.items():
         if _exists(out, Path.is_dir):
             raise LayerwiseError(f"Cannot write '{out}': it is a folder; give a file name.")
         engine.check_output(out, "write")
+        if flag != "--checkpoint":          # where a failed run would go instead
+            engine.check_output(failed_path(out), "write a failed run to")
     _check_distinct(outs, args)
 
 

@@ -82,6 +82,9 @@ CASES = [   # (arguments after `train`, words the one error line must contain)
     (BASE + ["--metrics", "m.txt"], "--metrics"),
     (BASE + ["-o", LONG], "longer than"),
     (BASE + ["-o", "folder.lwnet"], "folder.lwnet"),
+    (BASE + ["-o", "y" * 245 + ".lwnet"], "Cannot write a failed run to"),    # its .failed.
+    pytest.param(BASE + ["--metrics", "/proc/m.json"], "'/proc' is not writable",
+                 marks=pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc")),
     (["net.json", *BASE[1:], "--metrics", "net.json"], "--metrics 'net.json' is the FILE"),
     (["net.json", *BASE[1:], "-o", "net.json"], "-o 'net.json' is the FILE"),
     (["net.json", "--dataset", "data.csv", "--epochs", "1", "-o", "data.csv"],
