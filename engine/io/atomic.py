@@ -45,17 +45,18 @@ def _target_problem(target: Path) -> str | None:
         return "it is not a regular file (a device, a pipe or a socket)"
     if not target.parent.is_dir():
         return f"the folder '{target.parent}' does not exist"
-    if not os.access(target.parent, os.W_OK | os.X_OK) or not _can_create_in(target.parent):
+    if not os.access(target.parent, os.W_OK | os.X_OK) or not _can_create_in(target):
         return f"the folder '{target.parent}' is not writable"
     if target.exists() and not os.access(target, os.W_OK):
         return "the file is read-only"
     return None
 
 
-def _can_create_in(folder: Path) -> bool:
-    """Whether a file can be created in `folder` (tried: permissions alone do not tell, for
-    root, a read-only mount or /proc)."""
-    probe = folder / f".layerwise-probe.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+def _can_create_in(target: Path) -> bool:
+    """Whether a file can be created beside `target` (tried: permissions alone do not tell, for
+    root, a read-only mount or /proc). The trial file has the name of a temporary of `target`,
+    so a kill before it is removed leaves nothing the next save does not clean up."""
+    probe = target.with_name(_tmp_name(target.name))
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError:
