@@ -198,9 +198,9 @@ def _size(n: int) -> str:
 
 def parse_json(members: dict[str, bytes], name: str, problems: list[str], required: bool):
     if name not in members:
-        if required:
+        if required and not any(f"member {name!r}" in p for p in problems):
             problems.append(f"{name} is missing: the file holds no network")
-        return None
+        return None                 # (a member that could not be read was reported as such)
     try:
         return json.loads(members[name].decode("utf-8-sig"))
     except UnicodeDecodeError:
