@@ -53,12 +53,13 @@ def bare_loop(spec, data, cfg: engine.TrainConfig) -> float:
         torch.manual_seed(epoch_seed(cfg.seed, epoch))
         order = epoch_order(len(x), cfg.seed, epoch, device)
         model.train()
-        running, correct = 0.0, torch.zeros((), device=device)
+        running = torch.zeros((), device=device)     # the loss is read once, at the end
+        correct = torch.zeros((), device=device)
         for i in range(0, len(x), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
             out = model(x[idx])
             loss = F.cross_entropy(out, y[idx])
-            running += loss.item() * len(idx)
+            running = running + loss.detach() * len(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -70,7 +71,7 @@ def bare_loop(spec, data, cfg: engine.TrainConfig) -> float:
                 out = model(vx[i:i + 1024])
                 vloss = vloss + F.cross_entropy(out, vy[i:i + 1024]) * len(out)
                 vcorrect = vcorrect + (out.argmax(1) == vy[i:i + 1024]).sum()
-        torch.stack([correct.float(), vloss, vcorrect.float()]).tolist()
+        torch.stack([running, correct.float(), vloss, vcorrect.float()]).tolist()
     return time.perf_counter() - t0
 
 
