@@ -99,15 +99,9 @@ def plain(value, where, problems) -> None:
     elif isinstance(value, (int, float)):
         number(value, where, problems)
     else:
+        kind = "a list" if isinstance(value, list) else "an object"
         problems.append(f"{where} must be a single value (a number, text, true/false or "
-                        f"null), not a {type(value).__name__ if not isinstance(value, dict) else 'object'}")
-
-
-def optional(check: Check) -> Check:
-    def run(value, where, problems):
-        if value is not None:
-            check(value, where, problems)
-    return run
+                        f"null), not {kind}")
 
 
 # ----------------------------------------------------------------------------- containers
