@@ -47,12 +47,19 @@ class MainThreadCollector(QObject):
         gc.collect(generation)
 
     def uninstall(self) -> None:
+        """Stop collecting from the timer and give collection back to Python. What piled up
+        since the last check is collected here first, from plain code: were automatic
+        collection switched on with it still pending, the next allocation would collect it
+        wherever that happens — inside a Qt object's destruction, say, whose locks a
+        destructor in the garbage may need (seen: the test session hanging at its end)."""
         self.timer.stop()
+        gc.collect()
         if self.was_enabled:
             gc.enable()
 
 
 _installed: list[MainThreadCollector] = []
+_retired: list[MainThreadCollector] = []
 
 
 def install() -> MainThreadCollector:
@@ -69,5 +76,9 @@ def freeze() -> None:
 
 
 def uninstall() -> None:
-    while _installed:
-        _installed.pop().uninstall()
+    """Give collection back to Python; the collector object itself is kept (its destruction,
+    a Qt object's, then happens at exit with everything else, never mid-collection)."""
+    for installed in _installed:
+        installed.uninstall()
+    _retired.extend(_installed)
+    _installed.clear()

@@ -71,3 +71,20 @@ def test_the_app_freezes_once_torch_the_panels_and_the_warm_up_are_loaded(qtbot,
     app._after_paint(window, [], None)
     qtbot.waitUntil(lambda: bool(frozen), timeout=20000)     # after the warm-up imports
     assert frozen == [True]
+
+
+def test_uninstalling_collects_what_piled_up_before_python_collects_again(qtbot):
+    """Switching automatic collection back on with garbage pending would let the next
+    allocation collect it wherever it happens (inside a Qt object's destruction: the session
+    once hung there); it is collected at once instead, and the collector object is kept."""
+    installed = collector.install()
+    log: list[str] = []
+    Cycle(log)
+    try:
+        collector.uninstall()
+        assert log == [threading.current_thread().name]
+        assert gc.isenabled() == installed.was_enabled
+        assert installed in collector._retired and not installed.timer.isActive()
+    finally:
+        collector.install()                  # the session's collector, for the tests after
+        assert not gc.isenabled()
