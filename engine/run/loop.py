@@ -5,6 +5,12 @@ A run is a list of stages on one loop: the greedy pre-training stages, if any
 a NaN check on every step's loss, gradient clipping, mixed precision, probes, pause and stop
 through a `Control` checked between batches, and events for the callbacks.
 
+The host does not wait for the device on every step: the steps' losses stay on the device until
+they are read together, with the probe's statistics, in one transfer on probed steps, at each
+epoch's end, before a pause or stop, and every engine.run.pending.LIVE_S seconds while someone
+watches the steps (engine.run.pending). So StepEvents arrive in order but in batches, and a
+callback that stops or pauses on one takes effect at the next step boundary after it.
+
 Each epoch shuffles the training part of the data with a generator seeded by (seed, epoch) and
 reseeds torch's generator the same way (dropout, masking noise), so the same seed on the CPU gives
 exactly the same history, and a run stopped at an epoch boundary and resumed matches one that
@@ -32,10 +38,12 @@ from engine.run.history import continue_history, finished_epochs
 from engine.network.model import Model
 from engine.run.objective import Objective, make_objective
 from engine.run.optim import OptimizerState, capture
+from engine.run.pending import LIVE_S, PendingSteps, StepInfo
 from engine.run.probes import ProbeCallback
 from engine.run.setup import Mixed, resolve_device, resolve_network, to_device
 
 VAL_BATCH = 1024
+LIVE_EVERY = 20         # under torchrun without probes, losses are read every this many steps
 
 
 @dataclass
@@ -183,6 +191,12 @@ class _Loop:
         self.record: dict | None = None     # history["runs"] record of the training stage
         self.batch_size = cfg.batch_size    # the running stage's (for messages)
         self.good = _Good(self.model)       # the last weights with finite outputs
+        self.pending = PendingSteps()       # steps whose losses the host has not read yet
+        self.read_every = cfg.probe_every or LIVE_EVERY     # under torchrun (see _read_due)
+        self.last_read = 0.0
+        self.loss_sum = 0.0                 # the epoch's sum of loss x batch size, as read
+        self.order: torch.Tensor | None = None     # the epoch's order (to find a bad batch)
+        self.stage_now = None
 
     # ------------------------------------------------------------------ the run
     def fit(self, stages: list) -> Run:
@@ -211,7 +225,7 @@ class _Loop:
                    f"lower the batch size (now {self.batch_size}) or use a smaller network", t0)
 
     def _stage(self, stage) -> bool:
-        self.batch_size = stage.config.batch_size
+        self.batch_size, self.stage_now = stage.config.batch_size, stage
         stage.begin()
         self.step = stage.first_step
         if self.probe is not None:
@@ -230,6 +244,7 @@ class _Loop:
                                          seconds))
 
     def _fail(self, message: str, t0: float, raise_as=None) -> None:
+        self._salvage()
         self._close("failed", message, time.perf_counter() - t0 - self.paused_s)
         error = TrainingError(message)
         error.run = self.run
@@ -237,6 +252,16 @@ class _Loop:
         if raise_as is not None:
             raise raise_as
         raise error
+
+    def _salvage(self) -> None:
+        """After a failure: record the steps trained since the last read, when they can
+        still be read (in one process; a device that failed may not give them back)."""
+        if not len(self.pending) or self.dist.active or self.stage_now is None:
+            return
+        try:
+            self._read(self.stage_now)
+        except Exception:            # noqa: BLE001 - the failure being reported comes first
+            self.pending = PendingSteps()
 
     def _close(self, status: str, message: str, seconds: float) -> None:
         if self.record is not None:
@@ -260,19 +285,21 @@ class _Loop:
         # predicted classes, counted right once at the epoch's end (not per batch)
         predicted = torch.empty(len(order), dtype=torch.long, device=self.device) \
             if stage.predict is not None else None
-        loss_sum = 0.0
+        self.loss_sum, self.order = 0.0, order
         for b in range(batches):
-            if self.dist.any(self._should_stop()):
+            if self.dist.any(self._should_stop(stage)):
+                self._read(stage)
                 return False
             part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
             idx = order[part]
-            loss_sum += self._batch(stage, self.x[idx], self.y[idx],
-                                    None if predicted is None else predicted[part],
-                                    epoch, b, batches, lr) * len(idx)
+            self._batch(stage, self.x[idx], self.y[idx],
+                        None if predicted is None else predicted[part],
+                        StepInfo(self.step + 1, epoch, b, batches, lr, len(idx)))
+        self._read(stage)
         seconds = time.perf_counter() - t0 - (self.paused_s - paused0)
         correct = (predicted == self.y[order]).sum() if predicted is not None else \
             torch.zeros((), device=self.device)
-        stage.epoch_end(epoch, lr, loss_sum, len(order), correct, seconds)
+        stage.epoch_end(epoch, lr, self.loss_sum, len(order), correct, seconds)
         if self._outputs_finite():
             self.good.keep(self.model, f"after epoch {epoch + 1}" if stage.index == 0 else
                            f"after epoch {epoch + 1} of pre-training stage {stage.index}")
@@ -301,45 +328,99 @@ class _Loop:
         return (f"Even the weights {self.good.when} give non-finite outputs on validation "
                 f"samples: check the data for NaN or infinite values.")
 
-    def _should_stop(self) -> bool:
+    def _should_stop(self, stage) -> bool:
         if not self.control.paused:
             return self.control.wait()
+        if not self.dist.active:
+            self._read(stage)        # a paused run's history is complete up to its last step
         t = time.perf_counter()
         stop = self.control.wait()
         self.paused_s += time.perf_counter() - t
         return stop
 
-    def _batch(self, stage, xb, yb, predicted, epoch: int, b: int, batches: int,
-               lr: float) -> float:
-        step = self.step + 1
+    def _batch(self, stage, xb, yb, predicted, info: StepInfo) -> None:
+        """One step; its loss is read later, with others (engine.run.pending)."""
+        step = info.step
         self._hook(stage, "on_batch_start", step)
         with self.mixed.autocast():
             loss, out = stage.loss(xb, yb)
-        value = self.dist.mean(loss.detach()).item()
-        if not math.isfinite(value):
-            if self.dist.any(not bool(torch.isfinite(xb).all())):     # any process's batch
-                raise Diverged(f"the training data has NaN or infinite input values (in the "
-                               f"batch of step {step}, epoch {epoch + 1}), so the loss became "
-                               f"{value}: clean or drop those samples.")
-            raise Diverged(stage.diverged("loss", value, step, epoch))
         stage.optimizer.zero_grad(set_to_none=True)
         self.mixed.backward(loss, stage.optimizer,
                             self.probe.backward_for(step) if self.probe else None)
         self._hook(stage, "on_after_backward", step)
+        norm = None
         if stage.config.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(stage.params, stage.config.grad_clip)
-            if not self.mixed.skips_bad_steps and not torch.isfinite(norm):
-                raise Diverged(stage.diverged("gradient norm", float(norm), step, epoch))
+            if self.mixed.skips_bad_steps:
+                norm = None          # the fp16 loss scaler skips steps whose gradients overflow
         if not self.mixed.step(stage.optimizer):
             self.skipped += 1
         self.step = step
         if predicted is not None:
             stage.predict(out, predicted)
-        stage.step_done(step, epoch, value)
-        if self.dispatch.wants(StepEvent):
-            self.dispatch.emit(StepEvent(step, epoch + 1, b + 1, batches, value, lr, len(yb),
-                                         stage.index))
-        return value
+        self.pending.add(loss.detach(), norm, info)
+        if self._read_due(step):
+            self._read(stage)
+        elif self.probe is not None:
+            self.probe.fetch(self.run)  # off the shared schedule (torchrun): this process only
+
+    def _read_due(self, step: int) -> bool:
+        """Whether to read the pending steps after `step`: on probed steps, and at most every
+        LIVE_S seconds while someone watches the steps. Under torchrun every process must read
+        on the same steps (the read averages the losses across them): every `read_every`-th."""
+        if self.dist.active:
+            return (step - 1) % self.read_every == 0
+        if self.probe is not None and self.probe.pending is not None:
+            return True
+        return self.dispatch.wants(StepEvent) and \
+            time.perf_counter() - self.last_read >= LIVE_S
+
+    def _read(self, stage) -> None:
+        """Read the pending steps' losses (with the pending probe's statistics) in one
+        transfer; record them, emit their events, and stop at the first that diverged."""
+        losses, norms, infos = self.pending.take()
+        probe = self.probe if self.probe is not None and self.probe.pending is not None \
+            else None
+        parts = [self.dist.mean(losses)] if losses is not None else []
+        parts += [norms] if norms is not None else []
+        parts += [probe.raw] if probe is not None and probe.raw is not None else []
+        values = torch.cat(parts).tolist() if parts else []
+        self.last_read = time.perf_counter()
+        n = len(infos)
+        probed = probe.pending[0] if probe is not None else None
+        wanted = self.dispatch.wants(StepEvent)
+        for i, info in enumerate(infos):
+            value = values[i]
+            if not math.isfinite(value):
+                self._diverged(stage, info, "loss", value)
+            if norms is not None and not math.isfinite(values[n + i]):
+                self._diverged(stage, info, "gradient norm", values[n + i])
+            self.loss_sum += value * info.samples
+            stage.step_done(info.step, info.epoch, value)
+            if info.step == probed:            # a step's probe comes before the step's event
+                probe.finish(self.run, values[n * (1 + (norms is not None)):])
+                probe = None
+            if wanted:
+                self.dispatch.emit(StepEvent(info.step, info.epoch + 1, info.batch + 1,
+                                             info.batches, value, info.lr, info.samples,
+                                             stage.index))
+        if probe is not None:
+            probe.finish(self.run, values[n * (1 + (norms is not None)):])
+
+    def _diverged(self, stage, info: StepInfo, what: str, value: float) -> None:
+        """Raise Diverged for step `info.step`: the run ends after the step before it."""
+        self.step = info.step - 1
+        if what == "loss" and self.dist.any(not self._batch_finite(stage, info)):
+            raise Diverged(f"the training data has NaN or infinite input values (in the batch "
+                           f"of step {info.step}, epoch {info.epoch + 1}), so the loss became "
+                           f"{value}: clean or drop those samples.")
+        raise Diverged(stage.diverged(what, value, info.step, info.epoch))
+
+    def _batch_finite(self, stage, info: StepInfo) -> bool:
+        """Whether the inputs of the batch of step `info` (of the current epoch) are finite."""
+        size = stage.config.batch_size
+        idx = self.order[info.batch * size:(info.batch + 1) * size]
+        return bool(torch.isfinite(self.x[idx]).all())
 
     def _hook(self, stage, hook: str, step: int) -> None:
         """A per-batch hook: every callback's in training, only the probes' in pre-training."""

@@ -20,7 +20,8 @@ For each activation layer:
                   either bound;
   mean_activation mean of its outputs.
 
-Everything is reduced on the device and fetched in one transfer per probe step; only turning
+Everything is reduced on the device into one vector, which the training loop fetches in one
+transfer per probe step together with the steps' losses (engine.run.pending); only turning
 counts into fractions is left to the host. The model is tapped (engine.Model.add_tap) for the
 probed forward/backward only (for the whole run when every step is probed), and the tap is
 taken off in one place. The training loop's probed steps back-propagate through
@@ -154,13 +155,23 @@ class Watch:
             out[node][stat] = value
         return out
 
-    @torch.inference_mode()        # a little cheaper per operation than no_grad
     def collect_values(self, grads: dict[str, torch.Tensor] | None = None,
                        deltas: dict[str, torch.Tensor] | None = None) -> tuple[tuple, list]:
-        """`collect()` as parallel ((node, stat), ...) keys and values. While the same
-        gradients exist and the batch keeps its size, the keys are the very same tuple from
-        one step to the next, and the work is a fixed list of device operations: this runs
-        every probed step, where every small operation and Python line costs."""
+        """`collect()` as parallel ((node, stat), ...) keys and values."""
+        layout, raw = self.gather(grads, deltas)
+        return self.finish(layout, raw.tolist() if raw is not None else [])
+
+    @torch.inference_mode()        # a little cheaper per operation than no_grad
+    def gather(self, grads: dict[str, torch.Tensor] | None = None,
+               deltas: dict[str, torch.Tensor] | None = None
+               ) -> tuple["_Layout", torch.Tensor | None]:
+        """The statistics' raw sums as one float32 vector on the device (None when there is
+        nothing to measure), with the layout that `finish` turns them into values by: the
+        caller fetches the vector, in one transfer with whatever else it reads. While the same
+        gradients exist and the batch keeps its size, the layout (and its keys) is the very
+        same object from one step to the next, and the work is a fixed list of device
+        operations: this runs every probed step, where every small operation and Python line
+        costs."""
         wgrads = [w.grad for w in self._weight_list] if grads is None else \
             [grads.get(n) for n in self.weighted]
         if deltas is None:
@@ -174,8 +185,12 @@ class Watch:
         parts = [_norms(tensors)] if tensors else []
         if plan is not None:
             parts.append(plan.reduce(self.outputs, batch))
-        raw = torch.cat(parts).tolist() if parts else []
         self._forget()
+        return layout, (torch.cat(parts) if len(parts) > 1 else parts[0]) if parts else None
+
+    @staticmethod
+    def finish(layout: "_Layout", raw: list[float]) -> tuple[tuple, list]:
+        """(keys, values) from the fetched raw sums of `gather`."""
         values = [offset + scale * raw[i] for i, offset, scale in layout.pick]
         values += [_ratio(raw[g], raw[w]) for g, w in layout.ratios]
         return layout.keys, values + layout.zeros
@@ -378,13 +393,14 @@ class ProbeCallback(Callback):
         self.target: dict | None = None     # where probes go: None for the run's history
         self.stage = 0
         self.untrained: set[str] = set()    # weights the stage does not train (no grad_norm)
+        self.pending: tuple | None = None   # (step, layout, device vector) until fetched
 
     def set_stage(self, params: list, target: dict | None, stage: int) -> None:
         """A new stage of the run: its trainable `params`, the dict whose "probes" receive
         its probes (None: the run's history), its number (0: training)."""
         if self.params is not None:
             self.params = list(params)
-        self.target, self.stage, self.probing = target, stage, 0
+        self.target, self.stage, self.probing, self.pending = target, stage, 0, None
         trained = {id(p) for p in params}
         # a pre-training stage trains one block: the others get no gradient by design, which
         # is no "zero gradient" to report
@@ -407,11 +423,31 @@ class ProbeCallback(Callback):
         self.watch.backward(loss, self.params)
 
     def on_after_backward(self, run, step: int) -> None:
+        """Reduce the probed step's statistics on the device; the loop fetches them (`raw`),
+        with the steps' losses, in one transfer after the step, and hands them to `finish`."""
         if self.probing != step:
             return
-        keys, values = self.watch.collect_values(deltas=self._unscaled_deltas())
+        layout, vector = self.watch.gather(deltas=self._unscaled_deltas())
+        self.pending = (step, layout, vector)
+
+    @property
+    def raw(self) -> torch.Tensor | None:
+        """The pending probe's device vector (None when no probe is pending or it is empty)."""
+        return self.pending[2] if self.pending is not None else None
+
+    def fetch(self, run) -> None:
+        """Fetch and record the pending probe by itself (a caller that reads nothing else)."""
+        if self.pending is not None:
+            raw = self.raw
+            self.finish(run, raw.tolist() if raw is not None else [])
+
+    def finish(self, run, raw: list[float]) -> None:
+        """Record the pending probe from its fetched values and emit its ProbeEvent."""
+        step, layout, _ = self.pending
+        self.pending = None
+        keys, values = self.watch.finish(layout, raw)
         if self.loss_scale is not None and _overflowed(keys, values):
-            self.probing = step + 1    # the loss scaler skips this step: probe the next one
+            self.probing = step + 1    # the loss scaler skipped this step: probe the next one
             return
         if self.every > 1:
             self.watch.remove()    # off until the next probed step (and in validation passes)

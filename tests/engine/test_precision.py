@@ -112,6 +112,7 @@ def test_probes_divide_layer_output_gradients_by_the_loss_scale(capture):
         (probes.backward_for(1) or torch.Tensor.backward)(loss)
         assert all(p.grad is not None for p in model.parameters())
         probes.on_after_backward(run, 1)
+        probes.fetch(run)
         probes.on_train_end(run)
         stats.append(seen[0].layers)
     for node, values in stats[0].items():

@@ -98,8 +98,8 @@ class PauseAt(engine.Callback):
     def __init__(self, session, step: int):
         self.session, self.step = session, step
 
-    def on_step(self, run, event) -> None:
-        if event.step == self.step and not event.stage:      # a training step
+    def on_batch_start(self, run, step: int) -> None:     # training steps only
+        if step == self.step:        # the loop pauses before the next step
             self.session.worker.control.pause()
 
 

@@ -1,0 +1,57 @@
+"""The steps trained since the host last read their losses.
+
+A step's loss stays on the device: reading it (`.item()`) would make the host wait for the
+device on every step, which on a GPU stalls the pipeline and on any device costs a call into
+the library per step. The loop keeps each step's detached loss (and, with gradient clipping,
+its gradient norm) here, with what its StepEvent needs, and reads them all in one transfer —
+together with the pending probe's statistics — on probed steps, at the end of each epoch, before
+pausing or stopping, and, when someone is watching the steps live (the window, the command
+line's progress), at most every LIVE_S seconds. A NaN loss is therefore found when the steps are
+read, up to a read's worth of steps late; the loop keeps the last weights whose outputs were
+finite (engine.run.loop._Good), so nothing a late find could spoil is lost.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+LIVE_S = 0.1            # with live listeners, the losses are read at least this often
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a trained step's record and event need besides its loss."""
+    step: int
+    epoch: int           # 0-based
+    batch: int           # 0-based, within the epoch
+    batches: int
+    lr: float
+    samples: int
+
+
+class PendingSteps:
+    """Losses (and clipped gradient norms) of steps not read yet, on the device."""
+
+    def __init__(self):
+        self.losses: list[torch.Tensor] = []
+        self.norms: list[torch.Tensor] = []
+        self.infos: list[StepInfo] = []
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def add(self, loss: torch.Tensor, norm: torch.Tensor | None, info: StepInfo) -> None:
+        self.losses.append(loss)
+        if norm is not None:
+            self.norms.append(norm)
+        self.infos.append(info)
+
+    def take(self) -> tuple[torch.Tensor | None, torch.Tensor | None, list[StepInfo]]:
+        """(losses, gradient norms or None, infos), emptying the list; the losses and norms
+        as float32 vectors on the device."""
+        losses = torch.stack(self.losses).float() if self.losses else None
+        norms = torch.stack(self.norms).float() if self.norms else None
+        infos = self.infos
+        self.losses, self.norms, self.infos = [], [], []
+        return losses, norms, infos
