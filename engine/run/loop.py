@@ -197,6 +197,8 @@ class _Loop:
         self.loss_sum = 0.0                 # the epoch's sum of loss x batch size, as read
         self.order: torch.Tensor | None = None     # the epoch's order (to find a bad batch)
         self.stage_now = None
+        self.val_finite: torch.Tensor | None = None     # the last validation pass's outputs
+        self.outputs_checked: bool | None = None   # ...all finite, as the stage read it
 
     # ------------------------------------------------------------------ the run
     def fit(self, stages: list) -> Run:
@@ -287,7 +289,7 @@ class _Loop:
             if stage.predict is not None else None
         self.loss_sum, self.order = 0.0, order
         for b in range(batches):
-            if self.dist.any(self._should_stop(stage)):
+            if self._stop_asked(stage):
                 self._read(stage)
                 return False
             part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
@@ -299,8 +301,10 @@ class _Loop:
         seconds = time.perf_counter() - t0 - (self.paused_s - paused0)
         correct = (predicted == self.y[order]).sum() if predicted is not None else \
             torch.zeros((), device=self.device)
+        self.outputs_checked = None
         stage.epoch_end(epoch, lr, self.loss_sum, len(order), correct, seconds)
-        if self._outputs_finite():
+        if self.outputs_checked if self.outputs_checked is not None else \
+                self._outputs_finite():
             self.good.keep(self.model, f"after epoch {epoch + 1}" if stage.index == 0 else
                            f"after epoch {epoch + 1} of pre-training stage {stage.index}")
         return True
@@ -327,6 +331,14 @@ class _Loop:
                    f"validation samples were finite."
         return (f"Even the weights {self.good.when} give non-finite outputs on validation "
                 f"samples: check the data for NaN or infinite values.")
+
+    def _stop_asked(self, stage) -> bool:
+        """Whether to stop before the next step (after waiting out a pause). Under torchrun
+        the processes agree on it (a collective, so a host read) only where they read the
+        losses anyway: before every `read_every`-th step."""
+        if self.dist.active and self.step % self.read_every:
+            return False
+        return self.dist.any(self._should_stop(stage))
 
     def _should_stop(self, stage) -> bool:
         if not self.control.paused:
@@ -435,6 +447,7 @@ class _Loop:
         the device. `loss_of(x, y)` -> (batch-mean loss, output)."""
         loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
+        finite = torch.ones((), dtype=torch.bool, device=self.device)
         part = self.dist.val_slice(len(self.vx))
         vx, vy = self.vx[part], self.vy[part]
         for i in range(0, len(vx), VAL_BATCH):
@@ -442,8 +455,10 @@ class _Loop:
             with self.mixed.autocast():
                 value, out = loss_of(x, y)
             loss += value * len(x)
+            finite &= torch.isfinite(out).all()
             if correct_of is not None:
                 correct += correct_of(out, y)
+        self.val_finite = finite
         return loss, correct
 
 

@@ -253,13 +253,14 @@ class _ActivationPlan:
 
     def reduce(self, outputs: dict[str, torch.Tensor], batch: int) -> torch.Tensor:
         """(rows x layers) sums, flattened: nonzero, sum, live units[, saturated]. Written for
-        few kernel launches (each costs several microseconds on a CPU): nonzeros are counted
-        straight into floats, ge_ marks in place."""
+        few kernel launches (each costs several microseconds on a CPU) on float tensors only
+        (a reduction of a bool tensor is several times slower): |sign| marks the nonzeros, ge_
+        the saturated values, in place. A NaN output makes its layer's statistics NaN."""
         flat = torch.cat([o.reshape(batch, -1) for o in outputs.values()] if self.reshape
                          else list(outputs.values()), dim=1)   # the tap keeps plan order
         if flat.dtype != torch.float32:
             flat = flat.float()              # counts stay exact, sums comparable
-        nonzero = flat.ne(0).sum(0, dtype=torch.float32)
+        nonzero = flat.sign().abs_().sum(0)    # 1 where nonzero; ~5x faster than ne().sum()
         rows = [nonzero, flat.sum(0), nonzero.sign()]          # sign: the unit is alive
         if self.limits is not None:
             centre, reach = self.limits

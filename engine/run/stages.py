@@ -115,8 +115,11 @@ class FineTune(_Stage):
             val_loss, val_correct = loop.validate(self._loss_and_out, objective.correct)
         finally:
             model.train()
-        train_correct, val_loss, val_correct = dist.sum(torch.stack(
-            [correct.float(), val_loss.float(), val_correct.float()])).tolist()
+        bad = (~loop.val_finite).float()       # the outputs' finiteness, in the same read
+        train_correct, val_loss, val_correct, bad = dist.sum(torch.stack(
+            [correct.float(), val_loss.float(), val_correct.float(), bad])).tolist()
+        if nv:
+            loop.outputs_checked = not bad      # spares the loop a forward pass to check
         classes = objective.correct is not None
         record = {"epoch": epoch + 1, "train_loss": loss_sum / samples,
                   "train_acc": train_correct / n if classes else None,
