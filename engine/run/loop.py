@@ -469,21 +469,20 @@ def _allocation_failed(exc: RuntimeError) -> bool:
 
 
 class _Good:
-    """A copy of the last weights whose outputs were finite, on the model's device."""
+    """A copy of the last weights whose outputs were finite, on the model's device: buffers
+    made once and copied into at each epoch's end (no allocation per epoch)."""
 
     def __init__(self, model: torch.nn.Module):
         self.when = "at the start of this run"
-        self.state = _copy_state(model)
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def keep(self, model: torch.nn.Module, when: str) -> None:
-        self.state, self.when = _copy_state(model), when
+        current = [v.detach() for v in model.state_dict().values()]
+        torch._foreach_copy_(list(self.state.values()), current)
+        self.when = when
 
     def restore(self, model: torch.nn.Module) -> None:
         model.load_state_dict(self.state)
-
-
-def _copy_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _split(data: Dataset, cfg: TrainConfig, device):
