@@ -42,6 +42,7 @@ _LAZY = {
     "launch": "run.distributed", "Checkpoints": "run.checkpoints",
     "remaining_epochs": "run.checkpoints", "finished_epochs": "run.history",
     "epochs_left": "run.history", "network_edits": "run.history",
+    "step_columns": "run.history", "probe_columns": "run.history",
     "Control": "run.events", "Callback": "run.events", "EventQueue": "run.events",
     "StepEvent": "run.events", "EpochEvent": "run.events", "ProbeEvent": "run.events",
     "StageEvent": "run.events", "StageEpochEvent": "run.events", "PhaseEvent": "run.events",
@@ -75,7 +76,8 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.run.events import (Callback, CompareEvent, Control, EpochEvent, EventQueue,
                                    FailedEvent, FinishedEvent, PhaseEvent, ProbeEvent,
                                    StageEpochEvent, StageEvent, StepEvent)
-    from engine.run.history import epochs_left, finished_epochs, network_edits
+    from engine.run.history import (epochs_left, finished_epochs, network_edits,
+                                    probe_columns, step_columns)
     from engine.run.live import (BoundaryEvent, ConfusionEvent, FiltersEvent, LiveViews,
                                  devices, filter_tiles, preview, suggest_dataset,
                                  trained_views)

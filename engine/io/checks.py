@@ -9,10 +9,10 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.io.structure import HISTORY, MANIFEST, validate
+from engine.io.structure import HISTORY, INLINE_SERIES, MANIFEST, validate
 
 FORMAT_NAME = "layerwise-network"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2      # 2: the history's step and probe series moved to history.safetensors
 
 MiB = 1024 * 1024
 # Largest size accepted for each member, checked before and while decompressing (zip bombs).
@@ -21,6 +21,7 @@ MEMBER_LIMITS = {
     "network.json": 32 * MiB,
     "training.json": 8 * MiB,
     "history.json": 256 * MiB,
+    "history.safetensors": 512 * MiB,
     "weights.safetensors": 4096 * MiB,
     "optimizer.json": 64 * MiB,
     "optimizer.safetensors": 8192 * MiB,
@@ -33,9 +34,26 @@ BARE_JSON_LIMIT = 32 * MiB
 METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 CHUNK = 1 * MiB
 
+SERIES_MEMBER = "history.safetensors"     # engine.io.series
+INLINE = "history.json series"            # a version-1 history's steps and probes, set apart
+
+
+def _series_apart(parsed: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: the history's steps and probes, which version 1 kept in history.json, are set
+    apart under INLINE (for parse_history to check and make columns of, as version 2 reads
+    them from history.safetensors)."""
+    history = parsed.get("history.json")
+    if isinstance(history, dict):
+        parsed = {**parsed, "history.json": dict(history),
+                  INLINE: {k: history[k] for k in ("steps", "probes") if k in history}}
+        for key in ("steps", "probes"):
+            parsed["history.json"].pop(key, None)
+    return parsed
+
+
 # Upgrades of the parsed members from format version v to v + 1, applied in order on load.
 # Each takes and returns {member name: parsed JSON}. Version 1 is the first format.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _series_apart}
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt")
 PICKLE_REFUSAL = ("is a Python pickle; Layerwise never opens pickles because they can run "
@@ -48,14 +66,17 @@ def dumps(obj: Any) -> bytes:
 
 
 def jsonable(obj: Any) -> Any:
-    """`obj` as plain JSON data: non-finite floats become None, numpy/torch scalars numbers."""
+    """`obj` as plain JSON data: non-finite floats become None, numpy/torch scalars numbers,
+    arrays and history columns (engine.run.history) lists."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):   # numpy and torch scalars
+    if callable(getattr(obj, "tolist", None)):   # history columns, numpy and torch values
+        return jsonable(obj.tolist())
+    if hasattr(obj, "item") and callable(obj.item):   # other scalars
         return jsonable(obj.item())
     return obj
 
@@ -267,11 +288,45 @@ def migrate(parsed: dict[str, Any], version: int) -> dict[str, Any]:
     return parsed
 
 
-def parse_history(history: Any, problems: list[str]) -> dict | None:
-    """history.json's value if its structure is valid (engine.io.structure.HISTORY)."""
+def parse_history(history: Any, members: dict[str, bytes], problems: list[str],
+                  inline: Any = None) -> dict | None:
+    """The history: history.json's value if its structure is valid (engine.io.structure
+    .HISTORY), with the step and probe series of history.safetensors as columns (or, from a
+    version-1 file, those `inline` in its history.json, checked as that version did)."""
     if history is None:
+        if SERIES_MEMBER in members:
+            problems.append(f"{SERIES_MEMBER} is in the file without history.json")
         return None
-    return history if validate(HISTORY, history, "history.json", problems) else None
+    if not validate(HISTORY, history, "history.json", problems):
+        return None
+    if inline is not None:
+        return _inline_history(history, inline, members, problems)
+    if "series" not in history:
+        if SERIES_MEMBER in members:
+            problems.append(f"{SERIES_MEMBER} is in the file but history.json lists no series")
+            return None
+        return history
+    from engine.io.series import read_series
+    series = read_series(history["series"], members, problems)
+    if series is None:
+        return None
+    return {**{k: v for k, v in history.items() if k != "series"}, **series}
+
+
+def _inline_history(history: dict, inline: Any, members: dict, problems: list[str]):
+    if "series" in history or SERIES_MEMBER in members:
+        problems.append(f"a format 1 file keeps its series in history.json, not in "
+                        f"{SERIES_MEMBER}")
+        return None
+    if not validate(INLINE_SERIES, inline, "history.json", problems):
+        return None
+    from engine.run.history import StepRows, compact_probes
+    history = dict(history)
+    if "steps" in inline:
+        history["steps"] = StepRows(inline["steps"])
+    if "probes" in inline:
+        history["probes"] = compact_probes(inline["probes"]) if inline["probes"] else {}
+    return history
 
 
 # ----------------------------------------------------------------------------- weights

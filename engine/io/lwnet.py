@@ -2,7 +2,9 @@
 
 Members: manifest.json (format, version, app and torch versions, date), network.json (the spec),
 training.json (the run's recipe: training and pre-training settings, data set, threads;
-files before the recipe held a flat training config, read as a recipe), weights.safetensors and history.json (both optional), and
+files before the recipe held a flat training config, read as a recipe), weights.safetensors and
+history.json (both optional; the history's step and probe series in history.safetensors since
+format 2, engine.io.series), and
 optimizer.json + optimizer.safetensors (optional, together: the optimizer's state, so that
 training can continue where it stopped; for fp16 runs optimizer.json also holds the loss
 scaler's state under "grad_scaler", optional, so files without it still load, and older
@@ -24,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from engine import __version__
 from engine.errors import FileFormatError, LayerwiseError, SpecError, listed
 from engine.io.atomic import write_with
-from engine.io.checks import (FORMAT_NAME, FORMAT_VERSION, MEMBER_LIMITS, MiB, check_version,
-                              dumps, migrate, optimizer_problems, parse_history, parse_json,
-                              read_members, state_dict_problems)
+from engine.io.checks import (FORMAT_NAME, FORMAT_VERSION, INLINE, MEMBER_LIMITS, MiB,
+                              SERIES_MEMBER, check_version, dumps, migrate, optimizer_problems,
+                              parse_history, parse_json, read_members, state_dict_problems)
 from engine.io.runs import parse_runs
 from engine.io.structure import MAX_PROBLEMS, json_limits
 from engine.network.spec import NetworkSpec
@@ -68,7 +70,7 @@ def save(path, spec: NetworkSpec, model: Model | None = None, history: dict | No
     if recipe is not None:
         members["training.json"] = dumps({"recipe": _recipe(recipe).to_dict()})
     if history is not None:
-        members["history.json"] = dumps(history)
+        members.update(_history_members(path, history))
     if model is not None:
         members["weights.safetensors"] = _weights_bytes(spec, model)
     if optimizer is not None:
@@ -88,11 +90,24 @@ def _check_opens(path: Path, members: dict[str, bytes]) -> None:
         if len(data) > MEMBER_LIMITS[name]:
             problems.append(f"{name} would be {len(data) // MiB:,} MiB; a file may hold at most "
                             f"{MEMBER_LIMITS[name] // MiB:,} MiB")
-    _parse({k: v for k, v in members.items() if k in JSON_MEMBERS and k != "optimizer.json"},
-           problems)
+    _parse({k: v for k, v in members.items() if k in JSON_MEMBERS and k != "optimizer.json"
+            or k == SERIES_MEMBER}, problems)
     if problems:
         raise LayerwiseError(f"Cannot save '{path}': the file could not be opened again, so "
                              f"nothing was written: " + "; ".join(listed(problems)))
+
+
+def _history_members(path: Path, history: dict) -> dict[str, bytes]:
+    """history.json, and history.safetensors when the history has step or probe series."""
+    from engine.io.series import split_history
+    problems: list[str] = []
+    meta, series = split_history(history, problems)
+    if problems:
+        raise LayerwiseError(f"Cannot save '{path}': nothing was written: " + problems[0])
+    members = {"history.json": dumps(meta)}
+    if series is not None:
+        members[SERIES_MEMBER] = series
+    return members
 
 
 def _recipe(recipe: Any):
@@ -192,7 +207,7 @@ def _parse(members: dict[str, bytes], problems: list[str]) -> Saved:
     parsed = migrate(parsed, version)
     spec = _parse_spec(parsed["network.json"], problems)
     recipe = _parse_recipe(parsed["training.json"], problems)
-    history = parse_history(parsed["history.json"], problems)
+    history = parse_history(parsed["history.json"], members, problems, parsed.get(INLINE))
     model = None
     if "weights.safetensors" in members and spec is not None:
         model = _parse_weights(spec, members["weights.safetensors"], problems)

@@ -2,13 +2,16 @@
 
 A record is plain JSON-ready data: {"id", "label", "created", "config", "network",
 "history": {"epochs", "steps", "probes"}}. Long step and probe series are thinned to at most
-MAX_POINTS points (evenly, keeping the first and last), so a file with many runs stays small.
+MAX_POINTS points (evenly, keeping the first and last), so a file with many runs stays small:
+that is why kept runs stay plain lists in runs.json (at most a few thousand values a series),
+not columns of history.safetensors as a network's own history.
 """
 from __future__ import annotations
 
 import csv
 import datetime as _dt
 import io
+import math
 import uuid
 from typing import Any
 
@@ -17,10 +20,13 @@ MAX_POINTS = 2000
 
 def make_record(history: dict, config: dict | None, label: str, spec=None) -> dict:
     """A record of one run from its history and config (the dataset is inside the config)."""
+    from engine.run.history import probe_columns, step_columns
     history = history or {}
-    probes = history.get("probes") or {"step": [], "layers": {}}
-    keep = _thin_indices(len(probes.get("step", [])))
-    record = {
+    steps = step_columns(history)
+    probe_steps, layers = probe_columns(history)
+    keep, thin = _thin_indices(len(probe_steps)), _thin_indices(len(steps["step"]))
+    rows = {k: v[thin].tolist() for k, v in steps.items()}
+    return {
         "id": uuid.uuid4().hex[:12], "label": label,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "config": dict(config or {}),
@@ -28,17 +34,24 @@ def make_record(history: dict, config: dict | None, label: str, spec=None) -> di
                     "layers": len(getattr(spec, "nodes", {}) or {})},
         "history": {
             "epochs": list(history.get("epochs") or []),
-            "steps": [history["steps"][i] for i in _thin_indices(len(history.get("steps") or []))],
-            "probes": {"step": [probes["step"][i] for i in keep],
-                       "layers": {n: {s: [v[i] for i in keep] for s, v in stats.items()}
-                                  for n, stats in (probes.get("layers") or {}).items()}},
+            "steps": [{"step": s, "epoch": e, "loss": _number(v)} for s, e, v in
+                      zip(rows["step"], rows["epoch"], rows["loss"])],
+            "probes": {"step": probe_steps[keep].tolist(),
+                       "layers": {n: {s: [_number(x) for x in v[keep].tolist()]
+                                      for s, v in stats.items()}
+                                  for n, stats in layers.items()}},
             "stages": list(history.get("stages") or []),
         },
     }
-    return record
+
+
+def _number(value: float) -> float | None:
+    """A value of a kept run: None when missing (NaN) or diverged, as runs.json stores it."""
+    return value if math.isfinite(value) else None
 
 
 def _thin_indices(n: int) -> list[int]:
+    """At most MAX_POINTS indices of range(n), evenly, keeping the first and last."""
     if n <= MAX_POINTS:
         return list(range(n))
     step = (n - 1) / (MAX_POINTS - 1)

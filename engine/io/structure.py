@@ -200,9 +200,21 @@ STAGE = record({"stage": whole, "of": whole, "mode": text, "node": text, "layer"
 RUN = record({"start_step": whole, "start_epoch": whole, "epochs": whole, "steps": whole,
               "processes": whole, "batch_size": whole, "global_batch": whole,
               "skipped_steps": whole, "seconds": number, "status": text, "network": text})
-HISTORY = record({"epochs": list_of(EPOCH), "steps": list_of(STEP), "probes": probes,
+def moved(value, where, problems) -> None:
+    """A key that format 2 keeps elsewhere (the step and probe series: history.safetensors)."""
+    problems.append(f"{where} does not belong in history.json since format 2 (the step and "
+                    f"probe series are in history.safetensors)")
+
+
+# history.json's "series": the names and order of history.safetensors' columns
+# (engine.io.series)
+SERIES = record({"member": text, "steps": list_of(text), "probes": table(list_of(text))},
+                required=("member",), extra=None)
+HISTORY = record({"epochs": list_of(EPOCH), "steps": moved, "probes": moved,
                   "stages": list_of(STAGE), "runs": list_of(RUN), "status": text,
-                  "message": text})
+                  "message": text, "series": SERIES})
+# format 1 kept the series in history.json: set apart on load (engine.io.checks.MIGRATIONS)
+INLINE_SERIES = record({"steps": list_of(STEP), "probes": probes}, extra=None)
 KEPT_HISTORY = record({"epochs": list_of(EPOCH), "steps": list_of(STEP), "probes": probes,
                        "stages": list_of(STAGE)})
 MANIFEST = record({})

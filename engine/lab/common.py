@@ -165,10 +165,11 @@ def last(history: dict, key: str):
 
 
 def series(history: dict, node: str, stat: str) -> tuple[list, list]:
-    """(probe steps, values) of one statistic of one node, skipping missing values."""
+    """(probe steps, values) of one statistic of one node, skipping missing values (NaN in
+    a history's columns, None in plain lists)."""
     probes = history.get("probes") or {}
     values = (probes.get("layers", {}).get(node) or {}).get(stat, [])
-    pairs = [(s, v) for s, v in zip(probes.get("step", []), values) if v is not None]
+    pairs = [(s, v) for s, v in zip(probes.get("step", []), values) if v is not None and v == v]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 

@@ -38,8 +38,9 @@ from engine.run.history import continue_history, finished_epochs
 from engine.network.model import Model
 from engine.run.objective import Objective, make_objective
 from engine.run.optim import OptimizerState, capture
-from engine.run.pending import LIVE_S, PendingSteps, StepInfo
-from engine.run.probes import ProbeCallback
+from engine.run.good_weights import GoodWeights
+from engine.run.pending import LIVE_S, PendingSteps, StepInfo, first_bad
+from engine.run.probe_callback import ProbeCallback
 from engine.run.setup import Mixed, resolve_device, resolve_network, to_device
 
 VAL_BATCH = 1024
@@ -190,7 +191,7 @@ class _Loop:
         self.step = 0
         self.record: dict | None = None     # history["runs"] record of the training stage
         self.batch_size = cfg.batch_size    # the running stage's (for messages)
-        self.good = _Good(self.model)       # the last weights with finite outputs
+        self.good = GoodWeights(self.model)       # the last weights with finite outputs
         self.pending = PendingSteps()       # steps whose losses the host has not read yet
         self.read_every = cfg.probe_every or LIVE_EVERY     # under torchrun (see _read_due)
         self.last_read = 0.0
@@ -399,25 +400,30 @@ class _Loop:
         values = torch.cat(parts).tolist() if parts else []
         self.last_read = time.perf_counter()
         n = len(infos)
+        checked = 2 * n if norms is not None else n
+        bad = first_bad(values, n, norms is not None)
+        good, done = infos[:bad], values[:bad]
+        self.loss_sum += sum(v * info.samples for v, info in zip(done, good))
+        stage.steps_done(good, done)
+        self._step_events(stage, good, done, probe, values[checked:])
+        if bad < n:
+            i = bad if not math.isfinite(values[bad]) else n + bad
+            self._diverged(stage, infos[bad], "loss" if i < n else "gradient norm", values[i])
+
+    def _step_events(self, stage, infos: list, losses: list, probe, raw: list) -> None:
+        """The StepEvents of read steps, in order; a probe's event comes before its step's."""
         probed = probe.pending[0] if probe is not None else None
         wanted = self.dispatch.wants(StepEvent)
-        for i, info in enumerate(infos):
-            value = values[i]
-            if not math.isfinite(value):
-                self._diverged(stage, info, "loss", value)
-            if norms is not None and not math.isfinite(values[n + i]):
-                self._diverged(stage, info, "gradient norm", values[n + i])
-            self.loss_sum += value * info.samples
-            stage.step_done(info.step, info.epoch, value)
-            if info.step == probed:            # a step's probe comes before the step's event
-                probe.finish(self.run, values[n * (1 + (norms is not None)):])
-                probe = None
+        if not wanted and probed is not None and infos and infos[-1].step >= probed:
+            probe.finish(self.run, raw)
+            return
+        for info, value in zip(infos, losses):
+            if info.step == probed:
+                probe.finish(self.run, raw)
             if wanted:
                 self.dispatch.emit(StepEvent(info.step, info.epoch + 1, info.batch + 1,
                                              info.batches, value, info.lr, info.samples,
                                              stage.index))
-        if probe is not None:
-            probe.finish(self.run, values[n * (1 + (norms is not None)):])
 
     def _diverged(self, stage, info: StepInfo, what: str, value: float) -> None:
         """Raise Diverged for step `info.step`: the run ends after the step before it."""
@@ -466,23 +472,6 @@ def _allocation_failed(exc: RuntimeError) -> bool:
     """A CPU allocation failure (torch raises a plain RuntimeError for it, not OutOfMemoryError)."""
     text = str(exc)
     return "can't allocate memory" in text or "not enough memory" in text
-
-
-class _Good:
-    """A copy of the last weights whose outputs were finite, on the model's device: buffers
-    made once and copied into at each epoch's end (no allocation per epoch)."""
-
-    def __init__(self, model: torch.nn.Module):
-        self.when = "at the start of this run"
-        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-    def keep(self, model: torch.nn.Module, when: str) -> None:
-        current = [v.detach() for v in model.state_dict().values()]
-        torch._foreach_copy_(list(self.state.values()), current)
-        self.when = when
-
-    def restore(self, model: torch.nn.Module) -> None:
-        model.load_state_dict(self.state)
 
 
 def _split(data: Dataset, cfg: TrainConfig, device):

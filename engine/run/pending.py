@@ -8,10 +8,11 @@ together with the pending probe's statistics — on probed steps, at the end of 
 pausing or stopping, and, when someone is watching the steps live (the window, the command
 line's progress), at most every LIVE_S seconds. A NaN loss is therefore found when the steps are
 read, up to a read's worth of steps late; the loop keeps the last weights whose outputs were
-finite (engine.run.loop._Good), so nothing a late find could spoil is lost.
+finite (engine.run.good_weights), so nothing a late find could spoil is lost.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -55,3 +56,13 @@ class PendingSteps:
         infos = self.infos
         self.losses, self.norms, self.infos = [], [], []
         return losses, norms, infos
+
+
+def first_bad(values: list[float], n: int, with_norms: bool) -> int:
+    """The index of the first of `n` steps whose loss (values[i]) or gradient norm
+    (values[n + i], `with_norms`) is not finite; n when all are."""
+    checked = values[:2 * n] if with_norms else values[:n]
+    if all(map(math.isfinite, checked)):
+        return n
+    return next(i for i in range(n) if not math.isfinite(values[i])
+                or with_norms and not math.isfinite(values[n + i]))

@@ -22,7 +22,7 @@ import torch
 
 from engine.run.config import MAX_SEED, TrainConfig
 from engine.run.events import EpochEvent, PhaseEvent, StageEpochEvent, StageEvent
-from engine.run.history import finished_epochs, last_step
+from engine.run.history import append_steps, finished_epochs, last_step
 from engine.network.transfer import network_signature
 from engine.run.objective import ActivationL1
 from engine.run.optim import lr_at, make_optimizer, restore, set_lr
@@ -102,8 +102,10 @@ class FineTune(_Stage):
         out = self.loop.model(x)
         return self.loop.objective.loss(out, y), out
 
-    def step_done(self, step: int, epoch: int, value: float) -> None:
-        self.loop.run.history["steps"].append({"step": step, "epoch": epoch + 1, "loss": value})
+    def steps_done(self, infos: list, losses: list[float]) -> None:
+        """Record steps read from the device (engine.run.pending.StepInfo each, and losses)."""
+        append_steps(self.loop.run.history, [i.step for i in infos],
+                     [i.epoch + 1 for i in infos], losses)
 
     def epoch_end(self, epoch: int, lr: float, loss_sum: float, samples: int, correct,
                   seconds: float) -> None:
@@ -258,8 +260,9 @@ class PretrainStage(_Stage):
         x = self.loop.x
         return all(unit_interval(self._features(x[i:i + 1024])) for i in range(0, len(x), 1024))
 
-    def step_done(self, step: int, epoch: int, value: float) -> None:
-        self.record["steps"] = step
+    def steps_done(self, infos: list, losses: list[float]) -> None:
+        if infos:
+            self.record["steps"] = infos[-1].step
 
     def epoch_end(self, epoch: int, lr: float, loss_sum: float, samples: int, correct,
                   seconds: float) -> None:

@@ -3,14 +3,18 @@ readout that names the curve nearest the pointer (drawn thicker meanwhile), a le
 the plot, or beside it when the plot is too short), a log-x switch, a message instead of axes
 while there is no data, and export of its data (CSV) and image (PNG).
 
-Each curve is one PlotDataItem made when its series first appears; refreshing hands it a view
-of the buffer. Downsampling ('peak') and clip-to-view keep a refresh cheap however long the
-history grows.
+Each curve is one PlotDataItem made when its series first appears. A refresh hands it the
+series' envelope for the plot's pixel columns (series.envelope: each column's lowest and highest
+value, so no spike is hidden), worked out again when a zoom or a resize changes the columns:
+however long the history, a curve is drawn from about two points a pixel. pyqtgraph's own
+'peak' downsampling is not used: it drops the newest points (those past its last whole block),
+a block with a NaN (a diverged step) vanishes, and on a log axis it maps every point first.
+Clip-to-view then hands the painter only the points in view.
 """
 from __future__ import annotations
 
-import csv
 import html
+import itertools
 import math
 
 import numpy as np
@@ -21,8 +25,9 @@ from PySide6.QtWidgets import (QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, 
                                QToolButton, QVBoxLayout, QWidget)
 
 from . import files
-from .plot_scales import DECIMATE_ABOVE, DecadeAxis, bounds, decimate, round_up
+from .plot_scales import DecadeAxis, bounds, round_up
 from .plot_widgets import NO_DATA, EmptyMessage, SideKey, show_data
+from .series import csv_line, csv_series, envelope
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#374151")
 
@@ -31,6 +36,7 @@ PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#d
 LEGEND_COLUMN_PX, LEGEND_ROW_PX = 110, 18     # least room one legend entry takes at 8 pt
 LEGEND_SAMPLE_PX = 34        # an entry's line sample and the gaps beside its label
 LEGEND_MARGIN_PX = 72        # the plot's width the legend cannot use (the left axis, margins)
+MIN_COLUMNS = 256            # a hidden plot's envelope: as for this many pixels, until shown
 STRESS_PX = 2                # how much thicker the curve pointed at is drawn
 NEAR_PX = 40                 # the farthest a curve can be from the pointer to be named
 RUN_STYLES = {"run": Qt.SolidLine, "random": Qt.SolidLine, "supervised": Qt.DashLine,
@@ -66,13 +72,14 @@ class LivePlot(QWidget):
         self.plot.setLabel("left", y_label)
         self.plot.showGrid(x=False, y=False)     # grid lines cost a repaint of every axis
         self.plot.setLogMode(x=False, y=log_y)
-        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setDownsampling(auto=False)         # the curves are envelopes already
         self.plot.setClipToView(True)
         self.legend = self.plot.addLegend(offset=(-8, -8 if legend_at_bottom else 8),
                                           labelTextSize="8pt",
                                           brush=pg.mkBrush(255, 255, 255, 200))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw: dict[str, tuple] = {}
+        self._columns: dict[str, tuple] = {}  # what each curve's envelope is for (_shape)
         self._legend_grid = (0, 0)          # (entries, columns) the legend is laid out for
         self._key: list[tuple] = []         # set_key's entries, and their sample items
         self._key_items: list[pg.PlotDataItem] = []
@@ -103,6 +110,9 @@ class LivePlot(QWidget):
         elif log_y:
             self.plot.setYRange(-4, 0, padding=0.02)   # empty: decades, not 2..9 crowded
         self.plot.vb.sigRangeChangedManually.connect(self._manual)
+        self.plot.vb.sigXRangeChanged.connect(self._reshape)
+        self.plot.vb.sigResized.connect(self._reshape)
+        self.plot.autoBtn.clicked.connect(self._auto)
         self._layout()
         self._show_data(False)
         self.widget.scene().sigMouseMoved.connect(self._hover)
@@ -144,9 +154,7 @@ class LivePlot(QWidget):
         if item is None:
             item = pg.PlotDataItem(pen=pen(color, width, style), name=name if legend else None,
                                    symbol=symbol, symbolSize=6, symbolBrush=QColor(color),
-                                   symbolPen=None, connect="finite", autoDownsample=True,
-                                   downsampleMethod="peak", autoDownsampleFactor=1.5,
-                                   clipToView=True)
+                                   symbolPen=None, connect="finite", clipToView=True)
             self.plot.addItem(item)
             self.curves[name] = item
             self._fit_legend()
@@ -200,21 +208,54 @@ class LivePlot(QWidget):
         legend.updateSize()
 
     def set_curve(self, name: str, x, y, color, **style) -> None:
-        """Show (x, y) as curve `name`. Long series are handed to the plot decimated (the
-        lowest and highest value of each of DECIMATE_BINS bins, so spikes stay visible); the
-        readout and the CSV export use the series itself."""
-        item = self.curve(name, color, **style)
-        self.raw[name] = (x, y)
+        """Show (x, y) as curve `name`, drawn as its envelope for the plot's pixel columns
+        (see the module's docstring); the readout and the CSV export use the series itself."""
+        self.curve(name, color, **style)
+        self.raw[name] = (np.asarray(x), np.asarray(y))
         if len(x) and not self.has_data:
             self._show_data(True)
-        if len(x) > DECIMATE_ABOVE:
-            x, y = decimate(np.asarray(x), np.asarray(y, dtype=float))
-        if self.plot.ctrl.logYCheck.isChecked():
-            y = np.where(np.asarray(y) > 0, y, np.nan)       # no zero on a log axis
-        item.setData(x, y)
+        self._draw_curve(name)
+
+    def _draw_curve(self, name: str) -> None:
+        x, y = self.raw[name]
+        self._columns[name] = columns, log_x = self._shape(x)
+        shown = envelope(x, y, columns, log_x)
+        if self.plot.ctrl.logYCheck.isChecked() and (shown[1] <= 0).any():
+            # no zero on a log axis: each column's lowest positive value
+            shown = envelope(x, np.where(y > 0, y, np.nan), columns, log_x)
+        self.curves[name].setData(*shown)
+
+    def _shape(self, x) -> tuple[int, bool]:
+        """What a curve's envelope depends on: its pixel columns, and whether x is in log."""
+        return self.columns_for(x), self.plot.ctrl.logXCheck.isChecked()
+
+    def columns_for(self, x) -> int:
+        """The pixel columns that x[0]..x[-1] takes, rounded up to a power of two (so that
+        small resizes, pans and a growing run reuse the envelope): the view's width while it
+        follows the data, more when zoomed in."""
+        width = max(MIN_COLUMNS, self.plot.vb.width())
+        if not self.follow and len(x) > 1:
+            lo, hi = float(x[0]), float(x[-1])
+            if self.plot.ctrl.logXCheck.isChecked() and lo > 0:
+                lo, hi = math.log10(lo), math.log10(hi)
+            (v0, v1), _ = self.plot.vb.viewRange()
+            width *= max(1.0, (hi - lo) / max(v1 - v0, 1e-12))
+        return 1 << math.ceil(math.log2(width))
+
+    def _reshape(self, *_) -> None:
+        """The view's width in pixels or data changed: curves whose envelope was for other
+        columns are drawn again from their series."""
+        for name, (x, _) in self.raw.items():
+            if self._columns.get(name) != self._shape(x):
+                self._draw_curve(name)
+
+    def _auto(self, *_) -> None:
+        """The plot's "A" button: follow the data again, now (not at the next refresh)."""
+        self.fit_view()
 
     def _manual(self, *_) -> None:
         self.follow = False
+        self._reshape()                        # zoomed in: finer columns
 
     def fit_view(self) -> None:
         """Set the view to round bounds around every curve's data (see __init__)."""
@@ -276,6 +317,7 @@ class LivePlot(QWidget):
         for item in self.curves.values():
             item.setData([], [])
         self.raw.clear()
+        self._columns.clear()
         self._view = None
         self.readout.setText(" ")
         self._show_data(False)
@@ -291,6 +333,7 @@ class LivePlot(QWidget):
         self._legend_grid = (0, 0)
         self.curves.clear()
         self.raw.clear()
+        self._columns.clear()
         self._view = None
         self.readout.setText(" ")
         self._show_data(False)
@@ -298,6 +341,7 @@ class LivePlot(QWidget):
     def set_log_x(self, on: bool) -> None:
         if self.time_axis:
             self.plot.setLogMode(x=on, y=self.plot.ctrl.logYCheck.isChecked())
+            self._reshape()                    # columns equal in log x, or again in x
             self._view = None
             self.fit_view()
 
@@ -409,15 +453,12 @@ class LivePlot(QWidget):
         files.ask_export(self, self.title, _stem(self.title), "png", self.export_png)
 
     def export_csv(self, path: str) -> None:
-        """One row per point: series, x, y (curves of different lengths fit one table)."""
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            out = csv.writer(fh)
-            out.writerow(["series", self.plot.getAxis("bottom").labelText or "x",
-                          self.plot.getAxis("left").labelText or "y"])
-            for name in self.curves:
-                xs, ys = self.curve_data(name)
-                out.writerows((name, f"{a:.10g}", "" if not np.isfinite(b) else f"{b:.10g}")
-                              for a, b in zip(xs, ys))
+        """One row per point: series, x, y (curves of different lengths fit one table),
+        formatted and written a few thousand rows at a time (files.write_pieces)."""
+        header = csv_line(["series", self.plot.getAxis("bottom").labelText or "x",
+                           self.plot.getAxis("left").labelText or "y"])
+        files.write_pieces(path, itertools.chain([header], itertools.chain.from_iterable(
+            csv_series(name, *self.curve_data(name)) for name in self.curves)))
 
     def export_png(self, path: str) -> None:
         from pyqtgraph.exporters import ImageExporter

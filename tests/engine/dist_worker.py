@@ -33,7 +33,7 @@ def run() -> int:
     save_file(state, str(outdir / f"rank{rank}.safetensors"))
     history = runs[0].history
     (outdir / f"rank{rank}.json").write_text(json.dumps(
-        {"rc": rc, "epochs": history["epochs"], "steps": history["steps"],
+        {"rc": rc, "epochs": history["epochs"], "steps": engine.jsonable(history["steps"]),
          "runs": history["runs"], "probes": len(history["probes"]["step"]),
          "threads": native_threads()}))
     return rc

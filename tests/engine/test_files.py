@@ -95,13 +95,14 @@ def test_invalid_network_without_weights_still_opens(tmp_path):
 
 
 def test_older_format_is_migrated(tmp_path, lenet, monkeypatch):
-    path = engine.save(tmp_path / "v1.lwnet", lenet)
-    monkeypatch.setattr(files_check, "FORMAT_VERSION", 2)
+    path = engine.save(tmp_path / "older.lwnet", lenet)
+    current = engine.FORMAT_VERSION
+    monkeypatch.setattr(files_check, "FORMAT_VERSION", current + 1)
 
-    def rename_v1_to_v2(parsed):
+    def rename_to_next_version(parsed):
         parsed["network.json"]["name"] = "migrated " + parsed["network.json"]["name"]
         return parsed
-    monkeypatch.setitem(files_check.MIGRATIONS, 1, rename_v1_to_v2)
+    monkeypatch.setitem(files_check.MIGRATIONS, current, rename_to_next_version)
     assert engine.load(path).spec.name == "migrated LeNet-5"
 
 

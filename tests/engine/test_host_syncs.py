@@ -102,3 +102,13 @@ def test_live_listeners_get_every_step_in_order_and_a_bounded_number_of_reads(mo
     assert got == [s["step"] for s in run.history["steps"]] == list(range(1, len(got) + 1))
     reads_on_steps = sum(n for step, n in seen.items() if step)
     assert reads_on_steps < len(got)           # batched: fewer reads than steps
+
+
+def test_the_first_step_that_diverged_is_found_by_loss_or_by_gradient_norm():
+    from engine.run.pending import first_bad
+    nan, inf = float("nan"), float("inf")
+    assert first_bad([1.0, 2.0, 3.0], 3, False) == 3
+    assert first_bad([1.0, nan, inf], 3, False) == 1
+    # losses [1, 2, nan, 4], gradient norms [1, inf, 1, 1]: step index 1 went first
+    assert first_bad([1.0, 2.0, nan, 4.0, 1.0, inf, 1.0, 1.0], 4, True) == 1
+    assert first_bad([1.0, 2.0, 1.0, 1.0, 0.5], 2, True) == 2     # the probe's values after

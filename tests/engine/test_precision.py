@@ -95,7 +95,7 @@ def test_mixed_precision_trains_on_cuda(precision):
 def test_probes_divide_layer_output_gradients_by_the_loss_scale(capture):
     """fp16 scales the loss before backward; the delta_norm probe reports true gradients,
     whether they were retained by autograd or captured by the probe's own backward pass."""
-    from engine.run.probes import ProbeCallback
+    from engine.run.probe_callback import ProbeCallback
     spec = engine.load(TOY).spec
     data = engine.load_dataset("moons", samples=64)
     stats = []
