@@ -31,7 +31,7 @@ _LAZY = {
     "save": "io.lwnet", "load": "io.lwnet", "Saved": "io.lwnet", "network_json": "io.lwnet",
     "FORMAT_VERSION": "io.checks", "jsonable": "io.checks",
     "export": "io.export",
-    "write_atomically": "io.atomic", "check_output": "io.atomic",
+    "write_atomically": "io.atomic", "check_output": "io.atomic", "write_with": "io.atomic",
     "load_dataset": "data", "datasets": "data", "Dataset": "data", "DatasetInfo": "data",
     "Recipe": "run.recipe", "PretrainConfig": "run.recipe", "DataRef": "run.recipe",
     "run_recipe": "run.recipe", "TrainConfig": "run.config", "DEFAULT_LR": "run.config",
@@ -61,7 +61,7 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.data import Dataset, DatasetInfo, datasets, load_dataset
     from engine.io import runs
     from engine.io.checks import FORMAT_VERSION, jsonable
-    from engine.io.atomic import check_output, write_atomically
+    from engine.io.atomic import check_output, write_atomically, write_with
     from engine.io.export import export
     from engine.io.lwnet import Saved, load, network_json, save
     from engine.network import describe

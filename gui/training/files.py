@@ -2,9 +2,6 @@
 exported data in pieces."""
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 from typing import Iterable
 
@@ -66,23 +63,10 @@ def report(parent: QWidget, action, path: str) -> bool:
 
 def write_pieces(path: str, pieces: Iterable[str]) -> None:
     """Write the text `pieces` yields to `path` (UTF-8) one piece at a time, so that the whole
-    text is never held, and atomically as engine's writer does: the target checked first
-    (`engine.check_output`), a temporary file beside it named as engine names its own (so a
-    killed export's is removed by engine's next write of that file), renamed over the target
-    (a link's target) once complete and on disk; on any failure the old file stays as it was."""
-    engine.check_output(path, "export")
-    target = Path(os.path.realpath(path))
-    short = target.name.encode()[:200].decode(errors="ignore")     # room for the additions
-    tmp = target.with_name(f".{short}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w",
-                  encoding="utf-8", newline="") as fh:
-            for piece in pieces:
-                fh.write(piece)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    text is never held, through engine's atomic writer (`engine.write_with`: the target checked
+    first, a temporary file beside it renamed over the target once complete and on disk; on any
+    failure the old file stays as it was)."""
+    def write(fh) -> None:
+        for piece in pieces:
+            fh.write(piece.encode("utf-8"))
+    engine.write_with(path, write, "export")

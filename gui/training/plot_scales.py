@@ -1,5 +1,5 @@
 """How a plot's view follows its data: axes labelled at whole decades, views rounded to
-1, 2, 5 x 10^k steps, and long series decimated for drawing."""
+1, 2, 5 x 10^k steps (long series are drawn as envelopes: gui.training.series.envelope)."""
 from __future__ import annotations
 
 import math
@@ -36,27 +36,6 @@ class DecadeAxis(pg.AxisItem):
         if not self._decades_only:
             return strings
         return [s if abs(v - round(v)) < 1e-9 else "" for v, s in zip(values, strings)]
-
-
-
-DECIMATE_ABOVE = 8000
-DECIMATE_BINS = 2000
-
-
-def decimate(x: np.ndarray, y: np.ndarray, bins: int = DECIMATE_BINS):
-    """At most 2 x bins points: each bin's first x with its lowest and highest y (NaN-aware),
-    and the points after the last whole bin as they are."""
-    per = len(x) // bins
-    if per < 2:
-        return x, y
-    k = per * bins
-    blocks = y[:k].reshape(bins, per)
-    lo, hi = np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)   # NaN-skipping
-    xs = x[:k:per]
-    dx = np.repeat(xs, 2)
-    dy = np.empty(2 * bins)
-    dy[0::2], dy[1::2] = lo, hi
-    return np.concatenate([dx, x[k:]]), np.concatenate([dy, y[k:]])
 
 
 def bounds(series, positive: bool):
