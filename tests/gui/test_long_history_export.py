@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import engine
+
 from gui.training import files, series
 from gui.training.plots import LivePlot
 
@@ -57,7 +59,7 @@ def test_a_failed_export_leaves_the_previous_file_and_no_temporary(tmp_path):
     def pieces():
         yield "series,step,loss\r\n"
         raise OSError(28, "No space left on device")
-    with pytest.raises(OSError):
+    with pytest.raises(engine.LayerwiseError, match="No space left on device; the previous"):
         files.write_pieces(str(path), pieces())
     assert path.read_text() == "before" and [p.name for p in tmp_path.iterdir()] == ["loss.csv"]
 
