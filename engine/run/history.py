@@ -379,6 +379,9 @@ class ProbeLog:
             probes["step"].append(step)
             self._length = n + 1
             return
+        if not len(probes["step"]) and not probes["layers"] and len(set(keys)) == len(keys):
+            self._start(step, keys, values)
+            return
         add_probe(self.history, step, self.nest(keys, values))
         tables = probes["layers"]
         known = sum(len(t) for t in tables.values())
@@ -389,6 +392,22 @@ class ProbeLog:
         self._keys = keys if shared else None
         if shared:
             self._rows(max(2 * self._length, 64))
+
+    def _start(self, step: int, keys: tuple, values: list) -> None:
+        """The first probe of an empty history: its columns made straight in a block (in the
+        network's order, as add_probe would make them)."""
+        block = np.empty((64, len(keys)), dtype=VALUE_DTYPE)
+        block[0] = values
+        where = {key: j for j, key in enumerate(keys)}
+        tables = self.history["probes"]["layers"]
+        for node, stats in self.nest(keys, values).items():
+            table = tables[node] = {}
+            for stat in stats:
+                column = table[stat] = Column.wrap(block[:, where[node, stat]])
+                column._size = 1
+        self.history["probes"]["step"].append(step)
+        self._keys, self._block, self._length = keys, block, 1
+        self._columns = [tables[node][stat] for node, stat in keys]
 
     def _rows(self, capacity: int) -> None:
         """Put the columns' values in a new block of `capacity` rows; the columns view it."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from engine.data import Dataset, load_dataset
@@ -397,16 +398,19 @@ class _Loop:
         parts = [self.dist.mean(losses)] if losses is not None else []
         parts += [norms] if norms is not None else []
         parts += [probe.raw] if probe is not None and probe.raw is not None else []
-        values = torch.cat(parts).tolist() if parts else []
+        read = (parts[0] if len(parts) == 1 else torch.cat(parts)).numpy(force=True) \
+            if parts else np.empty(0, np.float32)
         self.last_read = time.perf_counter()
         n = len(infos)
         checked = 2 * n if norms is not None else n
-        bad = first_bad(values, n, norms is not None)
-        good, done = infos[:bad], values[:bad]
+        bad = n if np.isfinite(read[:checked]).all() else \
+            first_bad(read[:checked].tolist(), n, norms is not None)
+        good, done = infos[:bad], read[:bad].tolist()
         self.loss_sum += sum(v * info.samples for v, info in zip(done, good))
-        stage.steps_done(good, done)
-        self._step_events(stage, good, done, probe, values[checked:])
+        stage.steps_done(good, read[:bad])
+        self._step_events(stage, good, done, probe, read[checked:].tolist())
         if bad < n:
+            values = read.tolist()
             i = bad if not math.isfinite(values[bad]) else n + bad
             self._diverged(stage, infos[bad], "loss" if i < n else "gradient norm", values[i])
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from engine.run.config import MAX_SEED, TrainConfig
@@ -102,10 +103,13 @@ class FineTune(_Stage):
         out = self.loop.model(x)
         return self.loop.objective.loss(out, y), out
 
-    def steps_done(self, infos: list, losses: list[float]) -> None:
-        """Record steps read from the device (engine.run.pending.StepInfo each, and losses)."""
-        append_steps(self.loop.run.history, [i.step for i in infos],
-                     [i.epoch + 1 for i in infos], losses)
+    def steps_done(self, infos: list, losses: np.ndarray) -> None:
+        """Record steps read from the device: consecutive steps of one epoch
+        (engine.run.pending.StepInfo each), and their losses."""
+        if infos:
+            first, k = infos[0].step, len(infos)
+            append_steps(self.loop.run.history, np.arange(first, first + k),
+                         np.full(k, infos[0].epoch + 1), losses)
 
     def epoch_end(self, epoch: int, lr: float, loss_sum: float, samples: int, correct,
                   seconds: float) -> None:
@@ -260,7 +264,7 @@ class PretrainStage(_Stage):
         x = self.loop.x
         return all(unit_interval(self._features(x[i:i + 1024])) for i in range(0, len(x), 1024))
 
-    def steps_done(self, infos: list, losses: list[float]) -> None:
+    def steps_done(self, infos: list, losses: np.ndarray) -> None:
         if infos:
             self.record["steps"] = infos[-1].step
 
