@@ -30,12 +30,14 @@ from .document_views import DocumentViews
 from .edits import PausedEdits
 from .endings import JobEndings
 from .jobs import Download, Request, compare_job, data_job, probe_job, train_job
+from .live_probes import LiveProbes
 from .panel import TrainingPanel
 from .progress import Progress
 from .restore import ViewRestorer
 from .worker import Worker
 
-PROGRESS_S = 0.2          # the progress bar's text changes at most 5 times a second
+PROGRESS_S = 0.5          # the progress bar changes at most twice a second (each change
+                          # repaints it at once and recounts the rate, in the GUI thread)
 JOBS = {"train": train_job, "compare": compare_job, "probe": probe_job}
 
 
@@ -64,6 +66,7 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
         self.restorer = ViewRestorer(self)
         self._stages: list[list[str]] = []
         self._progress_at = 0.0
+        self.live_probes = LiveProbes(self._show_probe, self)
         self._wire()
 
     def _wire(self) -> None:
@@ -306,6 +309,7 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
             self.discard = True
             self.worker.wait()
         self.worker.timer.stop()
+        self.live_probes.stop()
         self.dashboard.stop()
         self.data.wait()
         self.restorer.cancel()
@@ -349,14 +353,17 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
             elif isinstance(ev, FailedEvent):
                 self.say(ev.message, error=True)
         if probe is not None:
-            where = f"pre-training stage {probe.stage}, step" if probe.stage else "at step"
-            self.diagnostics.show(probe.layers, f"Live, {where} {probe.step:,}.")
+            self.live_probes.add(probe)         # shown at most twice a second
         now = time.monotonic()
         if self.worker.kind in ("train", "compare") and self.progress.last is not None \
                 and now - self._progress_at >= PROGRESS_S:
             self._progress_at = now
             self.panel.progress.setValue(self.progress.percent())
             self.panel.progress.setFormat(self.progress.text(self.worker.paused))
+
+    def _show_probe(self, probe: ProbeEvent) -> None:
+        where = f"pre-training stage {probe.stage}, step" if probe.stage else "at step"
+        self.diagnostics.show(probe.layers, f"Live, {where} {probe.step:,}.")
 
     def _phase(self, ev: PhaseEvent) -> None:
         if ev.phase == "train":
@@ -385,6 +392,9 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
     def _ended(self, outcome) -> None:
         self.last_outcome = outcome
         self.dashboard.flush()                  # the run's last events, on every plot
+        if self.discard:
+            self.live_probes.stop()
+        self.live_probes.flush()                # its last probe (the ending may show more)
         self.diagnostics.set_stages([], [])
         self.panel.dataset.hide_progress()
         if outcome.dataset is not None and hasattr(outcome.dataset, "reference"):
