@@ -51,11 +51,19 @@ class PendingSteps:
     def take(self) -> tuple[torch.Tensor | None, torch.Tensor | None, list[StepInfo]]:
         """(losses, gradient norms or None, infos), emptying the list; the losses and norms
         as float32 vectors on the device."""
-        losses = torch.stack(self.losses).float() if self.losses else None
-        norms = torch.stack(self.norms).float() if self.norms else None
+        losses = _vector(self.losses)
+        norms = _vector(self.norms)
         infos = self.infos
         self.losses, self.norms, self.infos = [], [], []
         return losses, norms, infos
+
+
+def _vector(scalars: list[torch.Tensor]) -> torch.Tensor | None:
+    """0-d tensors as one float32 vector (None for none)."""
+    if not scalars:
+        return None
+    vector = scalars[0].reshape(1) if len(scalars) == 1 else torch.stack(scalars)
+    return vector.float()
 
 
 def first_bad(values: list[float], n: int, with_norms: bool) -> int:

@@ -106,7 +106,10 @@ class FineTune(_Stage):
     def steps_done(self, infos: list, losses: np.ndarray) -> None:
         """Record steps read from the device: consecutive steps of one epoch
         (engine.run.pending.StepInfo each), and their losses."""
-        if infos:
+        if len(infos) == 1:         # probing every step: one row at a time, cheaply
+            self.loop.run.history["steps"].append(
+                {"step": infos[0].step, "epoch": infos[0].epoch + 1, "loss": float(losses[0])})
+        elif infos:
             first, k = infos[0].step, len(infos)
             append_steps(self.loop.run.history, np.arange(first, first + k),
                          np.full(k, infos[0].epoch + 1), losses)
