@@ -271,9 +271,12 @@ class TabBarTidier(QObject):
     docks was while a program arranged the docks (before the window was shown, or on Reset
     Layout): after each layout of the window, once the events of the moment are handled."""
 
+    INSISTS = 3         # Qt showed a bar again after this many hides in a row: it is used
+
     def __init__(self, window: QMainWindow):
         super().__init__(window)
         self.window, self.pending = window, False
+        self.hides: dict[int, int] = {}     # bar -> hides in a row (tidies that found it stray)
         window.installEventFilter(self)
         self.later()
 
@@ -288,9 +291,14 @@ class TabBarTidier(QObject):
             QTimer.singleShot(0, self, self.tidy)
 
     def tidy(self) -> list[QTabBar]:
-        """Hide the stray tab bars (stray_tab_bars); the hidden ones are returned."""
+        """Hide the stray tab bars (stray_tab_bars); the hidden ones are returned. A bar that
+        Qt shows again at once, INSISTS times in a row, is one its layout uses (the lone tab
+        of a group whose other docks are hidden): it is left alone rather than fought over,
+        which would hide and show it at every turn of the event loop."""
         self.pending = False
-        stray = stray_tab_bars(self.window)
+        found = {shiboken6.getCppPointer(bar)[0]: bar for bar in stray_tab_bars(self.window)}
+        self.hides = {key: self.hides.get(key, 0) + 1 for key in found}
+        stray = [bar for key, bar in found.items() if self.hides[key] <= self.INSISTS]
         for bar in stray:
             bar.hide()
         return stray
