@@ -9,7 +9,11 @@ median seconds, the median of the per-round ratios engine / bare with their inte
 range, and the ratio of the fastest runs.
 
     .venv/bin/python bench/train_overhead.py [--samples 1280] [--rounds 60] [--epochs 1]
-                                             [--device cpu] [--threads N]
+                                             [--device cpu] [--threads N] [--split]
+
+--split adds a run probing every step whose statistics are not computed (each probe gives
+zeros laid out as the real ones): the cost of probing apart from the statistics' device work
+(capturing the layer-output gradients, reading, recording) against that of the statistics.
 
 Targets: default probing at most 1.05x the bare loop; probing every step at most 1.25x.
 Shared machines run in slow and fast spells of a fraction of a second to seconds (the same
@@ -81,16 +85,38 @@ def engine_loop(spec, data, cfg: engine.TrainConfig) -> float:
     return run.history["runs"][-1]["seconds"]
 
 
-def measure(spec, data, base: engine.TrainConfig, rounds: int) -> dict[str, list[float]]:
+def engine_loop_without_statistics(spec, data, cfg: engine.TrainConfig) -> float:
+    """engine_loop with each probe's device work skipped: the first probe is computed (for its
+    layout and size), the others give zeros laid out alike."""
+    from unittest import mock
+    from engine.run.probes import Watch
+    real = Watch.gather
+
+    def gather(self, grads=None, deltas=None):
+        if not hasattr(self, "bench_first"):
+            layout, raw = real(self, grads, deltas)
+            self.bench_first = (layout, torch.zeros_like(raw))
+            return layout, raw
+        self._forget()
+        return self.bench_first
+    with mock.patch.object(Watch, "gather", gather):
+        return engine_loop(spec, data, cfg)
+
+
+def measure(spec, data, base: engine.TrainConfig, rounds: int,
+            split: bool = False) -> dict[str, list[float]]:
     variants = {"bare": (bare_loop, base),
                 "engine": (engine_loop, base),
                 "engine, probe every step": (engine_loop, base.replace(probe_every=1))}
+    if split:
+        variants["no statistics"] = (engine_loop_without_statistics,
+                                     base.replace(probe_every=1))
     for fn, cfg in variants.values():            # warm up (imports, allocator, caches)
         fn(spec, data, cfg.replace(epochs=1))
     times: dict[str, list[float]] = {k: [] for k in variants}
     names = list(variants)
     for r in range(rounds):
-        for name in names[r % 3:] + names[:r % 3]:
+        for name in names[r % len(names):] + names[:r % len(names)]:
             fn, cfg = variants[name]
             times[name].append(fn(spec, data, cfg))
     return times
@@ -106,6 +132,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (default: torch's choice); 1 is steadier on a busy "
                         "machine")
+    p.add_argument("--split", action="store_true",
+                   help="also probe every step without computing the statistics")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -122,7 +150,7 @@ def main() -> None:
           f"{'every-step s':>13} {'ratio':>6} {'IQR':>11} {'best':>6}")
     for title, file in CASES:
         spec = engine.load(EXAMPLES / file).spec
-        t = measure(spec, data, base, args.rounds)
+        t = measure(spec, data, base, args.rounds, args.split)
         cells = [f"{statistics.median(t['bare']):7.3f}"]
         for k, width in (("engine", 9), ("engine, probe every step", 13)):
             ratios = [e / b for e, b in zip(t[k], t["bare"])]
@@ -131,6 +159,10 @@ def main() -> None:
                          f"{statistics.median(ratios):6.3f} {f'{q1:.3f}-{q3:.3f}':>11} "
                          f"{min(t[k]) / min(t['bare']):6.3f}")
         print(f"{title:24} " + " ".join(cells))
+        if args.split:
+            ratios = [e / b for e, b in zip(t["no statistics"], t["bare"])]
+            print(f"{'':24} probing every step without computing the statistics: "
+                  f"{statistics.median(ratios):.3f} (the statistics' device work is the rest)")
 
 
 if __name__ == "__main__":
