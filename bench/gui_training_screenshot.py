@@ -47,7 +47,7 @@ def main() -> int:
     window.show()
     session = window.ensure_training()
     window.open_example(str(ROOT / "resources" / "examples" / f"{args.example}.json"))
-    session.panel.epochs.setValue(20)
+    session.panel.load(session.panel.recipe().with_settings(train={"epochs": 20}))
     dash = session.dashboard
     window.resizeDocks([dash.docks["Loss"], dash.docks["Gradients"], dash.docks["Activations"]],
                        [520, 560, 520], Qt.Horizontal)

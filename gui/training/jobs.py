@@ -70,7 +70,9 @@ def load_data(request: Request, queue, control) -> engine.Dataset:
             raise Cancelled()
         queue.queue.put(Download(file, done, total))
     queue.queue.put(engine.PhaseEvent("data", f"loading {ref.name}"))
-    return engine.load_dataset(ref.name, progress=progress, **ref.options)
+    data = engine.load_dataset(ref.name, progress=progress, **ref.options)
+    queue.queue.put(engine.PhaseEvent("data", ""))      # loaded: the job's own words again
+    return data
 
 
 def _input_shape(start) -> tuple:

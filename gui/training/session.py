@@ -66,6 +66,7 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
         self.restorer = ViewRestorer(self)
         self._stages: list[list[str]] = []
         self._progress_at = 0.0
+        self.job_words = ""         # what the status line says of the running job
         self.live_probes = LiveProbes(self._show_probe, self)
         self._wire()
 
@@ -191,8 +192,9 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
             self.dashboard.mark_edit(edit_step)
         self.edits.started(kind, self.doc.spec, request.recipe)
         self.worker.start(kind, partial(JOBS[kind], request))
-        self.say({"train": "Training…", "compare": "Comparing with random initialisation…",
-                   "probe": "Checking trainability…"}[kind])
+        self.job_words = {"train": "Training…", "compare": "Comparing with random "
+                          "initialisation…", "probe": "Checking trainability…"}[kind]
+        self.say(self.job_words)
         self.update_state()
         return True
 
@@ -372,7 +374,8 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
             self.diagnostics.set_stages([], [])
         elif ev.phase == "pretrain":
             self._raise("Pre-training")
-        self.panel.status.setText(ev.title[:1].upper() + ev.title[1:] + "…")
+        self.panel.status.setText(ev.title[:1].upper() + ev.title[1:] + "…" if ev.title
+                                  else self.job_words)     # the data set is loaded
 
     def _compared_run(self, ev: CompareEvent) -> None:
         self.progress.compared_run_begins(ev)

@@ -97,6 +97,26 @@ def test_pause_resume_stop_and_the_buttons_follow(qtbot, window):
     assert s.panel.reset_button.isEnabled() and not s.panel.pause_button.isEnabled()
 
 
+def test_the_status_line_says_training_once_the_data_set_is_loaded(qtbot, window):
+    """A job that reads its data set itself says so, then says what it does again (it said
+    "Loading mnist-5k…" for the whole run)."""
+    from types import SimpleNamespace
+    from gui.training import jobs
+    queue = engine.EventQueue()
+    jobs.load_data(SimpleNamespace(dataset=None, recipe=settings()), queue, engine.Control())
+    phases = [e for e in queue.drain() if isinstance(e, engine.PhaseEvent)]
+    assert [(e.phase, e.title) for e in phases] == [("data", "loading xor"), ("data", "")]
+    s = load(window, epochs=5000)
+    assert window.start_training()
+    for event in phases:
+        s._phase(event)
+        if event.title:
+            assert s.panel.status.text() == "Loading xor…"
+    assert s.panel.status.text() == "Training…"
+    with qtbot.waitSignal(window.training_finished, timeout=30000):
+        qtbot.mouseClick(s.panel.stop_button, Qt.LeftButton)
+
+
 def test_events_reach_the_window_at_most_twenty_times_a_second(qtbot, window):
     s = load(window, epochs=40)
     batches = []
