@@ -410,9 +410,10 @@ class _Loop:
         stage.steps_done(good, read[:bad])
         self._step_events(stage, good, done, probe, read[checked:].tolist())
         if bad < n:
-            values = read.tolist()
-            i = bad if not math.isfinite(values[bad]) else n + bad
-            self._diverged(stage, infos[bad], "loss" if i < n else "gradient norm", values[i])
+            loss = float(read[bad])
+            what, value = ("loss", loss) if not math.isfinite(loss) else \
+                ("gradient norm", float(read[n + bad]))
+            self._diverged(stage, infos[bad], what, value)
 
     def _step_events(self, stage, infos: list, losses: list, probe, raw: list) -> None:
         """The StepEvents of read steps, in order; a probe's event comes before its step's."""
