@@ -393,6 +393,27 @@ class ProbeLog:
         if shared:
             self._rows(max(2 * self._length, 64))
 
+    def add_rows(self, steps: list[int], keys: tuple, values: np.ndarray) -> None:
+        """Append probes given as their steps and a (probes x keys) matrix of values: one
+        block assignment while the keys are the columns' own (see `add`)."""
+        probes = self.history["probes"]
+        n, k = self._length, len(steps)
+        if keys is not self._keys or len(probes["step"]) != n:
+            self.add(steps[0], keys, values[0].tolist())
+            steps, values = steps[1:], values[1:]
+            if keys is not self._keys:              # not one block: one probe at a time
+                for step, row in zip(steps, values.tolist()):
+                    self.add(step, keys, row)
+                return
+            n, k = self._length, len(steps)
+        if n + k > len(self._block):
+            self._rows(max(2 * n, n + k))
+        self._block[n:n + k] = values
+        for column in self._columns:
+            column._size = n + k
+        probes["step"].extend(steps)
+        self._length = n + k
+
     def _start(self, step: int, keys: tuple, values: list) -> None:
         """The first probe of an empty history: its columns made straight in a block (in the
         network's order, as add_probe would make them)."""

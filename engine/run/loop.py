@@ -6,9 +6,10 @@ a NaN check on every step's loss, gradient clipping, mixed precision, probes, pa
 through a `Control` checked between batches, and events for the callbacks.
 
 The host does not wait for the device on every step: the steps' losses stay on the device until
-they are read together, with the probe's statistics, in one transfer on probed steps, at each
-epoch's end, before a pause or stop, and every engine.run.pending.LIVE_S seconds while someone
-watches the steps (engine.run.pending). So StepEvents arrive in order but in batches, and a
+they are read together, with the pending probes' statistics, in one transfer: at each epoch's
+end, before a pause or stop, every engine.run.pending.LIVE_S seconds while someone watches the
+steps or probes, and after at most engine.run.probe_callback.READ_AFTER probed steps
+(engine.run.pending). So StepEvents arrive in order but in batches, and a
 callback that stops or pauses on one takes effect at the next step boundary after it.
 
 Each epoch shuffles the training part of the data with a generator seeded by (seed, epoch) and
@@ -375,29 +376,32 @@ class _Loop:
         self.pending.add(loss.detach(), norm, info)
         if self._read_due(step):
             self._read(stage)
-        elif self.probe is not None:
+        elif self.dist.active and self.probe is not None and self.probe.pending:
             self.probe.fetch(self.run)  # off the shared schedule (torchrun): this process only
 
     def _read_due(self, step: int) -> bool:
-        """Whether to read the pending steps after `step`: on probed steps, and at most every
-        LIVE_S seconds while someone watches the steps. Under torchrun every process must read
-        on the same steps (the read averages the losses across them): every `read_every`-th."""
+        """Whether to read the pending steps after `step`: when the probe asks (engine.run.
+        probe_callback.READ_AFTER probes pending; in fp16 every probe), and at most every
+        LIVE_S seconds while someone watches the steps or the probes. Under torchrun every
+        process must read on the same steps (the read averages the losses across them): every
+        `read_every`-th."""
         if self.dist.active:
             return (step - 1) % self.read_every == 0
-        if self.probe is not None and self.probe.pending is not None:
+        probe = self.probe
+        if probe is not None and probe.pending and probe.must_read:
             return True
-        return self.dispatch.wants(StepEvent) and \
-            time.perf_counter() - self.last_read >= LIVE_S
+        watched = self.dispatch.wants(StepEvent) or \
+            probe is not None and probe.pending and self.dispatch.wants(ProbeEvent)
+        return watched and time.perf_counter() - self.last_read >= LIVE_S
 
     def _read(self, stage) -> None:
-        """Read the pending steps' losses (with the pending probe's statistics) in one
+        """Read the pending steps' losses (with the pending probes' statistics) in one
         transfer; record them, emit their events, and stop at the first that diverged."""
         losses, norms, infos = self.pending.take()
-        probe = self.probe if self.probe is not None and self.probe.pending is not None \
-            else None
+        probe = self.probe if self.probe is not None and self.probe.pending else None
         parts = [self.dist.mean(losses)] if losses is not None else []
         parts += [norms] if norms is not None else []
-        parts += [probe.raw] if probe is not None and probe.raw is not None else []
+        parts += probe.vectors() if probe is not None else []
         read = (parts[0] if len(parts) == 1 else torch.cat(parts)).numpy(force=True) \
             if parts else np.empty(0, np.float32)
         self.last_read = time.perf_counter()
@@ -408,27 +412,31 @@ class _Loop:
         good, done = infos[:bad], read[:bad].tolist()
         self.loss_sum += sum(v * info.samples for v, info in zip(done, good))
         stage.steps_done(good, read[:bad])
-        self._step_events(stage, good, done, probe, read[checked:].tolist())
+        probes = probe.finish(self.run, read[checked:],
+                              infos[bad].step - 1 if bad < n else math.inf) if probe else []
+        self._step_events(stage, good, done, probes)
         if bad < n:
             loss = float(read[bad])
             what, value = ("loss", loss) if not math.isfinite(loss) else \
                 ("gradient norm", float(read[n + bad]))
             self._diverged(stage, infos[bad], what, value)
 
-    def _step_events(self, stage, infos: list, losses: list, probe, raw: list) -> None:
-        """The StepEvents of read steps, in order; a probe's event comes before its step's."""
-        probed = probe.pending[0] if probe is not None else None
-        wanted = self.dispatch.wants(StepEvent)
-        if not wanted and probed is not None and infos and infos[-1].step >= probed:
-            probe.finish(self.run, raw)
+    def _step_events(self, stage, infos: list, losses: list, probes: list) -> None:
+        """The StepEvents of read steps, in order, with the ProbeEvents of their probes, each
+        before its step's."""
+        if not self.dispatch.wants(StepEvent):
+            for event in probes:
+                self.dispatch.emit(event)
             return
+        probes.reverse()            # popped from the end, in step order
         for info, value in zip(infos, losses):
-            if info.step == probed:
-                probe.finish(self.run, raw)
-            if wanted:
-                self.dispatch.emit(StepEvent(info.step, info.epoch + 1, info.batch + 1,
-                                             info.batches, value, info.lr, info.samples,
-                                             stage.index))
+            while probes and probes[-1].step <= info.step:
+                self.dispatch.emit(probes.pop())
+            self.dispatch.emit(StepEvent(info.step, info.epoch + 1, info.batch + 1,
+                                         info.batches, value, info.lr, info.samples,
+                                         stage.index))
+        while probes:
+            self.dispatch.emit(probes.pop())
 
     def _diverged(self, stage, info: StepInfo, what: str, value: float) -> None:
         """Raise Diverged for step `info.step`: the run ends after the step before it."""

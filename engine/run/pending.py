@@ -4,9 +4,9 @@ A step's loss stays on the device: reading it (`.item()`) would make the host wa
 device on every step, which on a GPU stalls the pipeline and on any device costs a call into
 the library per step. The loop keeps each step's detached loss (and, with gradient clipping,
 its gradient norm) here, with what its StepEvent needs, and reads them all in one transfer —
-together with the pending probe's statistics — on probed steps, at the end of each epoch, before
-pausing or stopping, and, when someone is watching the steps live (the window, the command
-line's progress), at most every LIVE_S seconds. A NaN loss is therefore found when the steps are
+together with the pending probes' statistics — at the end of each epoch, before pausing or
+stopping, when someone is watching the steps live (the window, the command line's progress) at
+most every LIVE_S seconds, and after a number of probed steps (engine.run.probe_callback). A NaN loss is therefore found when the steps are
 read, up to a read's worth of steps late; the loop keeps the last weights whose outputs were
 finite (engine.run.good_weights), so nothing a late find could spoil is lost.
 """

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from engine.run.events import Callback, ProbeEvent
 from engine.run.history import ProbeLog
 from engine.run.probes import WEIGHT_GRADIENT_STATS, Watch
+
+READ_AFTER = 64     # pending probes read together (with the steps' losses) at the latest
 
 
 class ProbeCallback(Callback):
@@ -39,14 +42,15 @@ class ProbeCallback(Callback):
         self.target: dict | None = None     # where probes go: None for the run's history
         self.stage = 0
         self.untrained: set[str] = set()    # weights the stage does not train (no grad_norm)
-        self.pending: tuple | None = None   # (step, layout, device vector) until fetched
+        self.pending: list[tuple] = []      # (step, layout, device vector) until fetched
+        self._kept: tuple = (None, (), [])   # _trained_only's last keys and columns kept
 
     def set_stage(self, params: list, target: dict | None, stage: int) -> None:
         """A new stage of the run: its trainable `params`, the dict whose "probes" receive
         its probes (None: the run's history), its number (0: training)."""
         if self.params is not None:
             self.params = list(params)
-        self.target, self.stage, self.probing, self.pending = target, stage, 0, None
+        self.target, self.stage, self.probing, self.pending = target, stage, 0, []
         trained = {id(p) for p in params}
         # a pre-training stage trains one block: the others get no gradient by design, which
         # is no "zero gradient" to report
@@ -69,48 +73,99 @@ class ProbeCallback(Callback):
         self.watch.backward(loss, self.params)
 
     def on_after_backward(self, run, step: int) -> None:
-        """Reduce the probed step's statistics on the device; the loop fetches them (`raw`),
-        with the steps' losses, in one transfer after the step, and hands them to `finish`."""
+        """Reduce the probed step's statistics on the device. The loop fetches them (`vectors`)
+        with the steps' losses in one transfer, for any number of probed steps, and hands them
+        to `finish`; in fp16 they are read at once (whether the loss scaler skipped the step,
+        so that the next one is probed instead, is known from them)."""
         if self.probing != step:
             return
         layout, vector = self.watch.gather(deltas=self._unscaled_deltas())
-        self.pending = (step, layout, vector)
+        self.pending.append((step, layout, vector))
+        if self.loss_scale is None:
+            self._probed()
 
-    @property
-    def raw(self) -> torch.Tensor | None:
-        """The pending probe's device vector (None when no probe is pending or it is empty)."""
-        return self.pending[2] if self.pending is not None else None
-
-    def fetch(self, run) -> None:
-        """Fetch and record the pending probe by itself (a caller that reads nothing else)."""
-        if self.pending is not None:
-            raw = self.raw
-            self.finish(run, raw.tolist() if raw is not None else [])
-
-    def finish(self, run, raw: list[float]) -> None:
-        """Record the pending probe from its fetched values and emit its ProbeEvent."""
-        step, layout, _ = self.pending
-        self.pending = None
-        keys, values = self.watch.finish(layout, raw)
-        if self.loss_scale is not None and _overflowed(keys, values):
-            self.probing = step + 1    # the loss scaler skipped this step: probe the next one
-            return
+    def _probed(self) -> None:
         if self.every > 1:
             self.watch.remove()    # off until the next probed step (and in validation passes)
         self.probing = 0
+
+    @property
+    def must_read(self) -> bool:
+        """Whether the loop should read the pending probes now: in fp16 at once, else when
+        READ_AFTER of them are pending."""
+        return len(self.pending) >= (1 if self.loss_scale is not None else READ_AFTER)
+
+    def vectors(self) -> list[torch.Tensor]:
+        """The pending probes' device vectors, in order (none for an empty probe)."""
+        return [v for _, _, v in self.pending if v is not None]
+
+    def fetch(self, run) -> None:
+        """Fetch, record and emit the pending probes by themselves (a caller that reads
+        nothing else)."""
+        vectors = self.vectors()
+        raw = torch.cat(vectors).numpy(force=True) if vectors else np.empty(0, np.float32)
+        for event in self.finish(run, raw):
+            self.emit(event)
+
+    def finish(self, run, raw: np.ndarray, last_step: float = math.inf) -> list[ProbeEvent]:
+        """Record the pending probes of steps up to `last_step` (those after it belong to steps
+        a diverged run does not keep) from `raw`, their fetched vectors one after another;
+        returns their ProbeEvents (none when no one listens), in order, for the caller to
+        emit between its StepEvents."""
+        pending, self.pending = self.pending, []
+        events: list[ProbeEvent] = []
+        start, group = 0, []
+        for step, layout, vector in pending:
+            size = vector.numel() if vector is not None else 0
+            if step <= last_step:
+                if group and group[0][1] is not layout:
+                    events += self._record(run, group)
+                    group = []
+                group.append((step, layout, raw[start:start + size]))
+            start += size
+        if group:
+            events += self._record(run, group)
+        return events
+
+    def _record(self, run, group: list) -> list[ProbeEvent]:
+        """Record probes sharing one layout, as rows of one matrix."""
+        layout = group[0][1]
+        steps = [step for step, _, _ in group]
+        keys, values = self.watch.finish_rows(layout, np.stack([r for _, _, r in group]))
+        if self.loss_scale is not None:
+            steps, values = self._unskipped(keys, steps, values)
         if self.untrained:
             keys, values = self._trained_only(keys, values)
+        if not steps:
+            return []
         target = self.target if self.target is not None else run.history
         if self.log is None or self.log.history is not target:
             self.log = ProbeLog(target, self.watch.nest)
-        self.log.add(step, keys, values)
-        if self.listening is None or self.listening():
-            self.emit(ProbeEvent(step, self.watch.nest(keys, values), self.stage))
+        self.log.add_rows(steps, keys, values)
+        if self.listening is not None and not self.listening():
+            return []
+        return [ProbeEvent(step, self.watch.nest(keys, row), self.stage)
+                for step, row in zip(steps, values.tolist())]
 
-    def _trained_only(self, keys: tuple, values: list) -> tuple[tuple, list]:
-        pairs = [(k, v) for k, v in zip(keys, values)
-                 if k[1] not in WEIGHT_GRADIENT_STATS or k[0] not in self.untrained]
-        return tuple(k for k, _ in pairs), [v for _, v in pairs]
+    def _unskipped(self, keys: tuple, steps: list, values: np.ndarray):
+        """fp16: the probes whose weight gradients are finite. The loss scaler skipped a step
+        whose gradients overflowed (the weights did not change): it is not recorded, and the
+        next step is probed in its place."""
+        norms = [j for j, (_, stat) in enumerate(keys) if stat == "grad_norm"]
+        ok = np.isfinite(values[:, norms]).all(axis=1)
+        if not ok[-1]:
+            self.probing = steps[-1] + 1
+        else:
+            self._probed()
+        return [s for s, keep in zip(steps, ok) if keep], values[ok]
+
+    def _trained_only(self, keys: tuple, values: np.ndarray) -> tuple[tuple, np.ndarray]:
+        """The statistics other than the gradients of weights the stage does not train."""
+        if keys is not self._kept[0]:
+            keep = [j for j, (node, stat) in enumerate(keys)
+                    if stat not in WEIGHT_GRADIENT_STATS or node not in self.untrained]
+            self._kept = (keys, tuple(keys[j] for j in keep), keep)
+        return self._kept[1], values[:, self._kept[2]]
 
     def on_train_end(self, run) -> None:
         self.watch.close()
@@ -122,7 +177,3 @@ class ProbeCallback(Callback):
         return {n: g.float() / scale for n, g in self.watch.layer_output_gradients().items()}
 
 
-def _overflowed(keys: tuple, values: list[float]) -> bool:
-    """Whether a weight gradient is not finite (fp16: the loss scaler skips the step)."""
-    return any(stat == "grad_norm" and not math.isfinite(v)
-               for (_, stat), v in zip(keys, values))

@@ -33,6 +33,7 @@ import math
 import threading
 import weakref
 
+import numpy as np
 import torch
 
 from engine.errors import TrainingError
@@ -40,7 +41,8 @@ from engine.network.catalogue import LAYERS
 
 SATURATION_MARGIN = 0.05
 WEIGHT_GRADIENT_STATS = ("grad_norm", "grad_rms", "grad_ratio")
-MEMBERSHIP_LIMIT = 1 << 20     # entries of the (units, layers) matrix that sums per layer
+MEMBERSHIP_LIMIT = 8192        # entries of the (units, layers) matrix that sums per layer:
+#                               beyond, one sum per layer is faster (LeNet-5: 6,508 x 4)
 _watched: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
 _watched_lock = threading.Lock()
 
@@ -157,14 +159,16 @@ class Watch:
                        deltas: dict[str, torch.Tensor] | None = None) -> tuple[tuple, list]:
         """`collect()` as parallel ((node, stat), ...) keys and values."""
         layout, raw = self.gather(grads, deltas)
-        return self.finish(layout, raw.tolist() if raw is not None else [])
+        raw = raw.numpy(force=True) if raw is not None else np.empty(0, np.float32)
+        keys, values = self.finish_rows(layout, raw[None])
+        return keys, values[0].tolist()
 
     @torch.inference_mode()        # a little cheaper per operation than no_grad
     def gather(self, grads: dict[str, torch.Tensor] | None = None,
                deltas: dict[str, torch.Tensor] | None = None
                ) -> tuple["_Layout", torch.Tensor | None]:
         """The statistics' raw sums as one float32 vector on the device (None when there is
-        nothing to measure), with the layout that `finish` turns them into values by: the
+        nothing to measure), with the layout that `finish_rows` turns them into values by: the
         caller fetches the vector, in one transfer with whatever else it reads. While the same
         gradients exist and the batch keeps its size, the layout (and its keys) is the very
         same object from one step to the next, and the work is a fixed list of device
@@ -187,21 +191,28 @@ class Watch:
         return layout, (torch.cat(parts) if len(parts) > 1 else parts[0]) if parts else None
 
     @staticmethod
-    def finish(layout: "_Layout", raw: list[float]) -> tuple[tuple, list]:
-        """(keys, values) from the fetched raw sums of `gather`."""
-        values = [offset + scale * raw[i] for i, offset, scale in layout.pick]
-        values += [_ratio(raw[g], raw[w]) for g, w in layout.ratios]
-        return layout.keys, values + layout.zeros
+    def finish_rows(layout: "_Layout", raw: np.ndarray) -> tuple[tuple, np.ndarray]:
+        """(keys, values): the statistics of probes sharing `layout` as a float64 matrix, one
+        row per probe, from the raw sums `gather` gave for them (one row each), fetched."""
+        raw = raw.astype(np.float64)
+        values = np.zeros((len(raw), len(layout.keys)))
+        picked = len(layout.index)
+        values[:, :picked] = layout.offset + layout.scale * raw[:, layout.index]
+        grad, weight = raw[:, layout.ratio_grad], raw[:, layout.ratio_weight]
+        with np.errstate(divide="ignore", invalid="ignore"):    # x/0 -> inf, 0/0 -> 0
+            values[:, picked:picked + grad.shape[1]] = np.where(
+                weight != 0, grad / weight, np.where(grad == 0, 0.0, np.inf))
+        return layout.keys, values      # the rest: gradients of weights none reached, 0
 
     def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
-        complete = len(found) == len(wgrads) + len(self.weighted)
-        sizes = tuple(d.shape[0] for d in deltas.values() if d is not None)[:1]   # delta_rms
-        key = (plan, batch, tuple(deltas), sizes)
-        layout = self._layouts.get(key) if complete else None
+        """The layout for these gradients; when every weight and layer output has one (the
+        usual case), the same object while the plan and batch size stay the same."""
+        if len(found) != len(wgrads) + len(self.weighted):
+            return _Layout(self, wgrads, deltas, plan, batch)
+        key = (plan, batch, found[-1].shape[0] if found else 0)     # delta_rms: its batch
+        layout = self._layouts.get(key)
         if layout is None:
-            layout = _Layout(self, wgrads, deltas, plan, batch)
-            if complete:
-                self._layouts[key] = layout
+            layout = self._layouts[key] = _Layout(self, wgrads, deltas, plan, batch)
         return layout
 
     def _plan(self) -> "_ActivationPlan | None":
@@ -289,8 +300,8 @@ class _Layout:
     fetched vector (norms of the weights, of the gradients found, then the activation plan's
     per-layer sums) with the offset and scale that turn it into the statistic (the plan's
     counts into fractions of the batch, a norm into a root mean square); `ratios`, the indices
-    of (gradient norm, weight norm) of each grad_ratio; `zeros`, the gradient statistics of
-    weights no gradient reached. Worked out once for each plan, batch size and set of
+    of (gradient norm, weight norm) of each grad_ratio; the gradient statistics of weights no
+    gradient reached, last, are 0. All also as numpy index arrays. Worked out once for each plan, batch size and set of
     gradients found."""
 
     def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int):
@@ -317,14 +328,11 @@ class _Layout:
         missing = [(n, stat) for n, g in zip(weighted, wgrads) if g is None
                    for stat in WEIGHT_GRADIENT_STATS]
         self.keys = tuple(keys + missing)
-        self.zeros = [0.0] * len(missing)
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator; 0 for 0/0 (no gradient, no weight), inf for x/0."""
-    if denominator:
-        return numerator / denominator
-    return 0.0 if numerator == 0 else math.inf
+        index, offset, scale = zip(*self.pick) if self.pick else ((), (), ())
+        self.index = np.array(index, dtype=np.intp)
+        self.offset, self.scale = np.array(offset), np.array(scale)
+        self.ratio_grad = np.array([g for g, _ in self.ratios], dtype=np.intp)
+        self.ratio_weight = np.array([w for _, w in self.ratios], dtype=np.intp)
 
 
 def _accumulate(params: list[torch.Tensor], grads) -> None:
@@ -337,11 +345,11 @@ def _accumulate(params: list[torch.Tensor], grads) -> None:
             continue
         if p.grad is not None:
             p.grad += g
-            continue
-        if id(g) in taken or not g.is_contiguous() and g.stride() != p.stride():
-            g = torch.empty_like(p).copy_(g)
-        taken.add(id(g))
-        p.grad = g
+        elif id(g) in taken or not g.is_contiguous() and g.stride() != p.stride():
+            p.grad = torch.empty_like(p).copy_(g)
+        else:
+            taken.add(id(g))
+            p.grad = g
 
 
 def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:

@@ -112,3 +112,33 @@ def test_the_first_step_that_diverged_is_found_by_loss_or_by_gradient_norm():
     # losses [1, 2, nan, 4], gradient norms [1, inf, 1, 1]: step index 1 went first
     assert first_bad([1.0, 2.0, nan, 4.0, 1.0, inf, 1.0, 1.0], 4, True) == 1
     assert first_bad([1.0, 2.0, 1.0, 1.0, 0.5], 2, True) == 2     # the probe's values after
+
+
+def test_probing_every_step_reads_the_probes_in_batches(monkeypatch):
+    """Probing every step with no one watching, the probes' statistics are read together,
+    READ_AFTER probes at a time (with the steps' losses), not once per step; all are kept."""
+    import engine.run.probe_callback as probe_callback
+    monkeypatch.setattr(probe_callback, "READ_AFTER", 5)
+    config = engine.TrainConfig(epochs=1, batch_size=16, probe_every=1, seed=1)
+    run, seen = reads_per_step(monkeypatch, config)
+    steps = len(run.history["steps"])
+    reads = {step: n for step, n in seen.items() if step and step < steps}
+    assert reads == {5: 1, 10: 1, 15: 1, 20: 1} and steps > 20
+    assert list(run.history["probes"]["step"]) == list(range(1, steps + 1))
+
+
+def test_a_diverged_run_keeps_the_probes_of_the_steps_before_it():
+    """Probes read in a batch that holds the diverged step: those of later steps are dropped
+    with the steps themselves."""
+    class Poison(engine.Callback):
+        def on_batch_start(self, run, step):
+            if step == 7:
+                with torch.no_grad():
+                    next(run.model.parameters()).fill_(float("nan"))
+    data = engine.load_dataset("moons", samples=400, seed=0)
+    config = engine.TrainConfig(epochs=1, batch_size=16, probe_every=1, seed=1)
+    with pytest.raises(engine.TrainingError, match="step 7") as caught:
+        engine.train(mlp(), data, config, callbacks=[Poison()])
+    history = caught.value.run.history
+    assert [s["step"] for s in history["steps"]] == list(range(1, 7))
+    assert list(history["probes"]["step"]) == list(range(1, 7))

@@ -153,17 +153,21 @@ def test_a_model_is_watched_by_one_run_at_a_time():
 
 def test_probe_statistics_are_fetched_in_one_transfer(monkeypatch):
     transfers = []
-    real_tolist = torch.Tensor.tolist
 
-    def counting_tolist(self):
-        transfers.append(tuple(self.shape))
-        return real_tolist(self)
+    def counted(name):
+        real = getattr(torch.Tensor, name)
+
+        def transfer(self, *args, **kwargs):
+            transfers.append(tuple(self.shape))
+            return real(self, *args, **kwargs)
+        return transfer
 
     def forbidden(self, *args, **kwargs):
-        pytest.fail("a per-layer .item()/.cpu()/.numpy() in a probe")
+        pytest.fail("a per-layer .item()/.cpu() in a probe")
     model, data = engine.build(deep()), engine.load_dataset("spiral")
-    monkeypatch.setattr(torch.Tensor, "tolist", counting_tolist)
-    for name in ("item", "cpu", "numpy"):
+    for name in ("tolist", "numpy"):
+        monkeypatch.setattr(torch.Tensor, name, counted(name))
+    for name in ("item", "cpu"):
         monkeypatch.setattr(torch.Tensor, name, forbidden)
     engine.probe(model, data, samples=64)
     # 4 Linear x (weight, gradient, output gradient) norms + 3 Tanh x (nonzero, sum, dead,

@@ -133,9 +133,9 @@ class StopAt(engine.Callback):
     def __init__(self, control, step):
         self.control, self.step = control, step
 
-    def on_step(self, run, event):
-        if event.step == self.step:
-            self.control.stop()
+    def on_batch_start(self, run, step):
+        if step == self.step:
+            self.control.stop()      # asked during step 5: it is the last one trained
 
 
 def test_stop_ends_at_a_batch_boundary_with_the_history_so_far():
@@ -143,11 +143,11 @@ def test_stop_ends_at_a_batch_boundary_with_the_history_so_far():
     model = engine.build(net())
     run = engine.train(model, moons(), cfg(epochs=50), callbacks=[StopAt(control, 5)],
                        control=control)
-    # steps are read in batches (engine.run.pending): the stop lands after the step being read
     last = run.history["steps"][-1]["step"]
-    assert run.stopped and run.history["status"] == "stopped" and 5 <= last < 50
-    assert run.message == f"stopped on request after step {last}"
-    assert len(run.history["steps"]) == last and run.history["epochs"] == []
+    assert run.stopped and run.history["status"] == "stopped" and last == 5
+    assert run.message == "stopped on request after step 5"
+    assert len(run.history["steps"]) == 5 and run.history["epochs"] == []
+    assert list(run.history["probes"]["step"]) == [1, 4]
     assert run.model is model and all(torch.isfinite(p).all() for p in model.parameters())
     assert not model._taps and not any(m._forward_hooks for m in model.modules())
 
