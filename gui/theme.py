@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 CATEGORY_COLORS = {
     "Input": "#64748b", "Dense": "#2563eb", "Convolution": "#7c3aed", "Pooling": "#0891b2",
     "Reshape": "#475569", "Activation": "#d97706", "Regularisation": "#059669",
-    "Normalisation": "#0d9488", "Merge": "#db2777",
+    "Normalisation": "#0d9488", "Merge": "#db2777", "Sequence": "#65a30d",
 }
 ERROR = QColor("#dc2626")
 ERROR_FILL = QColor("#fef2f2")

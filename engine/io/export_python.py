@@ -20,7 +20,8 @@ import torch
 
 from engine.network.catalogue import LAYERS
 
-RESERVED = {"x", "self", "torch", "nn", "Network", "load", "INPUT_SHAPE", "super"}
+RESERVED = {"x", "self", "torch", "nn", "Network", "load", "INPUT_SHAPE", "super",
+            "seq_out"}      # seq_out: a bidirectional recurrent layer's output (catalogue)
 # Input sizes, which Layerwise infers and torch wants as the first argument.
 INFERRED = {"Linear": lambda s: s[-1], "Conv2d": lambda s: s[0],
             "BatchNorm1d": lambda s: s[0], "BatchNorm2d": lambda s: s[0]}
@@ -47,6 +48,8 @@ def _constructor(kind: str, params: dict, in_shapes: list) -> str | None:
     """Source of the torch.nn constructor for one node; None for merges (no module)."""
     if kind in ("Add", "Concat"):
         return None
+    if LAYERS[kind].source is not None:
+        return LAYERS[kind].source(params, in_shapes)
     args = []
     if kind in INFERRED:
         args.append(repr(INFERRED[kind](in_shapes[0])))
@@ -60,6 +63,8 @@ def _constructor(kind: str, params: dict, in_shapes: list) -> str | None:
 
 
 def _expression(kind: str, params: dict, node_var: str, input_vars: list[str]) -> str:
+    if LAYERS[kind].call is not None:
+        return LAYERS[kind].call(params, node_var, input_vars)
     if kind == "Add":
         return " + ".join(input_vars)
     if kind == "Concat":

@@ -7,89 +7,16 @@ torch (analysis runs on every edit and the GUI must start fast); builders import
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
 from engine.network import shapes as S
+from engine.network import kinds_decoder, kinds_sequence
+from engine.network.kind import (BIAS, CEIL, INIT, KERNEL, POOL_PAD, POOL_STRIDE, LayerKind,
+                                 activation_kind, bool_param, float_param, int_param, same_shape,
+                                 simple_build, size_param, source_of, torch_nn)
 from engine.network.schema import Param, size2
-from engine.network.shapes import Shape, ShapeError
+from engine.network.shapes import ShapeError
 
-INIT_CHOICES = ("auto", "pytorch", "uniform", "xavier_uniform", "xavier_normal",
-                "kaiming_uniform", "kaiming_normal")
-INIT_HELP = ("weight initialisation: auto = He after a rectifier, Xavier after sigmoid/tanh/"
-             "softsign, PyTorch's default otherwise; uniform = ±1/√fan_in (the early papers)")
-
-CATEGORIES = ("Input", "Dense", "Convolution", "Pooling", "Reshape", "Activation",
+CATEGORIES = ("Input", "Dense", "Convolution", "Pooling", "Sequence", "Reshape", "Activation",
               "Regularisation", "Normalisation", "Merge")
-
-
-@dataclass(frozen=True)
-class LayerKind:
-    name: str
-    category: str
-    doc: str
-    params: tuple[Param, ...]
-    infer: Callable[[dict, list[Shape]], Shape]
-    build: Callable[[dict, list[Shape]], Any] | None   # -> torch.nn.Module; None for Input
-    count: Callable[[dict, list[Shape]], int] = lambda p, s: 0
-    flops: Callable[[dict, list[Shape], Shape], int] = lambda p, s, o: 0
-    min_inputs: int = 1
-    max_inputs: int | None = 1          # None: any number
-    family: str = ""                    # activations: "rectifier" or "saturating"
-    bounds: tuple[float, float] | None = None   # saturating activations' output range
-    transparent: bool = False           # seen through when 'auto' init looks for the next activation
-    replaces: tuple[str, ...] = ()      # older names still read from files
-
-    def param(self, name: str) -> Param:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
-
-    def defaults(self) -> dict:
-        return {p.name: p.default for p in self.params}
-
-    @property
-    def weighted(self) -> bool:
-        """True for kinds whose weights take an `init` (Linear, Conv2d)."""
-        return any(p.name == "init" and p.type == "choice" for p in self.params)
-
-    def describe(self) -> dict:
-        return {"name": self.name, "category": self.category, "doc": self.doc,
-                "inputs": [self.min_inputs, self.max_inputs],
-                "params": [p.describe() for p in self.params]}
-
-
-def _nn():
-    import torch.nn
-    return torch.nn
-
-
-# ----------------------------------------------------------------------------- parameters
-
-def _int(name, default, help, lo=1, hi=None):
-    return Param(name, "int", default, help, min=lo, max=hi)
-
-
-def _float(name, default, help, lo=None, hi=None):
-    return Param(name, "float", default, help, min=lo, max=hi)
-
-
-def _bool(name, default, help):
-    return Param(name, "bool", default, help)
-
-
-def _size(name, default, help, lo=1, nullable=False, null_help=""):
-    return Param(name, "size2", default, help, min=lo, nullable=nullable, null_help=null_help)
-
-
-_BIAS = _bool("bias", True, "learn an additive bias")
-_INIT = Param("init", "choice", "auto", INIT_HELP, choices=INIT_CHOICES)
-_KERNEL = _size("kernel_size", 2, "window height and width")
-_POOL_STRIDE = _size("stride", None, "step between windows", nullable=True,
-                     null_help="same as kernel_size")
-_POOL_PAD = _size("padding", 0, "implicit padding on each side", lo=0)
-_CEIL = _bool("ceil_mode", False, "round the output size up instead of down")
 
 
 # ----------------------------------------------------------------------------- Input
@@ -127,7 +54,7 @@ def _linear_flops(p, shapes, out):
 
 
 def _linear_build(p, shapes):
-    return _nn().Linear(_linear_in(shapes), p["out_features"], bias=p["bias"])
+    return torch_nn().Linear(_linear_in(shapes), p["out_features"], bias=p["bias"])
 
 
 # ----------------------------------------------------------------------------- Conv2d
@@ -158,7 +85,7 @@ def _conv_flops(p, shapes, out):
 
 
 def _conv_build(p, shapes):
-    return _nn().Conv2d(shapes[0][0], p["out_channels"], size2(p["kernel_size"]),
+    return torch_nn().Conv2d(shapes[0][0], p["out_channels"], size2(p["kernel_size"]),
                         stride=size2(p["stride"]), padding=size2(p["padding"]),
                         dilation=size2(p["dilation"]), groups=p["groups"], bias=p["bias"])
 
@@ -179,7 +106,7 @@ def _maxpool_infer(p, shapes):
 
 
 def _maxpool_build(p, shapes):
-    return _nn().MaxPool2d(size2(p["kernel_size"]), stride=size2(_stride(p)),
+    return torch_nn().MaxPool2d(size2(p["kernel_size"]), stride=size2(_stride(p)),
                            padding=size2(p["padding"]), dilation=size2(p["dilation"]),
                            ceil_mode=p["ceil_mode"])
 
@@ -194,7 +121,7 @@ def _avgpool_infer(p, shapes):
 
 
 def _avgpool_build(p, shapes):
-    return _nn().AvgPool2d(size2(p["kernel_size"]), stride=size2(_stride(p)),
+    return torch_nn().AvgPool2d(size2(p["kernel_size"]), stride=size2(_stride(p)),
                            padding=size2(p["padding"]), ceil_mode=p["ceil_mode"],
                            count_include_pad=p["count_include_pad"])
 
@@ -206,7 +133,7 @@ def _adaptive_infer(p, shapes):
 
 
 def _adaptive_build(p, shapes):
-    return _nn().AdaptiveAvgPool2d(size2(p["output_size"]))
+    return torch_nn().AdaptiveAvgPool2d(size2(p["output_size"]))
 
 
 # ----------------------------------------------------------------------------- reshape
@@ -216,20 +143,7 @@ def _flatten_infer(p, shapes):
 
 
 def _flatten_build(p, shapes):
-    return _nn().Flatten(p["start_dim"], p["end_dim"])
-
-
-# ----------------------------------------------------------------------------- element-wise
-
-def _same(p, shapes):
-    return shapes[0]
-
-
-def _simple(cls_name: str, *arg_names: str):
-    """A builder for a torch.nn class that takes exactly the named schema parameters."""
-    def build(p, shapes):
-        return getattr(_nn(), cls_name)(**{n: p[n] for n in arg_names})
-    return build
+    return torch_nn().Flatten(p["start_dim"], p["end_dim"])
 
 
 def _prelu_infer(p, shapes):
@@ -266,17 +180,70 @@ def _bn_count(p, shapes):
 
 def _bn_build(cls_name):
     def build(p, shapes):
-        return getattr(_nn(), cls_name)(shapes[0][0], eps=p["eps"], momentum=p["momentum"],
+        return getattr(torch_nn(), cls_name)(shapes[0][0], eps=p["eps"], momentum=p["momentum"],
                                         affine=p["affine"])
     return build
 
 
 _BN_PARAMS = (
-    _float("eps", 1e-5, "added to the variance for numerical stability", lo=1e-12, hi=1.0),
-    _float("momentum", 0.1, "weight of the current batch in the running statistics",
+    float_param("eps", 1e-5, "added to the variance for numerical stability", lo=1e-12, hi=1.0),
+    float_param("momentum", 0.1, "weight of the current batch in the running statistics",
            lo=0.0, hi=1.0),
-    _bool("affine", True, "learn a per-channel scale and shift"),
+    bool_param("affine", True, "learn a per-channel scale and shift"),
 )
+
+
+def _layernorm_infer(p, shapes):
+    (shape,) = shapes
+    if p["dims"] > len(shape):
+        raise ShapeError(f"normalises over its last {p['dims']} dimensions but receives "
+                         f"{S.fmt(shape)}: lower dims to at most {len(shape)}")
+    return shape
+
+
+def _layernorm_args(p, shapes) -> tuple[tuple, dict]:
+    return ((tuple(shapes[0][-p["dims"]:]),),
+            dict(eps=p["eps"], elementwise_affine=p["elementwise_affine"]))
+
+
+def _groupnorm_infer(p, shapes):
+    (shape,) = shapes
+    S.need_rank(shape, (1, 2, 3), "(channels,), (channels, length) or (channels, height, "
+                                  "width)")
+    if shape[0] % p["num_groups"]:
+        raise ShapeError(f"splits {shape[0]} channels into {p['num_groups']} groups, which must "
+                         f"divide them: change num_groups")
+    return shape
+
+
+def _groupnorm_args(p, shapes) -> tuple[tuple, dict]:
+    return (p["num_groups"], shapes[0][0]), dict(eps=p["eps"], affine=p["affine"])
+
+
+def _softmax_infer(p, shapes):
+    (shape,) = shapes
+    dim = p["dim"]
+    if not (1 <= dim <= len(shape) or -len(shape) <= dim <= -1):
+        raise ShapeError(f"normalises along dim {dim} but receives {S.fmt(shape)}, whose "
+                         f"dims are 1..{len(shape)} (0 is the batch)")
+    return shape
+
+
+def _from_args(name: str, args):
+    """(build, source) of torch.nn.<name> called with `args(p, shapes)` -> (args, kwargs)."""
+    def build(p, shapes):
+        positional, named = args(p, shapes)
+        return getattr(torch_nn(), name)(*positional, **named)
+
+    def source(p, shapes):
+        positional, named = args(p, shapes)
+        return source_of(name, *positional, **named)
+    return build, source
+
+
+_LAYERNORM = _from_args("LayerNorm", _layernorm_args)
+_GROUPNORM = _from_args("GroupNorm", _groupnorm_args)
+_EPS = float_param("eps", 1e-5, "added to the variance for numerical stability", lo=1e-12, hi=1.0)
 
 
 # ----------------------------------------------------------------------------- merges
@@ -294,19 +261,17 @@ def _add_build(p, shapes):
     return AddInputs()
 
 
+def _multiply_build(p, shapes):
+    from engine.network.modules import MultiplyInputs
+    return MultiplyInputs()
+
+
 def _concat_build(p, shapes):
     from engine.network.modules import ConcatInputs
     return ConcatInputs(p["dim"])
 
 
 # ----------------------------------------------------------------------------- the catalogue
-
-def _activation(name, doc, params=(), family="", bounds=None, build=None, infer=_same,
-                count=lambda p, s: 0):
-    return LayerKind(name, "Activation", doc, tuple(params), infer,
-                     build or _simple(name, *(q.name for q in params)),
-                     count=count, family=family, bounds=bounds)
-
 
 _KINDS = [
     LayerKind("Input", "Input", "The data entering the network: one sample's shape, without the "
@@ -316,84 +281,120 @@ _KINDS = [
               _input_infer, None, min_inputs=0, max_inputs=0),
     LayerKind("Linear", "Dense", "Fully connected layer: every output is a weighted sum of all "
               "inputs plus a bias.",
-              (_int("out_features", 100, "number of output units", hi=1_000_000), _BIAS, _INIT),
+              (int_param("out_features", 100, "number of output units", hi=1_000_000), BIAS, INIT),
               _linear_infer, _linear_build, _linear_count, _linear_flops),
     LayerKind("Conv2d", "Convolution", "2-D convolution: small local filters shared across the "
               "image, one feature map per output channel.",
-              (_int("out_channels", 6, "number of feature maps (filters)", hi=100_000),
-               _size("kernel_size", 5, "filter height and width"),
-               _size("stride", 1, "step between filter positions"),
-               _size("padding", 0, "zeros added on each side", lo=0),
-               _size("dilation", 1, "spacing between filter taps"),
-               _int("groups", 1, "split channels into independent groups"),
-               _BIAS, _INIT),
+              (int_param("out_channels", 6, "number of feature maps (filters)", hi=100_000),
+               size_param("kernel_size", 5, "filter height and width"),
+               size_param("stride", 1, "step between filter positions"),
+               size_param("padding", 0, "zeros added on each side", lo=0),
+               size_param("dilation", 1, "spacing between filter taps"),
+               int_param("groups", 1, "split channels into independent groups"),
+               BIAS, INIT),
               _conv_infer, _conv_build, _conv_count, _conv_flops),
     LayerKind("MaxPool2d", "Pooling", "Keeps the largest value in each window (subsampling).",
-              (_KERNEL, _POOL_STRIDE, _POOL_PAD, _size("dilation", 1, "spacing inside the window"),
-               _CEIL),
+              (KERNEL, POOL_STRIDE, POOL_PAD,
+               size_param("dilation", 1, "spacing inside the window"),
+               CEIL),
               _maxpool_infer, _maxpool_build, transparent=True),
     LayerKind("AvgPool2d", "Pooling", "Averages each window (subsampling, as in LeNet).",
-              (_KERNEL, _POOL_STRIDE, _POOL_PAD, _CEIL,
-               _bool("count_include_pad", True, "count padded zeros in the average")),
+              (KERNEL, POOL_STRIDE, POOL_PAD, CEIL,
+               bool_param("count_include_pad", True, "count padded zeros in the average")),
               _avgpool_infer, _avgpool_build, transparent=True),
     LayerKind("AdaptiveAvgPool2d", "Pooling", "Averages each feature map down to a fixed size, "
               "whatever the input size.",
-              (_size("output_size", 1, "output height and width"),),
+              (size_param("output_size", 1, "output height and width"),),
               _adaptive_infer, _adaptive_build, transparent=True),
     LayerKind("Flatten", "Reshape", "Turns an image (channels, height, width) into one vector "
               "for Linear layers.",
-              (_int("start_dim", 1, "first dimension to flatten (0 is the batch)", lo=-5, hi=4),
-               _int("end_dim", -1, "last dimension to flatten (-1 is the last)", lo=-5, hi=4)),
+              (int_param("start_dim", 1, "first dimension to flatten (0 is the batch)", lo=-5,
+                         hi=4),
+               int_param("end_dim", -1, "last dimension to flatten (-1 is the last)", lo=-5, hi=4)),
               _flatten_infer, _flatten_build, transparent=True),
-    _activation("ReLU", "Rectifier max(0, x): units are exactly off for negative input; "
+    LayerKind("Identity", "Reshape", "Passes its input on unchanged: a named point in the "
+              "network (e.g. where a skip connection starts).", (), same_shape,
+              simple_build("Identity"), transparent=True),
+    activation_kind("ReLU", "Rectifier max(0, x): units are exactly off for negative input; "
                 "gradient 1 on active paths.", family="rectifier"),
-    _activation("LeakyReLU", "Rectifier with a small slope for negative input, so units are "
+    activation_kind("LeakyReLU", "Rectifier with a small slope for negative input, so units are "
                 "never fully off.",
-                (_float("negative_slope", 0.01, "slope for negative input", lo=0.0, hi=1.0),),
+                (float_param("negative_slope", 0.01, "slope for negative input", lo=0.0, hi=1.0),),
                 family="rectifier"),
-    _activation("PReLU", "Rectifier whose negative slope is learned.",
-                (_int("num_parameters", 1, "1 (one shared slope) or the number of channels"),
-                 _float("init", 0.25, "initial negative slope", lo=0.0, hi=1.0)),
+    activation_kind("PReLU", "Rectifier whose negative slope is learned.",
+                (int_param("num_parameters", 1, "1 (one shared slope) or the number of channels"),
+                 float_param("init", 0.25, "initial negative slope", lo=0.0, hi=1.0)),
                 family="rectifier", infer=_prelu_infer, count=lambda p, s: p["num_parameters"]),
-    _activation("ELU", "Exponential linear unit: identity for x > 0, alpha·(eˣ − 1) below.",
-                (_float("alpha", 1.0, "value approached for very negative input", lo=0.0),),
+    activation_kind("ELU", "Exponential linear unit: identity for x > 0, alpha·(eˣ − 1) below.",
+                (float_param("alpha", 1.0, "value approached for very negative input", lo=0.0),),
                 family="rectifier"),
-    _activation("Softplus", "Smooth rectifier log(1 + eˣ): never exactly zero, so no sparsity.",
-                (_float("beta", 1.0, "sharpness", lo=1e-6),
-                 _float("threshold", 20.0, "above beta·x > threshold it is linear", lo=0.0)),
+    activation_kind("Softplus", "Smooth rectifier log(1 + eˣ): never exactly zero, so no sparsity.",
+                (float_param("beta", 1.0, "sharpness", lo=1e-6),
+                 float_param("threshold", 20.0, "above beta·x > threshold it is linear", lo=0.0)),
                 family="rectifier"),
-    _activation("Sigmoid", "Logistic 1/(1 + e⁻ˣ) in (0, 1): saturates, so gradients shrink in "
+    activation_kind("Sigmoid", "Logistic 1/(1 + e⁻ˣ) in (0, 1): saturates, so gradients shrink in "
                 "deep stacks.", family="saturating", bounds=(0.0, 1.0)),
-    _activation("Tanh", "Hyperbolic tangent in (−1, 1): zero-centred, but saturates.",
+    activation_kind("Tanh", "Hyperbolic tangent in (−1, 1): zero-centred, but saturates.",
                 family="saturating", bounds=(-1.0, 1.0)),
-    _activation("Softsign", "x/(1 + |x|) in (−1, 1): saturates polynomially, more gently "
+    activation_kind("Softsign", "x/(1 + |x|) in (−1, 1): saturates polynomially, more gently "
                 "than tanh.", family="saturating", bounds=(-1.0, 1.0)),
-    _activation("GELU", "Gaussian error linear unit: a smooth rectifier used in transformers.",
+    activation_kind("GELU", "Gaussian error linear unit: a smooth rectifier used in transformers.",
                 (Param("approximate", "choice", "none", "exact or tanh approximation",
                        choices=("none", "tanh")),),
                 family="rectifier"),
+    activation_kind("SiLU", "Sigmoid-weighted linear unit x·σ(x) (swish): a smooth rectifier "
+                    "that dips slightly below zero.", family="rectifier"),
+    activation_kind("Mish", "x·tanh(softplus(x)): a smooth rectifier like SiLU.",
+                    family="rectifier"),
+    activation_kind("Softmax", "Turns scores into probabilities that sum to 1 along one "
+                    "dimension. Not before a cross-entropy loss, which applies its own.",
+                    (int_param("dim", 1, "dimension to normalise along (1: the features or "
+                               "channels; 0 is the batch)", lo=-4, hi=4),),
+                    infer=_softmax_infer),
     LayerKind("Dropout", "Regularisation", "Randomly zeroes a fraction p of the units while "
               "training; does nothing at evaluation.",
-              (_float("p", 0.5, "probability of zeroing a unit", lo=0.0, hi=1.0),),
-              _same, _simple("Dropout", "p"), transparent=True),
+              (float_param("p", 0.5, "probability of zeroing a unit", lo=0.0, hi=1.0),),
+              same_shape, simple_build("Dropout", "p"), transparent=True),
     LayerKind("Dropout2d", "Regularisation", "Randomly zeroes whole feature maps while training.",
-              (_float("p", 0.5, "probability of zeroing a feature map", lo=0.0, hi=1.0),),
-              _dropout2d_infer, _simple("Dropout2d", "p"), transparent=True),
+              (float_param("p", 0.5, "probability of zeroing a feature map", lo=0.0, hi=1.0),),
+              _dropout2d_infer, simple_build("Dropout2d", "p"), transparent=True),
     LayerKind("BatchNorm1d", "Normalisation", "Normalises each feature over the batch, then "
               "scales and shifts it.", _BN_PARAMS, _bn1d_infer, _bn_build("BatchNorm1d"),
               _bn_count, transparent=True),
     LayerKind("BatchNorm2d", "Normalisation", "Normalises each feature map over the batch and "
               "the image, then scales and shifts it.", _BN_PARAMS, _bn2d_infer,
               _bn_build("BatchNorm2d"), _bn_count, transparent=True),
+    LayerKind("LayerNorm", "Normalisation", "Normalises each sample over its last dims "
+              "dimensions (not over the batch), then scales and shifts: the transformer's "
+              "normalisation.",
+              (int_param("dims", 1, "trailing dimensions normalised together: 1 = each step's "
+                         "or sample's features; 3 = a whole (C, H, W) image", hi=4),
+               _EPS, bool_param("elementwise_affine", True, "learn a scale and shift per value")),
+              _layernorm_infer, _LAYERNORM[0],
+              lambda p, s: 2 * S.numel(s[0][-p["dims"]:]) if p["elementwise_affine"] else 0,
+              transparent=True, source=_LAYERNORM[1]),
+    LayerKind("GroupNorm", "Normalisation", "Normalises each sample over groups of channels "
+              "(not over the batch, so small batches work), then scales and shifts.",
+              (int_param("num_groups", 2, "groups of channels (must divide the channels)",
+                         hi=100_000),
+               _EPS, bool_param("affine", True, "learn a per-channel scale and shift")),
+              _groupnorm_infer, _GROUPNORM[0],
+              lambda p, s: 2 * s[0][0] if p["affine"] else 0, transparent=True,
+              source=_GROUPNORM[1]),
     LayerKind("Add", "Merge", "Adds its inputs element-wise (a residual connection); all must "
               "have the same shape.", (), _add_infer, _add_build, min_inputs=2, max_inputs=None),
+    LayerKind("Multiply", "Merge", "Multiplies its inputs element-wise (a gate); all must "
+              "have the same shape.", (), lambda p, s: S.same_shapes(s, "multiplies"),
+              _multiply_build, min_inputs=2, max_inputs=None, source=lambda p, s: None,
+              call=lambda p, var, inputs: " * ".join(inputs)),
     LayerKind("Concat", "Merge", "Joins its inputs along one dimension, in the order they are "
               "connected.",
-              (_int("dim", 1, "dimension to join along (1 is channels or features; 0 is the "
+              (int_param("dim", 1, "dimension to join along (1 is channels or features; 0 is the "
                     "batch)", lo=-4, hi=4),),
               _concat_infer, _concat_build, min_inputs=2, max_inputs=None),
 ]
 
+_KINDS += kinds_sequence.KINDS + kinds_decoder.KINDS
 LAYERS: dict[str, LayerKind] = {k.name: k for k in _KINDS}
 _ALIASES: dict[str, str] = {old: k.name for k in _KINDS for old in k.replaces}
 

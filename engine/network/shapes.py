@@ -67,6 +67,28 @@ def window_2d(shape: Shape, kernel, stride, padding, dilation=1, ceil_mode=False
     return out
 
 
+def need_signal(shape: Shape) -> None:
+    need_rank(shape, (2,), "a (channels, length) signal: add an Input of that shape, e.g. "
+                           "(1, 100) for one channel of 100 steps")
+
+
+def need_sequence(shape: Shape) -> None:
+    need_rank(shape, (2,), "a (steps, features) sequence: add an Input of that shape, e.g. "
+                           "(20, 1) for 20 steps of one number, or an Embedding of token ids")
+
+
+def window_1d(shape: Shape, kernel: int, stride: int, padding: int, dilation: int = 1,
+              ceil_mode: bool = False, what: str = "kernel") -> int:
+    """Output length of a 1-D window over a (C, L) signal, with a clear error if empty."""
+    need_signal(shape)
+    out = window_out(shape[1], kernel, stride, padding, dilation, ceil_mode)
+    if out < 1:
+        raise ShapeError(f"received a signal of length {shape[1]}, shorter than its "
+                         f"{dilation * (kernel - 1) + 1}-step {what} (with padding {padding}): "
+                         f"use a smaller {what}, more padding, or a longer input")
+    return out
+
+
 def need_pool_padding(kernel, padding) -> None:
     k, p = size2(kernel), size2(padding)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
@@ -90,11 +112,11 @@ def flatten(shape: Shape, start_dim: int, end_dim: int) -> Shape:
     return shape[:s] + (numel(shape[s:e + 1]),) + shape[e + 1:]
 
 
-def same_shapes(shapes: list[Shape]) -> Shape:
+def same_shapes(shapes: list[Shape], verb: str = "adds") -> Shape:
     first = shapes[0]
     if any(s != first for s in shapes[1:]):
         listed = ", ".join(fmt(s) for s in shapes)
-        raise ShapeError(f"adds inputs of different shapes {listed}; all inputs must have the "
+        raise ShapeError(f"{verb} inputs of different shapes {listed}; all inputs must have the "
                          f"same shape: change a layer's size or add a Linear/Conv2d to match")
     return first
 

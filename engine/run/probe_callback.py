@@ -54,8 +54,8 @@ class ProbeCallback(Callback):
         trained = {id(p) for p in params}
         # a pre-training stage trains one block: the others get no gradient by design, which
         # is no "zero gradient" to report
-        self.untrained = {n for n, w in self.watch.weights.items()
-                          if id(w) not in trained} if stage else set()
+        self.untrained = {n for n, ws in self.watch.weights.items()
+                          if not any(id(w) in trained for w in ws)} if stage else set()
 
     def on_batch_start(self, run, step: int) -> None:
         if (step - 1) % self.every == 0:

@@ -47,10 +47,21 @@ _watched: "weakref.WeakSet[torch.nn.Module]" = weakref.WeakSet()
 _watched_lock = threading.Lock()
 
 
+def layer_weights(module: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The weights whose statistics stand for a layer: its `weight` (Linear, convolutions,
+    normalisations, Embedding, PReLU), else all its weight matrices together (an LSTM's
+    weight_ih_l0, weight_hh_l0, ...; attention's in_proj_weight and out_proj.weight)."""
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.nn.Parameter):
+        return [weight]
+    return [p for name, p in module.named_parameters()
+            if p.dim() >= 2 and name.rsplit(".", 1)[-1].startswith("weight")
+            or name.endswith("_weight")]
+
+
 def probed_layers(model) -> tuple[list[str], list[str]]:
     """(parameterised node ids, activation node ids), in the network's order."""
-    weighted = [n for n in model.order
-                if isinstance(getattr(model.layers[n], "weight", None), torch.nn.Parameter)]
+    weighted = [n for n in model.order if layer_weights(model.layers[n])]
     acts = [n for n in model.order if LAYERS[model.spec.nodes[n].kind].category == "Activation"]
     return weighted, acts
 
@@ -78,8 +89,11 @@ class Watch:
         self.model = model
         self.weighted, self.activations = probed_layers(model)
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
-        self.weights = {n: model.layers[n].weight for n in self.weighted}
-        self._weight_list = list(self.weights.values())
+        self.weights = {n: layer_weights(model.layers[n]) for n in self.weighted}
+        self.weight_list = [w for ws in self.weights.values() for w in ws]
+        # layers of several weight tensors: which layer each tensor's norm goes to (else None)
+        self._owners = [j for j, ws in enumerate(self.weights.values()) for _ in ws] \
+            if len(self.weight_list) > len(self.weighted) else None
         self.probed = [n for n in model.order if n in self.weights or n in self.bounds]
         self.outputs: dict[str, torch.Tensor] = {}      # activation layers: outputs kept
         self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
@@ -140,11 +154,11 @@ class Watch:
         self.graded.clear()
         self.deltas = None
 
-    def collect(self, grads: dict[str, torch.Tensor] | None = None,
+    def collect(self, grads: list[torch.Tensor | None] | None = None,
                 deltas: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
         """The statistics of the last forward/backward, {node: {stat: float}}, fetched in one
-        transfer. Gradients come from `.grad`, or from `grads` (weights) and `deltas` (layer
-        outputs), {node: tensor}, when the caller used torch.autograd.grad."""
+        transfer. Gradients come from `.grad`, or from `grads` (of `weight_list`, in order)
+        and `deltas` (layer outputs, {node: tensor}) when the caller used autograd.grad."""
         return self.nest(*self.collect_values(grads, deltas))
 
     def nest(self, keys: tuple, values: list[float]) -> dict[str, dict]:
@@ -155,7 +169,7 @@ class Watch:
             out[node][stat] = value
         return out
 
-    def collect_values(self, grads: dict[str, torch.Tensor] | None = None,
+    def collect_values(self, grads: list[torch.Tensor | None] | None = None,
                        deltas: dict[str, torch.Tensor] | None = None) -> tuple[tuple, list]:
         """`collect()` as parallel ((node, stat), ...) keys and values."""
         layout, raw = self.gather(grads, deltas)
@@ -164,7 +178,7 @@ class Watch:
         return keys, values[0].tolist()
 
     @torch.inference_mode()        # a little cheaper per operation than no_grad
-    def gather(self, grads: dict[str, torch.Tensor] | None = None,
+    def gather(self, grads: list[torch.Tensor | None] | None = None,
                deltas: dict[str, torch.Tensor] | None = None
                ) -> tuple["_Layout", torch.Tensor | None]:
         """The statistics' raw sums as one float32 vector on the device (None when there is
@@ -174,17 +188,19 @@ class Watch:
         same object from one step to the next, and the work is a fixed list of device
         operations: this runs every probed step, where every small operation and Python line
         costs."""
-        wgrads = [w.grad for w in self._weight_list] if grads is None else \
-            [grads.get(n) for n in self.weighted]
+        wgrads = [w.grad for w in self.weight_list] if grads is None else list(grads)
         if deltas is None:
             deltas = self.layer_output_gradients()
+        if self._owners is not None:
+            wgrads = self._whole_layers(wgrads)
         found = [g for g in wgrads if g is not None]
         found += [d for d in deltas.values() if d is not None]
         plan = self._plan()
         batch = self.outputs[plan.acts[0]].shape[0] if plan is not None else 0
         layout = self._layout(wgrads, deltas, found, plan, batch)
-        tensors = self._weight_list + found
-        parts = [_norms(tensors)] if tensors else []
+        tensors = self.weight_list + found
+        parts = [_norms(tensors) if layout.owners is None else
+                 _layer_norms(_norms(tensors), layout.owners)] if tensors else []
         if plan is not None:
             parts.append(plan.reduce(self.outputs, batch))
         self._forget()
@@ -204,10 +220,15 @@ class Watch:
                 weight != 0, grad / weight, np.where(grad == 0, 0.0, np.inf))
         return layout.keys, values      # the rest: gradients of weights none reached, 0
 
+    def _whole_layers(self, wgrads: list) -> list:
+        """The gradients of layers that have one for every weight tensor, the others None."""
+        missing = {j for j, g in zip(self._owners, wgrads) if g is None}
+        return [None if j in missing else g for j, g in zip(self._owners, wgrads)]
+
     def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
         """The layout for these gradients; when every weight and layer output has one (the
         usual case), the same object while the plan and batch size stay the same."""
-        if len(found) != len(wgrads) + len(self.weighted):
+        if len(found) != len(wgrads) + len(self.weighted):      # gradients found for all
             return _Layout(self, wgrads, deltas, plan, batch)
         key = (plan, batch, found[-1].shape[0] if found else 0)     # delta_rms: its batch
         layout = self._layouts.get(key)
@@ -301,31 +322,34 @@ class _Layout:
     per-layer sums) with the offset and scale that turn it into the statistic (the plan's
     counts into fractions of the batch, a norm into a root mean square); `ratios`, the indices
     of (gradient norm, weight norm) of each grad_ratio; the gradient statistics of weights no
-    gradient reached, last, are 0. All also as numpy index arrays. Worked out once for each plan, batch size and set of
-    gradients found."""
+    gradient reached, last, are 0. All also as numpy index arrays. `owners`, for networks with
+    layers of several weight tensors (recurrent, attention): the layer of each norm computed
+    (see _layer_norms). Worked out once for each plan, batch size and set of gradients found."""
 
     def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int):
         weighted = watch.weighted
-        graded = [(n, g) for n, g in zip(weighted, wgrads) if g is not None]
+        sizes = _grad_sizes(watch, wgrads)
+        graded = [(n, size) for n, size in zip(weighted, sizes) if size is not None]
         reached = [(n, d) for n, d in deltas.items() if d is not None]
         keys = [(n, "weight_norm") for n in weighted]
         keys += [(n, "grad_norm") for n, _ in graded] + [(n, "delta_norm") for n, _ in reached]
         self.pick = [(i, 0.0, 1.0) for i in range(len(keys))]
         first = len(weighted)                       # where the gradient norms start
-        for j, (n, g) in enumerate(graded):
+        for j, (n, size) in enumerate(graded):
             keys.append((n, "grad_rms"))
-            self.pick.append((first + j, 0.0, 1.0 / math.sqrt(max(1, g.numel()))))
+            self.pick.append((first + j, 0.0, 1.0 / math.sqrt(max(1, size))))
         first += len(graded)
         for j, (n, d) in enumerate(reached):
             keys.append((n, "delta_rms"))
             self.pick.append((first + j, 0.0, 1.0 / math.sqrt(max(1, d.numel()))))
+        self.owners = _owners(watch, sizes, len(reached)) if watch._owners else None
         if plan is not None:
             keys += plan.keys
             self.pick += plan.picks(len(weighted) + len(graded) + len(reached), batch)
         row = {n: i for i, n in enumerate(weighted)}
         self.ratios = [(len(weighted) + j, row[n]) for j, (n, _) in enumerate(graded)]
         keys += [(n, "grad_ratio") for n, _ in graded]
-        missing = [(n, stat) for n, g in zip(weighted, wgrads) if g is None
+        missing = [(n, stat) for n, size in zip(weighted, sizes) if size is None
                    for stat in WEIGHT_GRADIENT_STATS]
         self.keys = tuple(keys + missing)
         index, offset, scale = zip(*self.pick) if self.pick else ((), (), ())
@@ -333,6 +357,38 @@ class _Layout:
         self.offset, self.scale = np.array(offset), np.array(scale)
         self.ratio_grad = np.array([g for g, _ in self.ratios], dtype=np.intp)
         self.ratio_weight = np.array([w for _, w in self.ratios], dtype=np.intp)
+
+
+def _grad_sizes(watch: Watch, wgrads: list) -> list[int | None]:
+    """The number of gradient values of each weighted layer (None: no gradient reached it);
+    `wgrads` has one entry per weight tensor, whole layers only (Watch._whole_layers)."""
+    if watch._owners is None:
+        return [None if g is None else g.numel() for g in wgrads]
+    sizes: list[int | None] = [0] * len(watch.weighted)
+    for j, g in zip(watch._owners, wgrads):
+        sizes[j] = None if g is None else sizes[j] + g.numel()
+    return sizes
+
+
+def _owners(watch: Watch, sizes: list, deltas: int) -> tuple[torch.Tensor, int]:
+    """(the output position of each norm in the vector gather computes, the vector's length):
+    weight tensors to their layer's weight norm, gradients found to their layer's gradient
+    norm, layer-output gradients each to its own."""
+    layers = len(watch.weighted)
+    rank = {j: layers + i for i, j in enumerate(j for j, s in enumerate(sizes) if s is not None)}
+    owners = list(watch._owners)
+    owners += [rank[j] for j in watch._owners if sizes[j] is not None]
+    start = layers + len(rank)
+    owners += range(start, start + deltas)
+    device = watch.weight_list[0].device
+    return torch.tensor(owners, device=device), start + deltas
+
+
+def _layer_norms(norms: torch.Tensor, owners: tuple[torch.Tensor, int]) -> torch.Tensor:
+    """Norms of tensors combined into norms of layers: √(Σ ‖t‖²) over each layer's tensors
+    (a sum per layer, so a NaN stays in its own layer)."""
+    index, size = owners
+    return torch.zeros(size, device=norms.device).index_add_(0, index, norms.square()).sqrt_()
 
 
 def _accumulate(params: list[torch.Tensor], grads) -> None:
@@ -402,12 +458,11 @@ def _probe_batch(model, data, objective, samples: int, seed: int) -> dict:
         torch.manual_seed(seed)
         watch.attach()
         loss = objective.loss(model(x), y)
-        weights, outputs = list(watch.weights.items()), list(watch.graded.items())
-        found = torch.autograd.grad(loss, [t for _, t in weights + outputs],
+        weights, outputs = watch.weight_list, list(watch.graded.items())
+        found = torch.autograd.grad(loss, weights + [t for _, t in outputs],
                                     allow_unused=True) if weights else []
-        grads = dict(zip([n for n, _ in weights], found[:len(weights)]))
         deltas = dict(zip([n for n, _ in outputs], found[len(weights):]))
-        return watch.collect(grads, deltas)
+        return watch.collect(list(found[:len(weights)]), deltas)
     finally:
         watch.close()
         model.train(was_training)

@@ -320,3 +320,37 @@ def test_a_frozen_layer_reports_no_gradient():
     assert stats[model.order[0]]["grad_norm"] == 0.0
     assert "delta_norm" not in stats[model.order[0]]        # its output needs no gradient
     assert stats[model.order[2]]["grad_norm"] > 0 and stats[model.order[2]]["delta_norm"] > 0
+
+
+def test_layers_of_several_weight_tensors_are_probed_as_one():
+    """Recurrent and attention layers hold several weight matrices: each statistic is that of
+    all of them together (‖W‖ = √Σ‖Wᵢ‖²), and the layer's output gradient is its own."""
+    from engine.run.probes import layer_weights
+    spec = engine.NetworkSpec.sequential((6,), [
+        ("Embedding", {"num_embeddings": 12, "embedding_dim": 8}),
+        ("LSTM", {"hidden_size": 5, "bidirectional": True}),
+        ("MultiheadAttention", {"num_heads": 2}),
+        ("GRU", {"hidden_size": 4, "output": "last"}), ("Linear", {"out_features": 3})])
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.randint(0, 12, (40, 6), generator=g).float(), torch.arange(40) % 3
+    data = engine.data.dataset.make_dataset("ids", x.numpy(), y.numpy(), "classification")
+    torch.manual_seed(1)
+    model = engine.build(spec)
+    assert [tuple(w.shape) for w in layer_weights(model.layers["lstm_1"])] == \
+        [(20, 8), (20, 5), (20, 8), (20, 5)]       # both directions: input and hidden weights
+    got = engine.probe(model, data, samples=40)
+    outs = {model.input_id: x}
+    for n in model.order:
+        outs[n] = model.layers[n](outs[model.inputs[n][0]])
+        outs[n].retain_grad()
+    model.zero_grad()
+    F.cross_entropy(outs[model.output_id], y).backward()
+    for n in model.order:
+        weights = layer_weights(model.layers[n])
+        norm = sum(w.norm() ** 2 for w in weights).sqrt()
+        grad = sum(w.grad.norm() ** 2 for w in weights).sqrt()
+        size = sum(w.numel() for w in weights)
+        want = {"weight_norm": norm, "grad_norm": grad, "grad_ratio": grad / norm,
+                "grad_rms": grad / size ** 0.5, "delta_norm": outs[n].grad.norm()}
+        for stat, value in want.items():
+            assert got[n][stat] == pytest.approx(value.item(), rel=1e-5), (n, stat)

@@ -35,7 +35,8 @@ def test_palette_lists_every_kind_by_category_with_its_help(window):
 
 def test_filter_hides_what_does_not_match(window, qtbot):
     qtbot.keyClicks(window.palette.filter, "pool")
-    assert window.palette.visible_kinds() == ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+    assert window.palette.visible_kinds() == ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+                                              "MaxPool1d", "AvgPool1d", "Upsample"]
     window.palette.filter.setText("saturates")       # matches the one-line help too
     assert set(window.palette.visible_kinds()) == {"Sigmoid", "Tanh", "Softsign"}
     window.palette.filter.clear()
@@ -109,4 +110,4 @@ def test_typing_in_the_filter_is_not_taken_as_shortcuts(window, qtbot):
     qtbot.keyClicks(window.palette.filter, "fl")
     assert window.palette.filter.text() == "fl" and window.view.zoom() == 1.0
     assert "relu_1" in window.spec.nodes            # Backspace edited the text, deleted nothing
-    assert window.palette.visible_kinds() == ["Flatten"]
+    assert window.palette.visible_kinds() == ["Flatten", "Reshape"]    # "reverse of Flatten"
