@@ -32,9 +32,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
 def _add(group, part: str, param: engine.Param) -> None:
     flags = NAMES.get((part, param.name)) or (PREFIX[part] + param.name.replace("_", "-"),)
     dest = f"{part}.{param.name}"
-    if param.type == "bool":
-        group.add_argument(*flags, dest=dest, action="store_true", default=None,
-                           help=f"{param.help} (default: off)")
+    if param.type == "bool":        # --x turns it on, --no-x off (over a file's settings)
+        group.add_argument(*flags, dest=dest, action=argparse.BooleanOptionalAction,
+                           default=None, help=f"{param.help} (default: off)")
         return
     accepts = "" if param.type == "choice" else f"; {param.expected()}"
     kwargs = {"dest": dest, "default": None, "type": _parser_of(param),

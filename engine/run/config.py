@@ -14,6 +14,7 @@ SCHEDULES = ("none", "step", "cosine")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
 PRECISIONS = ("fp32", "bf16", "fp16")
 MAX_SEED = 2 ** 31 - 1
+MAX_SHIFT = 16          # pixels an augmented training image may move each way
 
 # Every setting of a run, described once: the command line's flags, the window's Training panel
 # and the validation below are all made from these.
@@ -52,6 +53,11 @@ PARAMS = (
           max=0.9, label="validation fraction"),
     Param("precision", "choice", "fp32", "fp32, or mixed precision on a CUDA GPU: bf16, or "
           "fp16 with gradient scaling", choices=PRECISIONS),
+    Param("augment_flip", "bool", False, "images: mirror each training image left to right "
+          "with probability 1/2 (validation data are never changed)", label="random flips"),
+    Param("augment_crop", "int", 0, "images: shift each training image by up to N pixels each "
+          "way, zeros entering (pad N, crop back at random; 0: off)", min=0, max=MAX_SHIFT,
+          label="random shifts (pixels)"),
 )
 
 
@@ -71,6 +77,8 @@ class TrainConfig:
     regression. grad_clip > 0 rescales the gradient to at most that norm. probe_every = 0 turns
     probes off. device: auto (a GPU when there is one), cpu, cuda, cuda:N or mps. precision:
     fp32, or mixed precision on a CUDA GPU: bf16 or fp16 autocast (fp16 with gradient scaling).
+    augment_flip and augment_crop augment the training batches of image data (engine.run.augment):
+    a random left-right mirror, a random shift by up to augment_crop pixels (0: off).
     """
     epochs: int = 5
     batch_size: int = 32
@@ -89,6 +97,8 @@ class TrainConfig:
     probe_every: int = 20
     val_fraction: float = 0.1
     precision: str = "fp32"
+    augment_flip: bool = False
+    augment_crop: int = 0
 
     def __post_init__(self):
         check(self, PARAMS, "invalid training settings")

@@ -32,6 +32,7 @@ import torch
 
 from engine.data import Dataset, load_dataset
 from engine.errors import TrainingError
+from engine.run.augment import Augment
 from engine.run.config import TrainConfig
 from engine.run.distributed import SINGLE, Distributed
 from engine.run.events import Control, Dispatcher, FailedEvent, FinishedEvent, ProbeEvent, \
@@ -180,6 +181,7 @@ class _Loop:
         run.scaler = self.mixed.scaler
         self.model = run.model.to(self.device)
         self.x, self.y, self.vx, self.vy = _split(data, cfg, self.device)
+        self.augment = Augment.of(cfg, self.x.shape[1:])    # the training stage's batches only
         self.dispatch = Dispatcher(callbacks, run)
         self.probe = None
         if cfg.probe_every and dist.is_main:       # DDP's gradient hooks need a plain backward
@@ -297,7 +299,8 @@ class _Loop:
                 return False
             part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
             idx = order[part]
-            self._batch(stage, self.x[idx], self.y[idx],
+            xb = self.x[idx] if stage.index else self.augment(self.x[idx])
+            self._batch(stage, xb, self.y[idx],
                         None if predicted is None else predicted[part],
                         StepInfo(self.step + 1, epoch, b, batches, lr, len(idx)))
         self._read(stage)

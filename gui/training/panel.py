@@ -18,6 +18,8 @@ from .dataset_box import DatasetBox
 GROUPS = {"train": (("Optimisation", ("optimizer", "lr", "momentum", "batch_size", "epochs",
                                       "weight_decay", "l1_activation", "lr_schedule",
                                       "step_size", "gamma", "grad_clip")),
+                    ("Augmentation (images, training batches)", ("augment_flip",
+                                                                 "augment_crop")),
                     ("Loss, device and probes", ())),
           "pretrain": (("Pre-training (greedy, layer-wise)", ()),),
           "recipe": (("Process", ()),)}

@@ -186,3 +186,16 @@ def test_the_progress_bar_says_which_accuracy_it_shows(record, shown):
     bar.on_step(None, StepEvent(2, 2, 1, 1, 0.5, 0.01, 32))
     line = stream.getvalue().rsplit("\r", 1)[-1]
     assert shown in line and " acc " not in line.replace("val acc", "").replace("train acc", "")
+
+
+def test_a_switch_saved_on_in_a_file_can_be_turned_off_on_the_command_line():
+    """Bool settings have --x and --no-x: a file's augment_flip=True is overridden off."""
+    import argparse
+    from cli.settings import add_flags, given, merged
+    parser = argparse.ArgumentParser()
+    add_flags(parser)
+    base = engine.Recipe(train=engine.TrainConfig(augment_flip=True))
+    data = engine.DataRef("mnist-5k", {})
+    off = merged(base, given(parser.parse_args(["--no-augment-flip"])), data)
+    kept = merged(base, given(parser.parse_args([])), data)
+    assert off.train.augment_flip is False and kept.train.augment_flip is True
