@@ -51,6 +51,13 @@ FASHION_MNIST = Remote(
             "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
     })
 
+CIFAR10 = Remote("cifar-10", "https://www.cs.toronto.edu/~kriz/", "LAYERWISE_CIFAR10_URL", {
+    # the binary version (never the pickled one); the sha256 that tensorflow-datasets pins in
+    # url_checksums/cifar10.txt (170,052,171 bytes; the page's md5 is c32a1d4a...d87530)
+    "cifar-10-binary.tar.gz":
+        "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+})
+
 
 def cache_dir() -> Path:
     """LAYERWISE_DATA_DIR, else the platform's per-user cache folder + 'layerwise'."""

@@ -13,6 +13,7 @@ import torch
 from engine.errors import DatasetError
 from engine.data import download as D
 from engine.data import synthetic as S
+from engine.data.cifar import CLASSES as CIFAR_CLASSES, cifar_dataset, read_cifar
 from engine.data.dataset import CLASSIFICATION, REGRESSION, Dataset, Option, make_dataset
 from engine.data.idx import read_idx
 from engine.data.readers import read_path
@@ -51,10 +52,9 @@ class DatasetInfo:
 
 # ----------------------------------------------------------------------------- loaders
 
-def _synthetic(name, generate, description, **fixed):
+def _synthetic(name, generate, description, task=CLASSIFICATION, **fixed):
     def load(**options):
         x, y = generate(**options)
-        task = REGRESSION if name == "sine" else CLASSIFICATION
         return make_dataset(name, x, y, task, options=options, description=description, **fixed)
     return load
 
@@ -86,6 +86,12 @@ def _remote_loader(remote: D.Remote, classes, description):
     return load
 
 
+def _cifar10(progress=None, **_):
+    paths = D.fetch(D.CIFAR10, progress)
+    images, labels = read_cifar(paths["cifar-10-binary.tar.gz"])
+    return cifar_dataset("cifar-10", images, labels, "the 50,000 CIFAR-10 training images")
+
+
 def _digits(name, images, labels, classes, description) -> Dataset:
     return make_dataset(name, images.reshape(len(images), 1, 28, 28), labels, CLASSIFICATION,
                         normalise="global", scale=1 / 255, classes=classes, n_classes=10,
@@ -97,6 +103,12 @@ def _opts(*extra, samples=1000, noise=0.1, seed=True):
             Option("noise", noise, "standard deviation of the Gaussian noise", 0.0, 10.0)]
     return tuple(base + list(extra) + ([Option("seed", 0, "random seed", 0, 2**31 - 1)]
                                        if seed else []))
+
+
+def _sequence_opts(samples, steps, *extra):
+    return (Option("samples", samples, "number of sequences", 4, 1_000_000),
+            Option("steps", steps, "length of each sequence (time steps)", 2, 1000),
+            *extra, Option("seed", 0, "random seed", 0, 2**31 - 1))
 
 
 def _rename(generate):
@@ -131,7 +143,21 @@ _INFOS = [
                 "(universal approximation)", (1,), REGRESSION, None, "500",
                 _opts(Option("function", "sin", "target function",
                              choices=tuple(S.SINE_FUNCTIONS)), samples=500, noise=0.0),
-                _synthetic("sine", _rename(S.sine), "a 1-D function")),
+                _synthetic("sine", _rename(S.sine), "a 1-D function", REGRESSION)),
+    DatasetInfo("sequence-parity", "built-in", "random bit streams, (steps, 1) values 0/1 (or "
+                "with form=ids (steps,) token ids for an Embedding); class = odd number of ones "
+                "(memory across a whole sequence)", (12, 1), CLASSIFICATION, 2, "2,000",
+                _sequence_opts(2000, 12, Option("form", "values", "values: (steps, 1) numbers "
+                                                "0/1 for LSTM, GRU, Conv1d, attention; ids: "
+                                                "(steps,) token ids 0/1 for an Embedding",
+                                                choices=("values", "ids"))),
+                _synthetic("sequence-parity", S.sequence_parity, "parity of a bit stream",
+                           classes=["even", "odd"], n_classes=2)),
+    DatasetInfo("adding", "built-in", "the adding problem: (steps, 2) of random numbers in "
+                "[0, 1] and a marker on two of them, one in each half; target = their sum "
+                "(always answering 1 scores a mean squared error of about 0.167)", (50, 2),
+                REGRESSION, None, "2,000", _sequence_opts(2000, 50),
+                _synthetic("adding", S.adding, "the adding problem", REGRESSION)),
     DatasetInfo("mnist-5k", "bundled", "5,000 handwritten digits, 500 per class, 28x28 "
                 "(ships with Layerwise)", (1, 28, 28), CLASSIFICATION, 10, "5,000",
                 (Option("samples", 5000, "how many of the digits (a seeded random subset "
@@ -147,6 +173,9 @@ _INFOS = [
                 loader=_remote_loader(D.FASHION_MNIST, FASHION_CLASSES,
                                       "the 60,000 Fashion-MNIST training images"),
                 remote=D.FASHION_MNIST),
+    DatasetInfo("cifar-10", "download", "50,000 small colour photographs in 10 classes ("
+                f"{', '.join(CIFAR_CLASSES)}), 3x32x32 (downloaded once, about 170 MB)",
+                (3, 32, 32), CLASSIFICATION, 10, "50,000", loader=_cifar10, remote=D.CIFAR10),
 ]
 REGISTRY: dict[str, DatasetInfo] = {i.name: i for i in _INFOS}
 

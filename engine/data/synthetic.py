@@ -1,4 +1,5 @@
-"""Built-in data sets generated from a seed: 2-D toy problems, Boolean parity, 1-D regression.
+"""Built-in data sets generated from a seed: 2-D toy problems, Boolean parity, 1-D regression,
+and sequence tasks for recurrent and attention layers (parity of a bit stream, the adding problem).
 
 Each generator takes its options as keyword arguments (validated by the registry) and returns
 (x, y) numpy arrays. The same options and seed always give the same data.
@@ -8,6 +9,9 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+
+from engine.data import limits
+from engine.errors import DatasetError
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -100,6 +104,46 @@ def sine(n: int, function: str, noise: float, seed: int):
     y = SINE_FUNCTIONS[function](x) + rng.normal(0, noise, n) if noise else \
         SINE_FUNCTIONS[function](x)
     return x.reshape(n, 1), y.reshape(n, 1)
+
+
+def sequence_parity(samples: int, steps: int, form: str, seed: int):
+    """`samples` random streams of `steps` bits; class 1 when an odd number are set (no single
+    step tells: the net must carry one bit of memory through the whole stream). `form`
+    "values": (steps, 1) values 0.0/1.0, for LSTM, GRU, Conv1d or attention; "ids": (steps,)
+    token ids 0/1, for an Embedding."""
+    _check_size("sequence-parity", samples, steps, 1)
+    bits = _rng(seed).integers(0, 2, (samples, steps)).astype(np.float32)
+    y = (bits.sum(axis=1) % 2).astype(np.int64)
+    return (bits if form == "ids" else bits[:, :, None]), y
+
+
+def adding(samples: int, steps: int, seed: int):
+    """The adding problem (Hochreiter & Schmidhuber, 1997): (steps, 2) per sample, channel 0
+    uniform numbers in [0, 1], channel 1 a marker that is 1 at exactly two steps, one in the
+    first half and one in the second; the target is the sum of the two marked numbers."""
+    _check_size("adding", samples, steps, 2)
+    rng = _rng(seed)
+    values = rng.uniform(0.0, 1.0, (samples, steps))
+    rows = np.arange(samples)
+    first = rng.integers(0, steps // 2, samples)
+    second = rng.integers(steps // 2, steps, samples)
+    marks = np.zeros((samples, steps))
+    marks[rows, first] = 1.0
+    marks[rows, second] = 1.0
+    target = values[rows, first] + values[rows, second]
+    return np.stack([values, marks], axis=2), target.reshape(samples, 1)
+
+
+def _check_size(name: str, samples: int, steps: int, channels: int) -> None:
+    """DatasetError when the sequences would not fit the memory budget of preparing data."""
+    values = samples * steps * channels
+    need = values * limits.BYTES_PER_VALUE
+    if need > limits.MEMORY_BUDGET:
+        raise DatasetError(
+            f"data set '{name}': {samples:,} samples of {steps:,} steps make "
+            f"{limits.number_text(values)} values, which would need about "
+            f"{limits.size_text(need)} of memory to prepare; the limit is "
+            f"{limits.size_text(limits.MEMORY_BUDGET)}. Use fewer samples or steps")
 
 
 def _shuffle(rng: np.random.Generator, x: np.ndarray, y: np.ndarray):

@@ -12,7 +12,8 @@ import engine
 from engine.data import CLASSIFICATION, REGRESSION, load_dataset
 from engine.data.idx import find_labels, read_idx, write_idx
 
-BUILT_IN = ["moons", "circles", "spiral", "xor", "gaussians", "parity", "sine"]
+BUILT_IN = ["moons", "circles", "spiral", "xor", "gaussians", "parity", "sine", "sequence-parity",
+            "adding"]
 
 
 @pytest.mark.parametrize("name", BUILT_IN)

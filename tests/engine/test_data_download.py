@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import socket
+import tarfile
 import threading
 from functools import partial
 
@@ -11,11 +13,14 @@ import numpy as np
 import pytest
 
 import engine
+from engine.data import cifar
 from engine.data import download as D
+from engine.data.dataset import make_dataset
 from engine.data.idx import write_idx
 from engine.data.registry import load_dataset
 
 IMAGES, LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
+CIFAR = "cifar-10-binary.tar.gz"
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -123,3 +128,105 @@ def test_real_checksums_are_pinned():
     for remote in (D.MNIST, D.FASHION_MNIST):
         assert set(remote.files) == {IMAGES, LABELS}
         assert all(len(s) == 64 and int(s, 16) >= 0 for s in remote.files.values())
+    assert D.CIFAR10.files == {CIFAR: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9dd"
+                                      "da3db29a59bca1dd"}          # tensorflow-datasets' pin
+    assert D.CIFAR10.env == "LAYERWISE_CIFAR10_URL"
+
+
+# ----------------------------------------------------------------------------- CIFAR-10
+
+@pytest.fixture
+def two_records(monkeypatch):
+    """Batch files of 2 records stand in for the real ones of 10,000."""
+    monkeypatch.setattr(cifar, "RECORDS", 2)
+
+
+def _batches(records=2, seed=0):
+    """{member name: bytes} of the five training batches, labels 0..9 in turn."""
+    rng = np.random.default_rng(seed)
+    out, label = {}, 0
+    for name in cifar.BATCHES:
+        rows = rng.integers(0, 256, (records, cifar.RECORD), dtype=np.uint8)
+        rows[:, 0] = [(label + i) % 10 for i in range(records)]
+        label += records
+        out[name] = rows.tobytes()
+    return out
+
+
+def _tar(path, members: dict, links=()):
+    """A tar.gz of regular files {name: bytes} and symbolic links (name, target)."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return path
+
+
+def test_cifar10_through_the_registry_from_a_mirror(server, cache, monkeypatch, two_records):
+    url, www, requests = server
+    members = {"cifar-10-batches-bin/readme.html": b"<html/>", **_batches(),
+               "cifar-10-batches-bin/test_batch.bin": bytes(2 * cifar.RECORD)}
+    _tar(www / CIFAR, members)
+    monkeypatch.setenv("LAYERWISE_CIFAR10_URL", url)
+    monkeypatch.setitem(D.CIFAR10.files, CIFAR, hashlib.sha256((www / CIFAR).read_bytes())
+                        .hexdigest())
+    info = {i.name: i for i in engine.datasets()}["cifar-10"]
+    assert not info.available and info.input_shape == (3, 32, 32)
+    ds = load_dataset("cifar-10")
+    records = np.frombuffer(b"".join(members[n] for n in cifar.BATCHES), np.uint8)
+    records = records.reshape(10, cifar.RECORD)
+    assert len(ds) == 10 and ds.input_shape == (3, 32, 32) and ds.n_classes == 10
+    assert ds.y.tolist() == list(range(10)) and ds.classes[0] == "airplane"
+    assert ds.classes[9] == "truck" and ds.reference() == {"name": "cifar-10", "options": {}}
+    like_mnist = make_dataset("c", records[:, 1:].reshape(10, 3, 32, 32), records[:, 0],
+                              "classification", normalise="global", scale=1 / 255)
+    assert np.allclose(ds.x.numpy(), like_mnist.x.numpy(), atol=1e-5)
+    assert ds.normalisation == pytest.approx(like_mnist.normalisation)
+    assert info.available and requests == [f"/{CIFAR}"]
+    assert [p.name for p in (cache / "cifar-10").iterdir()] == [CIFAR]   # nothing unpacked
+
+
+def test_corrupt_cifar10_download_leaves_nothing(server, cache, monkeypatch):
+    url, www, _ = server
+    _tar(www / CIFAR, _batches())           # not the real archive: its sha256 differs
+    monkeypatch.setenv("LAYERWISE_CIFAR10_URL", url)
+    with pytest.raises(engine.DatasetError, match="corrupt.*LAYERWISE_CIFAR10_URL"):
+        load_dataset("cifar-10")
+    assert list((cache / "cifar-10").iterdir()) == []
+
+
+BATCH_3 = "cifar-10-batches-bin/data_batch_3.bin"
+
+
+def _without(name, **extra):
+    members = _batches()
+    del members[name]
+    return {**members, **extra}
+
+
+@pytest.mark.parametrize("members, links, words", [
+    ({**_batches(), BATCH_3: bytes(cifar.RECORD * 3)}, (),
+     f"member {BATCH_3} holds 9,219 bytes, not 6,146"),
+    (_without(BATCH_3), [(BATCH_3, "/etc/passwd")], f"member {BATCH_3} is a link"),
+    (_without(BATCH_3), (), f"no member {BATCH_3}"),
+    (_batches(), [(BATCH_3, "data_batch_1.bin")], f"member {BATCH_3} appears twice"),
+    ({**_batches(), BATCH_3: b"\x0c" + bytes(2 * cifar.RECORD - 1)}, (),
+     f"member {BATCH_3}, record 0, has label 12"),
+])
+def test_cifar10_archive_refused_with_the_member_named(tmp_path, two_records, members, links,
+                                                       words):
+    path = _tar(tmp_path / CIFAR, members, links)
+    with pytest.raises(engine.DatasetError, match=words) as info:
+        cifar.read_cifar(path)
+    assert str(path) in str(info.value)
+
+
+def test_not_a_cifar10_archive(tmp_path, two_records):
+    (tmp_path / "plain.tar.gz").write_bytes(b"not an archive at all")
+    with pytest.raises(engine.DatasetError, match="plain.tar.gz"):
+        cifar.read_cifar(tmp_path / "plain.tar.gz")
