@@ -232,6 +232,10 @@ def suggest_dataset(input_shape) -> tuple[str, dict]:
     shape = tuple(int(d) for d in input_shape or ())
     if math.prod(shape) == 784 and shape:
         return "mnist-5k", {}
+    if shape == (3, 32, 32):
+        return "cifar-10", {}
+    if len(shape) == 2 and shape[1] in (1, 2) and 2 <= shape[0] <= 1000:
+        return ("sequence-parity" if shape[1] == 1 else "adding"), {"steps": shape[0]}
     if shape == (2,):
         return "moons", {}
     if shape == (1,):
@@ -243,14 +247,16 @@ def suggest_dataset(input_shape) -> tuple[str, dict]:
 
 def preview(data: Dataset, count: int = 8) -> dict:
     """What a data-set preview shows: the summary, and either a few images (scaled to [0, 1],
-    with their labels) or, for 2-D inputs, a sample of points."""
+    (height, width), or (height, width, 3) for colour images of 3 channels, with their labels)
+    or, for 2-D inputs, a sample of points."""
     info = data.describe()
     names = data.classes or ([str(i) for i in range(data.n_classes)] if data.n_classes else None)
     label = (lambda v: names[int(v)]) if names else (lambda v: f"{float(np.ravel(v)[0]):.3g}")
     if len(data.input_shape) == 3:
         images = []
         for i in range(min(count, len(data))):
-            img = data.x[i].numpy().mean(0)
+            img = data.x[i].numpy()
+            img = img.transpose(1, 2, 0) if img.shape[0] == 3 else img.mean(0)
             span = float(img.max() - img.min()) or 1.0
             images.append(((img - img.min()) / span).astype(np.float32))
         info["images"] = images

@@ -380,8 +380,10 @@ def _same(a, b) -> bool:
 
 def _thumbnail(img: np.ndarray, label: str) -> QWidget:
     data = np.ascontiguousarray((img * 255).astype(np.uint8))
-    h, w = data.shape
-    qimg = QImage(data.data, w, h, w, QImage.Format_Grayscale8).copy()
+    h, w = data.shape[:2]
+    colour = data.ndim == 3                     # (h, w, 3): red, green, blue
+    qimg = QImage(data.data, w, h, data.strides[0],
+                  QImage.Format_RGB888 if colour else QImage.Format_Grayscale8).copy()
     box = QLabel()
     box.setPixmap(QPixmap.fromImage(qimg).scaled(30, 30, Qt.KeepAspectRatio,
                                                   Qt.SmoothTransformation))

@@ -160,8 +160,16 @@ def test_helpers_for_the_window():
     assert live.devices()[:2] == ["auto", "cpu"]
     assert live.suggest_dataset((1, 28, 28)) == ("mnist-5k", {})
     assert live.suggest_dataset((8,)) == ("parity", {"bits": 8})
-    assert live.suggest_dataset((3, 32, 32)) == ("", {})
+    assert live.suggest_dataset((3, 32, 32)) == ("cifar-10", {})
+    assert live.suggest_dataset((30, 1)) == ("sequence-parity", {"steps": 30})
+    assert live.suggest_dataset((50, 2)) == ("adding", {"steps": 50})
+    assert live.suggest_dataset((3, 31, 32)) == ("", {})
     info = live.preview(engine.load_dataset("mnist-5k"), 4)
     assert len(info["images"]) == 4 and info["images"][0].shape == (28, 28)
+    x = torch.rand(3, 3, 4, 5)                  # colour images: (height, width, red/green/blue)
+    colour = engine.data.dataset.make_dataset("rgb", x.numpy(), np.arange(3), "classification")
+    img = live.preview(colour)["images"][0]
+    assert img.shape == (4, 5, 3) and np.allclose(
+        img, (colour.x[0] - colour.x[0].min()).permute(1, 2, 0) / np.ptp(colour.x[0].numpy()))
     assert info["classes"] == 10
     assert live.preview(engine.load_dataset("xor"))["points"].shape == (300, 2)

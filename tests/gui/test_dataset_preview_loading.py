@@ -135,3 +135,16 @@ def test_asking_again_while_a_read_is_under_way_does_not_wait_again(qtbot, windo
     assert time.monotonic() - t0 < data_loader.WAIT_MS / 1000
     assert summary(s) == "Reading moons…" and len(slow_reads) == 1     # one read only
     qtbot.waitUntil(lambda: summary(s).startswith("100 samples"), timeout=5000)
+
+
+def test_colour_images_preview_in_colour(qtbot):
+    """A (height, width, 3) preview image becomes a colour thumbnail (CIFAR-10's)."""
+    import numpy as np
+    from PySide6.QtGui import QColor
+    from gui.training.dataset_box import _thumbnail
+    img = np.zeros((6, 6, 3), dtype=np.float32)
+    img[..., 0] = 1.0                                   # pure red
+    box = _thumbnail(img, "red")
+    qtbot.addWidget(box)
+    pixel = QColor(box.pixmap().toImage().pixel(10, 10))
+    assert (pixel.red(), pixel.green(), pixel.blue()) == (255, 0, 0)
