@@ -133,6 +133,13 @@ def rank_0_reports(code: int) -> bool:
     return False
 
 
+def _shapes(engine, spec) -> tuple:
+    """(input shape, output shape) of a network, None where its analysis cannot tell."""
+    analysis = engine.analyze(spec)
+    return analysis.shapes.get(analysis.input_id) if analysis.input_id else None, \
+        analysis.output_shape
+
+
 def _recipe(engine, args, saved, resume: bool):
     """The file's recipe (the defaults for a bare network) with the flags given. Continuing a
     run trains on: its pre-training is in its history, and asking for more is refused.
@@ -141,7 +148,10 @@ def _recipe(engine, args, saved, resume: bool):
     if resume and flags["pretrain"].get("mode", "none") != "none":
         raise LayerwiseError(f"'{saved.path}' already has trained weights; pre-training starts "
                              f"from new ones: add --fresh")
-    base = saved.recipe or engine.Recipe()
+    # a bare network: the defaults, learning its inputs if it gives back their shape (its data
+    # set is given with --dataset, never guessed)
+    base = saved.recipe or engine.Recipe(train=engine.Recipe.suggested(
+        *_shapes(engine, saved.spec)).train)
     if resume:
         base = base.with_settings(pretrain={"mode": "none"})
     if args.resume and "epochs" not in flags["train"]:

@@ -46,9 +46,9 @@ class DataFit(QObject):
 
     def refresh(self) -> None:
         doc = self.doc
-        loss = doc.recipe.train.loss if doc.recipe is not None else "auto"
-        fit = (engine.data_fit(doc.spec, doc.analysis, self.data, loss) if self.data
-               else engine.Fit())
+        train = doc.recipe.train if doc.recipe is not None else engine.TrainConfig()
+        fit = (engine.data_fit(doc.spec, doc.analysis, self.data, train.loss, train.target)
+               if self.data else engine.Fit())
         changed = fit.problems != self.fit.problems
         self.fit = fit
         if changed:

@@ -77,6 +77,14 @@ class Dataset:
             f"set the Input node's shape to {list(self.input_shape)} or choose a data set "
             f"that fits")
 
+    def with_target(self, target: str) -> "Dataset":
+        """This data with what a network learns from it: its labels ("labels"), or its inputs
+        themselves ("inputs": an autoencoder, a regression whose targets are the inputs; the
+        same tensor, not a copy). engine.network.fit.with_target says the same of describe()."""
+        if target == "labels":
+            return self
+        return replace(self, y=self.x, task=REGRESSION, n_classes=None, classes=None)
+
     def reference(self) -> dict:
         """What to store in a file to load this data set again."""
         return {"name": self.source or self.name, "options": dict(self.options)}

@@ -33,12 +33,15 @@ def _linear_in(shapes) -> int:
 
 
 def _linear_infer(p, shapes):
-    """Linear takes a vector. PyTorch would apply it to the last dimension of a larger input
-    (valid maths, but on an image it mixes only the pixels of each row and leaves a
+    """Linear takes a vector, or a (steps, features) sequence, which it maps step by step (a
+    transformer's position-wise layer). PyTorch would apply it to the last dimension of an
+    image too (valid maths, but it mixes only the pixels of each row and leaves a
     multi-dimensional output that no class count matches); a Flatten first is what is meant,
     as MATLAB's designer does by itself."""
     (shape,) = shapes
-    if len(shape) > 1:
+    if len(shape) == 2:
+        return (shape[0], p["out_features"])
+    if len(shape) > 2:
         raise ShapeError(f"received {S.fmt(shape)} but takes a vector of features: insert a "
                          f"Flatten before it (it makes the {S.numel(shape):,} values one "
                          f"vector)", insert="Flatten")
@@ -280,7 +283,7 @@ _KINDS = [
                      "MNIST image or [2] for a 2-D point", min=1),),
               _input_infer, None, min_inputs=0, max_inputs=0),
     LayerKind("Linear", "Dense", "Fully connected layer: every output is a weighted sum of all "
-              "inputs plus a bias.",
+              "inputs plus a bias (on a (steps, features) sequence, of each step's features).",
               (int_param("out_features", 100, "number of output units", hi=1_000_000), BIAS, INIT),
               _linear_infer, _linear_build, _linear_count, _linear_flops),
     LayerKind("Conv2d", "Convolution", "2-D convolution: small local filters shared across the "

@@ -35,9 +35,22 @@ class Fit:
             self.fixes[(node_id, message)] = fix
 
 
-def data_fit(spec: NetworkSpec, analysis: Analysis, data: dict, loss: str = "auto") -> Fit:
-    """The problems between the network and the data set `data` (none when it fits); only what
-    the network's analysis lets be known is checked (the output once the network is valid)."""
+def with_target(data: dict, target: str = "labels") -> dict:
+    """A data set's description (Dataset.describe()) as training sees it with `target`: as it
+    is for "labels"; for "inputs" (an autoencoder) a regression whose target is the input
+    (as Dataset.with_target)."""
+    if target == "labels":
+        return data
+    return {**data, "task": "regression", "classes": None, "class_names": None,
+            "target_shape": list(data["input_shape"])}
+
+
+def data_fit(spec: NetworkSpec, analysis: Analysis, data: dict, loss: str = "auto",
+             target: str = "labels") -> Fit:
+    """The problems between the network and the data set `data` (none when it fits), learning
+    `target` (see with_target); only what the network's analysis lets be known is checked (the
+    output once the network is valid)."""
+    data = with_target(data, target)
     fit = Fit()
     _input(spec, analysis, data, fit)
     if analysis.ok and analysis.output_shape is not None:

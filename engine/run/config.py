@@ -13,6 +13,7 @@ DEFAULT_LR = {"sgd": 0.01, "sgd+momentum": 0.01, "nesterov": 0.01, "adam": 0.001
 SCHEDULES = ("none", "step", "cosine")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "l1", "huber")
 PRECISIONS = ("fp32", "bf16", "fp16")
+TARGETS = ("labels", "inputs")
 MAX_SEED = 2 ** 31 - 1
 MAX_SHIFT = 16          # pixels an augmented training image may move each way
 
@@ -53,6 +54,9 @@ PARAMS = (
           max=0.9, label="validation fraction"),
     Param("precision", "choice", "fp32", "fp32, or mixed precision on a CUDA GPU: bf16, or "
           "fp16 with gradient scaling", choices=PRECISIONS),
+    Param("target", "choice", "labels", "what the network learns to give: labels, the data "
+          "set's classes or targets; inputs, each input itself (an autoencoder: a regression "
+          "whose output has the input's shape)", choices=TARGETS),
     Param("augment_flip", "bool", False, "images: mirror each training image left to right "
           "with probability 1/2 (validation data are never changed)", label="random flips"),
     Param("augment_crop", "int", 0, "images: shift each training image by up to N pixels each "
@@ -77,6 +81,7 @@ class TrainConfig:
     regression. grad_clip > 0 rescales the gradient to at most that norm. probe_every = 0 turns
     probes off. device: auto (a GPU when there is one), cpu, cuda, cuda:N or mps. precision:
     fp32, or mixed precision on a CUDA GPU: bf16 or fp16 autocast (fp16 with gradient scaling).
+    target: "labels" (the data set's) or "inputs" (reproduce each input: an autoencoder).
     augment_flip and augment_crop augment the training batches of image data (engine.run.augment):
     a random left-right mirror, a random shift by up to augment_crop pixels (0: off).
     """
@@ -97,6 +102,7 @@ class TrainConfig:
     probe_every: int = 20
     val_fraction: float = 0.1
     precision: str = "fp32"
+    target: str = "labels"
     augment_flip: bool = False
     augment_crop: int = 0
 

@@ -128,7 +128,7 @@ def fit(network, dataset, config: TrainConfig, pretrain=None, fine_tune: bool = 
     start = resolve_network(network, config.seed)
     if pretraining:
         check_pretrainable(start)
-    data = load_dataset(dataset).fit_input(start.model.input_shape)
+    data = load_dataset(dataset).fit_input(start.model.input_shape).with_target(config.target)
     objective = make_objective(start.model, data, config.loss)
     run = Run(start.model, config, continue_history(start.history), data.reference(),
               str(device))

@@ -136,6 +136,18 @@ class Recipe:
                 "data": self.data.to_dict(), "threads": self.threads}
 
     @classmethod
+    def suggested(cls, input_shape=None, output_shape=None) -> "Recipe":
+        """The settings of a network that comes without any, from its input and output shapes:
+        the defaults, data that fits its input (engine.suggest_dataset), and, when the network
+        gives back its input's shape (an image or a sequence: an autoencoder), its inputs as
+        the target."""
+        from engine.run.live import suggest_dataset
+        name, options = suggest_dataset(input_shape or ())
+        shape_in = tuple(input_shape or ())
+        echo = len(shape_in) > 1 and tuple(output_shape or ()) == shape_in
+        return cls(TrainConfig(target="inputs" if echo else "labels"), data=DataRef(name, options))
+
+    @classmethod
     def from_dict(cls, data: Any) -> "Recipe":
         """A recipe from its dict, or from the flat training config that files before the
         recipe stored (TrainConfig fields beside "dataset" and the window's "pretrain")."""

@@ -25,7 +25,8 @@ class DocumentViews:
         self.edits.ended()
         doc = self.doc
         if doc.recipe is None:
-            doc.recipe = default_recipe(self._input_shape())    # so that Save stores it
+            doc.recipe = default_recipe(self._input_shape(),    # so that Save stores it
+                                        self.doc.analysis.output_shape)
         self.panel.load(doc.recipe)
         self.source, self.source_optimizer = doc.model, doc.optimizer_state
         self.comparison = None

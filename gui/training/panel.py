@@ -26,10 +26,9 @@ GROUPS = {"train": (("Optimisation", ("optimizer", "lr", "momentum", "batch_size
 MOMENTUM_OPTIMIZERS = ("sgd+momentum", "nesterov", "rmsprop")
 
 
-def default_recipe(input_shape=None) -> engine.Recipe:
-    """The settings of a network that has none: the defaults, and data that fits its input."""
-    name, options = engine.suggest_dataset(input_shape or ())
-    return engine.Recipe(data=engine.DataRef(name, options))
+def default_recipe(input_shape=None, output_shape=None) -> engine.Recipe:
+    """The settings of a network that has none (engine.Recipe.suggested)."""
+    return engine.Recipe.suggested(input_shape, output_shape)
 
 
 class TrainingPanel(QScrollArea):

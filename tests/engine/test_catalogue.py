@@ -219,3 +219,15 @@ def test_auto_init_after_leaky_relu_uses_its_slope():
     spec = engine.NetworkSpec.sequential((4,), [("Linear", {"out_features": 8}),
                                                ("LeakyReLU", {"negative_slope": 0.2})])
     assert engine.analyze(spec).inits["linear_1"] == ("kaiming_uniform", "leaky_relu", 0.2)
+
+
+def test_linear_maps_each_step_of_a_sequence_and_refuses_images():
+    spec, node, _ = _network("Linear", {"out_features": 7}, [(4, 5)])
+    a = engine.analyze(spec)
+    assert a.ok and a.shapes[node] == (4, 7)
+    module = engine.build(spec).layers[node]
+    x = torch.randn(2, 4, 5)
+    assert torch.equal(module(x)[:, 2], module(x[:, 2]))            # step by step
+    assert a.node_flops[node] * 2 == counted_flops("Linear", module, x)
+    image, _, _ = _network("Linear", {"out_features": 7}, [(3, 4, 5)])
+    assert "insert a Flatten" in next(iter(engine.analyze(image).errors.values()))
