@@ -13,7 +13,7 @@ import sys
 from engine import LayerwiseError
 
 PROG = "layerwise"
-COMMAND_MODULES = ("cli.info", "cli.export", "cli.train", "cli.datasets",
+COMMAND_MODULES = ("cli.info", "cli.export", "cli.import_net", "cli.train", "cli.datasets",
                    "cli.lab")
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from engine.errors import DatasetError, FileFormatError, LayerwiseError, SpecError, TrainingError
+from engine.errors import (DatasetError, FileFormatError, LayerwiseError, SpecError, TrainingError,
+                           UnsupportedOperations)
 from engine.network.analysis import NETWORK, Analysis, Fix, analyze
 from engine.network.catalogue import CATEGORIES, LAYERS, LayerKind, by_category
 from engine.network.fit import Fit, data_fit
@@ -31,6 +32,7 @@ _LAZY = {
     "save": "io.lwnet", "load": "io.lwnet", "Saved": "io.lwnet", "network_json": "io.lwnet",
     "FORMAT_VERSION": "io.checks", "jsonable": "io.checks",
     "export": "io.export",
+    "import_network": "io.import_common", "Imported": "io.import_common",
     "write_atomically": "io.atomic", "check_output": "io.atomic", "write_with": "io.atomic",
     "load_dataset": "data", "datasets": "data", "Dataset": "data", "DatasetInfo": "data",
     "Recipe": "run.recipe", "PretrainConfig": "run.recipe", "DataRef": "run.recipe",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.io.checks import FORMAT_VERSION, jsonable
     from engine.io.atomic import check_output, write_atomically, write_with
     from engine.io.export import export
+    from engine.io.import_common import Imported, import_network
     from engine.io.lwnet import Saved, load, network_json, save
     from engine.network import describe
     from engine.network.model import Model, build

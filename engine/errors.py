@@ -57,3 +57,16 @@ class DatasetError(LayerwiseError):
 
 class TrainingError(LayerwiseError):
     """Training cannot start or cannot go on (NaN loss, out of memory, a device that is not there)."""
+
+
+class UnsupportedOperations(LayerwiseError):
+    """A network cannot be imported: some of its operations have no Layerwise kind (or use it
+    in a way the kind cannot). `operations` lists (source node name, op type or reason)."""
+
+    def __init__(self, operations: list[tuple[str, str]]):
+        self.operations = list(operations)
+        shown = listed([f"node '{name}' ({op})" for name, op in self.operations])
+        n = len(self.operations)
+        them = "them" if n > 1 else "it"
+        super().__init__(f"cannot import {n:,} operation{'s' if n > 1 else ''}: "
+                         f"{', '.join(shown)}: Layerwise has no layer for {them}")

@@ -85,14 +85,8 @@ def _model_of(network) -> tuple[Model, str]:
 
 
 def _example(model: Model, batch: int = 3) -> torch.Tensor:
-    """An input batch to trace and verify with: token ids when the input feeds an Embedding
-    (below the smallest vocabulary), else normal values."""
-    gen = torch.Generator().manual_seed(0)
-    vocab = [model.spec.nodes[n].params["num_embeddings"] for n in model.order
-             if model.spec.nodes[n].kind == "Embedding" and model.input_id in model.inputs[n]]
-    if vocab:
-        return torch.randint(0, min(vocab), (batch, *model.input_shape), generator=gen).float()
-    return torch.randn(batch, *model.input_shape, generator=gen)
+    """An input batch to trace and verify with (Model.example_input)."""
+    return model.example_input(batch)
 
 
 # ----------------------------------------------------------------------------- formats

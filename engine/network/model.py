@@ -85,6 +85,17 @@ class Model(nn.Module):
             tap(outs)
         return h
 
+    def example_input(self, batch: int = 3, seed: int = 0) -> torch.Tensor:
+        """A seeded random input batch (to trace, export or compare with): token ids when the
+        input feeds an Embedding (below the smallest vocabulary), else normal values."""
+        gen = torch.Generator().manual_seed(seed)
+        nodes = self.spec.nodes
+        vocab = [nodes[n].params["num_embeddings"] for n in self.order
+                 if nodes[n].kind == "Embedding" and self.input_id in self.inputs[n]]
+        if vocab:
+            return torch.randint(0, min(vocab), (batch, *self.input_shape), generator=gen).float()
+        return torch.randn(batch, *self.input_shape, generator=gen)
+
     def add_tap(self, fn: Tap) -> Callable[[], None]:
         """Call `fn(outputs)`, {node_id: output} (the input too), after each forward pass;
         returns the function that takes the tap off again."""
