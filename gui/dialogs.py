@@ -80,6 +80,53 @@ def open_file_name(parent: QWidget, folder: str) -> str:
     return path
 
 
+def import_file_name(parent: QWidget, folder: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Import network", folder,
+        "Networks to import (*.onnx *.py);;ONNX models (*.onnx);;PyTorch modules (*.py)")
+    return path
+
+
+def ask_module_class(parent: QWidget, path: str) -> tuple[str, tuple[int, ...] | None] | None:
+    """(class name, input shape or None: the module's INPUT_SHAPE) of a PyTorch module in the
+    Python file `path`, after saying that importing runs the file's code; None if cancelled."""
+    from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit
+    box = QDialog(parent)
+    box.setWindowTitle("Import a PyTorch module")
+    box.setObjectName("module_class_dialog")
+    form = QFormLayout(box)
+    warning = QLabel(f"Importing runs the code of “{html.escape(Path(path).name)}”: only "
+                     f"import files you trust.")
+    warning.setWordWrap(True)
+    form.addRow(warning)
+    name, shape = QLineEdit(), QLineEdit()
+    name.setPlaceholderText("e.g. Net")
+    shape.setPlaceholderText("e.g. 1, 28, 28 (empty: the file's INPUT_SHAPE)")
+    form.addRow("Class", name)
+    form.addRow("Input shape", shape)
+    buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(box.accept)
+    buttons.rejected.connect(box.reject)
+    form.addRow(buttons)
+    while box.exec() == QDialog.Accepted:
+        parsed = _shape(shape.text())
+        if name.text().strip().isidentifier() and parsed is not False:
+            return name.text().strip(), parsed
+        show_error(parent, "Import a PyTorch module", "Give the class's name (a Python "
+                   "identifier) and the input shape as whole numbers separated by commas.")
+    return None
+
+
+def _shape(text: str):
+    """'1, 28, 28' -> (1, 28, 28); '' -> None; anything else -> False."""
+    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    if not parts:
+        return None
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        return False
+    return tuple(int(p) for p in parts)
+
+
 def save_file_name(parent: QWidget, suggested: str) -> str:
     path, chosen = QFileDialog.getSaveFileName(parent, "Save network as", suggested, FILTERS)
     if path and not Path(path).suffix:

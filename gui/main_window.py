@@ -25,6 +25,7 @@ from .commands import (AddNodeCommand, AutoLayoutCommand, PasteNodesCommand, Rem
                        append_command)
 from .document import Document
 from .file_ops import FileOps, examples
+from .import_action import import_dialog
 from .inspector import Inspector
 from .lab_window import fill_lab_menu
 from .palette import Palette
@@ -164,6 +165,8 @@ class MainWindow(QMainWindow):
                                 "Save the network under a new name")
         self.revert_action = a("&Revert to Saved", f.revert, None,
                                "Discard the changes since the last save")
+        self.import_action = a("&Import…", lambda: import_dialog(self), "Ctrl+I",
+                               "Open an ONNX model or a PyTorch module as a new network")
         self.export_action = a("&Export…", self.export_network, "Ctrl+E",
                                "Export the network as PyTorch source, TorchScript or ONNX")
         self.quit_action = a("&Quit", self.close, "Ctrl+Q", "Close Layerwise")
@@ -203,7 +206,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([self.save_action, self.save_as_action, self.revert_action])
         m.addSeparator()
-        m.addAction(self.export_action)
+        m.addActions([self.import_action, self.export_action])
         m.addSeparator()
         m.addAction(self.quit_action)
         m = bar.addMenu("&Edit")
