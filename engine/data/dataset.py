@@ -24,9 +24,12 @@ class Dataset:
     {"kind": "standardise", "scale": s, "mean": m, "std": d} meaning x = (raw * s - m) / d
     (m and d are numbers, or per-feature lists). `source` and `options` recreate the data set
     with `engine.load_dataset(source, **options)`.
+
+    A streamed image folder's `x` is an engine.data.stream.ImageFiles: the same shape, its
+    samples decoded from disk when indexed (`streamed` is true); `y` is in memory.
     """
     name: str
-    x: torch.Tensor
+    x: Any
     y: torch.Tensor
     task: str
     n_classes: int | None = None
@@ -38,6 +41,11 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the inputs stay on disk, decoded batch by batch (a large image folder)."""
+        return not isinstance(self.x, torch.Tensor)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -94,7 +102,7 @@ class Dataset:
         return {"name": self.name, "samples": len(self), "input_shape": list(self.input_shape),
                 "task": self.task, "classes": self.n_classes, "class_names": self.classes,
                 "target_shape": list(self.target_shape), "normalisation": self.normalisation,
-                "description": self.description}
+                "description": self.description, "streamed": self.streamed}
 
 
 # ----------------------------------------------------------------------------- building
@@ -102,9 +110,10 @@ class Dataset:
 def make_dataset(name: str, x: np.ndarray, y: np.ndarray, task: str, *, source: str = "",
                  options: dict | None = None, description: str = "", normalise: str = "none",
                  scale: float = 1.0, classes: list[str] | None = None,
-                 n_classes: int | None = None) -> Dataset:
+                 n_classes: int | None = None, stats: tuple | None = None) -> Dataset:
     """Check, normalise and wrap numpy arrays. `normalise`: "none", "global" (one mean and std
-    for all values, for images) or "features" (per feature, for tables)."""
+    for all values, for images; `stats` = (mean, std) when already known) or "features" (per
+    feature, for tables)."""
     x = np.asarray(x)
     y = np.asarray(y)
     where = source or name
@@ -120,7 +129,7 @@ def make_dataset(name: str, x: np.ndarray, y: np.ndarray, task: str, *, source: 
     with np.errstate(all="ignore"):        # overflow shows as a value that is not finite
         if scale != 1.0:
             xf *= scale
-        norm = _normalise(xf, normalise, scale)
+        norm = _normalise(xf, normalise, scale, stats)
         xs = xf.astype(np.float32)
     del xf
     if not np.all(np.isfinite(xs)):
@@ -135,13 +144,23 @@ def make_dataset(name: str, x: np.ndarray, y: np.ndarray, task: str, *, source: 
                    source or name, dict(options or {}), description)
 
 
-def _normalise(x: np.ndarray, how: str, scale: float) -> dict:
+def make_streamed(name: str, x, y: np.ndarray, *, source: str, options: dict,
+                  description: str, classes: list[str]) -> Dataset:
+    """A classification data set whose inputs stay on disk (an engine.data.stream.ImageFiles,
+    already carrying its normalisation); the labels are checked as make_dataset does."""
+    yt, n_classes = _class_labels(np.asarray(y), source or name, None)
+    norm = {"kind": "standardise", "scale": x.scale, "mean": x.mean, "std": x.std}
+    return Dataset(name, x, yt, CLASSIFICATION, n_classes, classes, norm, source or name,
+                   dict(options), description)
+
+
+def _normalise(x: np.ndarray, how: str, scale: float, stats: tuple | None = None) -> dict:
     """Normalise `x` in place (no second copy of a large data set); what was done, as stored
     in `Dataset.normalisation`."""
     if how == "none":
         return {"kind": "none"} if scale == 1.0 else {"kind": "scale", "scale": scale}
     if how == "global":
-        mean, std = float(x.mean()), float(x.std())
+        mean, std = stats if stats is not None else (float(x.mean()), float(x.std()))
         std = std if std > 0 else 1.0
         x -= mean
         x /= std

@@ -1,6 +1,7 @@
 """Folders of images: one subfolder per class. Every picture's header is read first (its size
 against a pixel limit, the set's size against the memory budget); only then is each decoded,
-one at a time, into one array."""
+one at a time, into one array, or, when they would not fit, streamed from disk batch by batch
+(engine.data.stream)."""
 from __future__ import annotations
 
 import struct
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.data import limits
 from engine.data.limits import check_budget, regular_file, shorten
 from engine.errors import DatasetError
 
@@ -40,9 +42,10 @@ def class_files(path: Path) -> tuple[list[str], list[tuple[int, Path]]]:
     return classes, [(i, f) for i, c in enumerate(classes) for f in found[c]]
 
 
-def load_images(folder: Path, files: list[Path], size, color: str) -> np.ndarray:
-    """The pictures as uint8 (N, channels, height, width): grey ("L") or RGB (`color` auto,
-    gray or rgb), resized to `size` = [height, width] or all of the first one's size."""
+def image_layout(files: list[Path], size, color: str) -> tuple[str, tuple[int, int], bool]:
+    """(Pillow mode "L" or "RGB", (width, height), whether to resize) of the pictures, from
+    their headers alone: grey or RGB (`color` auto, gray or rgb), resized to `size` =
+    [height, width] or all of the first one's size."""
     image = _pillow()
     headers = [_header(image, f) for f in files]
     mode = {"gray": "L", "rgb": "RGB"}.get(color) or \
@@ -51,12 +54,30 @@ def load_images(folder: Path, files: list[Path], size, color: str) -> np.ndarray
     if not size:
         for f, (dims, _) in zip(files, headers):
             _same_size(f, dims, (width, height))
-    channels = 1 if mode == "L" else 3
-    check_budget(folder, len(files) * channels * height * width,
+    return mode, (width, height), bool(size)
+
+
+def decoded_values(files: list[Path], layout) -> int:
+    """How many values the pictures hold once decoded."""
+    mode, (width, height), _ = layout
+    return len(files) * (1 if mode == "L" else 3) * height * width
+
+
+def fits_budget(files: list[Path], layout) -> bool:
+    """Whether decoding all the pictures at once fits the memory budget."""
+    return decoded_values(files, layout) * limits.BYTES_PER_VALUE <= limits.MEMORY_BUDGET
+
+
+def load_images(folder: Path, files: list[Path], layout) -> np.ndarray:
+    """The pictures as uint8 (N, channels, height, width), laid out as `image_layout` says;
+    DatasetError when they would not fit the memory budget."""
+    mode, (width, height), resize = layout
+    check_budget(folder, decoded_values(files, layout),
                  f"its {len(files)} images of {width}x{height} pixels hold")
-    out = np.empty((len(files), channels, height, width), dtype=np.uint8)
+    image = _pillow()
+    out = np.empty((len(files), 1 if mode == "L" else 3, height, width), dtype=np.uint8)
     for i, f in enumerate(files):
-        out[i] = _decode(image, f, mode, (width, height), bool(size))
+        out[i] = _decode(image, f, mode, (width, height), resize)
     return out
 
 

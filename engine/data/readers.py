@@ -12,9 +12,11 @@ import numpy as np
 
 from engine.errors import DatasetError
 from engine.data.dataset import (CLASSIFICATION, REGRESSION, Dataset, Option, check_choice,
-                                 given_options, make_dataset)
+                                 given_options, make_dataset, make_streamed)
 from engine.data.idx import find_labels, read_idx
-from engine.data.images import IMAGE_SUFFIXES, class_files, load_images
+from engine.data.images import IMAGE_SUFFIXES, class_files, fits_budget, image_layout, \
+    load_images
+from engine.data.stream import ImageFiles, histogram, pixel_stats, sample_histogram
 from engine.data.limits import bounded, regular_file
 from engine.data.npz import read_arrays
 from engine.data.table import NORMALISE, TASKS, csv_columns, read_csv
@@ -38,6 +40,7 @@ def read_path(path: Path, options: dict) -> Dataset:
 # ----------------------------------------------------------------------------- options
 
 DELIMITERS = ("auto", ",", ";", "\t", " ", "|")
+STREAM = ("auto", "yes", "no")
 FILE_KINDS = {"csv": "a CSV table", "npz": "an NPZ file of arrays", "idx": "an IDX image file",
               "images": "a folder of images"}
 READER_OPTIONS = {
@@ -70,7 +73,10 @@ READER_OPTIONS = {
         Option("size", None, "resize every image to height x width pixels, as 28x28; empty: "
                "keep their own size (then all must be the same size)", kind="size"),
         Option("color", "auto", "gray (one channel) or rgb (three); auto: gray when every "
-               "image is grey", choices=("auto", "gray", "rgb"))),
+               "image is grey", choices=("auto", "gray", "rgb")),
+        Option("stream", "auto", "decode the images batch by batch from disk while training "
+               "instead of all at once; auto: when all of them would not fit the memory "
+               "budget", choices=STREAM, labels=("auto", "yes", "no"))),
 }
 
 
@@ -183,17 +189,39 @@ def read_idx_pair(path: Path, labels: str | None = None) -> Dataset:
 # ----------------------------------------------------------------------------- folders
 
 @bounded
-def read_image_folder(path: Path, size=None, color: str = "auto") -> Dataset:
+def read_image_folder(path: Path, size=None, color: str = "auto",
+                      stream: str = "auto") -> Dataset:
     """One subfolder per class, named after it; every image the same size (or resized to
     `size` = [height, width]); grey or RGB (`color`: auto, gray, rgb). A class folder
-    without images is refused, naming it; hidden files are skipped."""
+    without images is refused, naming it; hidden files are skipped. `stream` (auto, yes, no):
+    leave the images on disk and decode them batch by batch (engine.data.stream); auto does
+    when all of them would not fit the memory budget."""
     check_choice("color", color, ("auto", "gray", "rgb"))
+    check_choice("stream", stream, STREAM)
     if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2 and all(
             isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 4096 for v in size)):
         raise DatasetError(f"size must be [height, width] in pixels, not {size!r}")
     classes, files = class_files(path)
-    images = load_images(path, [f for _, f in files], size, color)
-    return make_dataset(path.name, images, np.array([i for i, _ in files]), CLASSIFICATION,
-                        source=str(path), options=given_options(size=size, color=color),
-                        normalise="global", scale=1 / 255, classes=classes,
+    paths = [f for _, f in files]
+    labels = np.array([i for i, _ in files])
+    layout = image_layout(paths, size, color)
+    options = given_options(size=size, color=color,
+                            stream=None if stream == "auto" else stream)
+    if stream == "yes" or (stream == "auto" and not fits_budget(paths, layout)):
+        return make_streamed(path.name, _on_disk(paths, layout), labels, source=str(path),
+                             options=options, classes=classes,
+                             description=f"images in {path.name}/, one folder per class, "
+                                         f"read from disk while training")
+    images = load_images(path, paths, layout)
+    return make_dataset(path.name, images, labels, CLASSIFICATION, source=str(path),
+                        options=options, normalise="global", scale=1 / 255, classes=classes,
+                        stats=pixel_stats(histogram(images), 1 / 255),
                         description=f"images in {path.name}/, one folder per class")
+
+
+def _on_disk(paths: list[Path], layout) -> ImageFiles:
+    """The folder's pictures left on disk, with the mean and spread of a seeded sample."""
+    mode, dims, resize = layout
+    files = ImageFiles(tuple(str(p) for p in paths), mode, dims, resize, 1 / 255)
+    mean, std = pixel_stats(sample_histogram(files), 1 / 255)
+    return ImageFiles(files.files, mode, dims, resize, 1 / 255, mean, std)

@@ -59,6 +59,9 @@ def conv_layers(model) -> list[str]:
     return [n for n in model.order if model.spec.nodes[n].kind == "Conv2d"]
 
 
+STREAMED_VIEW_SAMPLES = 2000   # validation samples of a streamed folder the views decode
+
+
 class LiveViews(Callback):
     """See the module docstring. `val_index` selects the samples of the confusion matrix."""
 
@@ -67,6 +70,10 @@ class LiveViews(Callback):
         self.boundary = has_boundary(data)
         self.classes = data.task == CLASSIFICATION
         idx = val_index if val_index is not None and len(val_index) else None
+        if data.streamed:       # decoded here, once: a seeded sample, never the whole folder
+            pool = torch.as_tensor(idx) if idx is not None else torch.arange(len(data))
+            pick = torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))
+            idx = pool[pick[:STREAMED_VIEW_SAMPLES]].sort().values
         self.vx = data.x if idx is None else data.x[idx]
         self.vy = data.y if idx is None else data.y[idx]
         self.points, self.labels = sample_points(data) if self.boundary else (None, None)

@@ -33,6 +33,7 @@ import torch
 from engine.data import Dataset, load_dataset
 from engine.errors import TrainingError
 from engine.run.augment import Augment
+from engine.run.batches import inputs
 from engine.run.config import TrainConfig
 from engine.run.distributed import SINGLE, Distributed
 from engine.run.events import Control, Dispatcher, FailedEvent, FinishedEvent, ProbeEvent, \
@@ -44,7 +45,7 @@ from engine.run.optim import OptimizerState, capture
 from engine.run.good_weights import GoodWeights
 from engine.run.pending import LIVE_S, PendingSteps, StepInfo, first_bad
 from engine.run.probe_callback import ProbeCallback
-from engine.run.setup import Mixed, resolve_device, resolve_network, to_device
+from engine.run.setup import Mixed, resolve_device, resolve_network
 
 VAL_BATCH = 1024
 LIVE_EVERY = 20         # under torchrun without probes, losses are read every this many steps
@@ -180,8 +181,8 @@ class _Loop:
         self.scaler_resumed = self.mixed.load_state(start.optimizer_state)
         run.scaler = self.mixed.scaler
         self.model = run.model.to(self.device)
-        self.x, self.y, self.vx, self.vy = _split(data, cfg, self.device)
-        self.augment = Augment.of(cfg, self.x.shape[1:])    # the training stage's batches only
+        self.inputs = inputs(data, cfg, self.device)     # engine.run.batches
+        self.augment = Augment.of(cfg, self.inputs.sample_shape)  # the training stage's only
         self.dispatch = Dispatcher(callbacks, run)
         self.probe = None
         if cfg.probe_every and dist.is_main:       # DDP's gradient hooks need a plain backward
@@ -284,7 +285,7 @@ class _Loop:
         cfg = stage.config
         lr = stage.lr_at(epoch)
         torch.manual_seed(epoch_seed(cfg.seed, epoch) + self.dist.rank)
-        order = self.dist.shard(epoch_order(len(self.x), cfg.seed, epoch, self.device))
+        order = self.dist.shard(epoch_order(self.inputs.n_train, cfg.seed, epoch, self.device))
         if stage.index == 0:
             self.dispatch.call("on_epoch_start", epoch + 1)
         t0, paused0 = time.perf_counter(), self.paused_s
@@ -293,19 +294,19 @@ class _Loop:
         predicted = torch.empty(len(order), dtype=torch.long, device=self.device) \
             if stage.predict is not None else None
         self.loss_sum, self.order = 0.0, order
-        for b in range(batches):
-            if self._stop_asked(stage):
-                self._read(stage)
-                return False
-            part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
-            idx = order[part]
-            xb = self.x[idx] if stage.index else self.augment(self.x[idx])
-            self._batch(stage, xb, self.y[idx],
-                        None if predicted is None else predicted[part],
-                        StepInfo(self.step + 1, epoch, b, batches, lr, len(idx)))
+        with self.inputs.epoch(order, cfg.batch_size) as inputs:
+            for b, xb in enumerate(inputs):
+                if self._stop_asked(stage):
+                    self._read(stage)
+                    return False
+                part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
+                self._batch(stage, xb if stage.index else self.augment(xb),
+                            self.inputs.y[order[part]],
+                            None if predicted is None else predicted[part],
+                            StepInfo(self.step + 1, epoch, b, batches, lr, len(xb)))
         self._read(stage)
         seconds = time.perf_counter() - t0 - (self.paused_s - paused0)
-        correct = (predicted == self.y[order]).sum() if predicted is not None else \
+        correct = (predicted == self.inputs.y[order]).sum() if predicted is not None else \
             torch.zeros((), device=self.device)
         self.outputs_checked = None
         stage.epoch_end(epoch, lr, self.loss_sum, len(order), correct, seconds)
@@ -319,7 +320,7 @@ class _Loop:
     def _outputs_finite(self) -> bool:
         """Whether the model's outputs on a validation batch (a training batch when nothing is
         held out) are all finite."""
-        x = self.vx[:VAL_BATCH] if len(self.vx) else self.x[:VAL_BATCH]
+        x = self.inputs.first(VAL_BATCH)
         was_training = self.model.training
         self.model.eval()
         try:
@@ -454,7 +455,7 @@ class _Loop:
         """Whether the inputs of the batch of step `info` (of the current epoch) are finite."""
         size = stage.config.batch_size
         idx = self.order[info.batch * size:(info.batch + 1) * size]
-        return bool(torch.isfinite(self.x[idx]).all())
+        return bool(torch.isfinite(self.inputs.train_batch(idx)).all())
 
     def _hook(self, stage, hook: str, step: int) -> None:
         """A per-batch hook: every callback's in training, only the probes' in pre-training."""
@@ -470,16 +471,15 @@ class _Loop:
         loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
         finite = torch.ones((), dtype=torch.bool, device=self.device)
-        part = self.dist.val_slice(len(self.vx))
-        vx, vy = self.vx[part], self.vy[part]
-        for i in range(0, len(vx), VAL_BATCH):
-            x, y = vx[i:i + VAL_BATCH], vy[i:i + VAL_BATCH]
-            with self.mixed.autocast():
-                value, out = loss_of(x, y)
-            loss += value * len(x)
-            finite &= torch.isfinite(out).all()
-            if correct_of is not None:
-                correct += correct_of(out, y)
+        part = self.dist.val_slice(self.inputs.n_val)
+        with self.inputs.val_batches(part, VAL_BATCH) as batches:
+            for x, y in batches:
+                with self.mixed.autocast():
+                    value, out = loss_of(x, y)
+                loss += value * len(x)
+                finite &= torch.isfinite(out).all()
+                if correct_of is not None:
+                    correct += correct_of(out, y)
         self.val_finite = finite
         return loss, correct
 
@@ -488,9 +488,3 @@ def _allocation_failed(exc: RuntimeError) -> bool:
     """A CPU allocation failure (torch raises a plain RuntimeError for it, not OutOfMemoryError)."""
     text = str(exc)
     return "can't allocate memory" in text or "not enough memory" in text
-
-
-def _split(data: Dataset, cfg: TrainConfig, device):
-    train_idx, val_idx = data.split(cfg.val_fraction, cfg.seed)
-    return (to_device(data.x[train_idx], device), to_device(data.y[train_idx], device),
-            to_device(data.x[val_idx], device), to_device(data.y[val_idx], device))

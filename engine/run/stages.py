@@ -118,7 +118,7 @@ class FineTune(_Stage):
                   seconds: float) -> None:
         loop, model, objective = self.loop, self.loop.model, self.loop.objective
         dist = loop.dist
-        n, nv = samples * dist.world_size, len(loop.vx)    # n counts a shard's repeats
+        n, nv = samples * dist.world_size, loop.inputs.n_val   # n counts a shard's repeats
         model.eval()
         try:
             val_loss, val_correct = loop.validate(self._loss_and_out, objective.correct)
@@ -264,8 +264,8 @@ class PretrainStage(_Stage):
         return x if self.frozen_end is None else self.loop.model(x, until=self.frozen_end)
 
     def _inputs_in_unit_interval(self) -> bool:
-        x = self.loop.x
-        return all(unit_interval(self._features(x[i:i + 1024])) for i in range(0, len(x), 1024))
+        with self.loop.inputs.train_chunks(1024) as chunks:
+            return all(unit_interval(self._features(x)) for x in chunks)
 
     def steps_done(self, infos: list, losses: np.ndarray) -> None:
         if infos:
@@ -282,13 +282,13 @@ class PretrainStage(_Stage):
 
     def _val_loss(self) -> float | None:
         loop = self.loop
-        if not len(loop.vx):
+        if not loop.inputs.n_val:
             return None
         for m in self.layers:
             m.eval()
         try:
             total, _ = loop.validate(lambda x, y: self._loss(x, y, 0.0))
-            return float(total) / len(loop.vx)
+            return float(total) / loop.inputs.n_val
         finally:
             for m in self.layers:
                 m.train()

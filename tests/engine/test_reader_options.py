@@ -59,7 +59,7 @@ def test_the_options_each_kind_takes_are_described():
 
 def test_image_folder_options(tmp_path):
     folder = _image_folder(tmp_path)
-    assert [o.name for o in file_options(folder)] == ["size", "color"]
+    assert [o.name for o in file_options(folder)] == ["size", "color", "stream"]
     assert load_dataset(folder, size="2x3", color="rgb").input_shape == (3, 2, 3)
     assert load_dataset(folder, size="").input_shape == (1, 4, 6)
 

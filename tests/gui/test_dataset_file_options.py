@@ -182,7 +182,7 @@ def test_an_image_folder_offers_size_and_colour(qtbot, window, tmp_path, monkeyp
         Image.fromarray(np.zeros((4, 6), dtype=np.uint8)).save(tmp_path / "imgs" / cls / "0.png")
     s, box = start(window)
     open_file(box, monkeypatch, tmp_path / "imgs", "__open_folder__")
-    assert list(box.option_widgets) == ["size", "color"]
+    assert list(box.option_widgets) == ["size", "color", "stream"]
     assert loaded(s).input_shape == (1, 4, 6)
     size = box.option_widgets["size"]
     size.setText("2x3")
