@@ -31,23 +31,50 @@ def batch(model, n=4):
     return torch.randn(n, *model.input_shape, generator=torch.Generator().manual_seed(9))
 
 
+PLAIN_TORCH = """
+import importlib, sys, torch
+for folder in sys.argv[1:]:
+    sys.path.insert(0, folder)
+    try:
+        m = importlib.import_module("exported").load()
+        x, y = torch.load(folder + "/x.pt"), torch.load(folder + "/y.pt")
+        same = torch.equal(m(x), y)
+        print(folder, "same" if same else f"differs by {(m(x) - y).abs().max()}")
+    except Exception as exc:
+        print(folder, f"failed: {type(exc).__name__}: {exc}")
+    sys.path.pop(0)
+    sys.modules.pop("exported", None)
+"""
+
+
+@pytest.fixture(scope="module")
+def plain_torch(tmp_path_factory):
+    """Every example exported as Python source, then run in one fresh interpreter with plain
+    torch only (no Layerwise on the path): {name: (source, "same" or what went wrong)}."""
+    folders, sources = {}, {}
+    for name in EXAMPLES:
+        folder = tmp_path_factory.mktemp(name)
+        model = trained(name)
+        result = export(model, folder / "exported.py", format="python")
+        assert result.max_difference == 0.0, name
+        sources[name] = (folder / "exported.py").read_text()
+        x = batch(model)
+        torch.save(x, folder / "x.pt")
+        torch.save(model(x).detach(), folder / "y.pt")
+        folders[str(folder)] = name
+    r = subprocess.run([sys.executable, "-c", PLAIN_TORCH, *folders], capture_output=True,
+                       text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ""})
+    said = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+    return {name: (sources[name], said.get(folder, r.stderr[-500:]))
+            for folder, name in folders.items()}
+
+
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_python_source_reproduces_exactly_without_layerwise(tmp_path, name):
-    model = trained(name)
-    result = export(model, tmp_path / "exported.py", format="python")
-    assert result.max_difference == 0.0
-    source = (tmp_path / "exported.py").read_text()
+def test_python_source_reproduces_exactly_without_layerwise(plain_torch, name):
+    source, outcome = plain_torch[name]
     assert "engine" not in source and "layerwise" not in source.lower().replace(
         "exported from layerwise", "")
-    x = batch(model)
-    torch.save(x, tmp_path / "x.pt")
-    torch.save(model(x).detach(), tmp_path / "y.pt")
-    code = ("import torch, exported\nm = exported.load()\n"
-            "x = torch.load('x.pt'); y = torch.load('y.pt')\n"
-            "assert torch.equal(m(x), y), (m(x) - y).abs().max()\nprint('same')")
-    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                       text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ""})
-    assert r.stdout.strip() == "same", r.stderr
+    assert outcome == "same", outcome
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
