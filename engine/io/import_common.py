@@ -71,9 +71,9 @@ class GraphBuilder:
         entry = LAYERS[kind]
         in_shapes = [self.shape(v) for v in inputs]
         try:
-            full = {**entry.defaults(), **params}
+            full = {p.name: p.validate(params.get(p.name, p.default)) for p in entry.params}
             shape = tuple(entry.infer(full, in_shapes))
-        except ShapeError as exc:
+        except (ShapeError, ValueError) as exc:       # a value out of the kind's range, too
             raise NotImportable(f"{kind}: {exc}") from None
         try:
             node = self.spec.add(kind, params)

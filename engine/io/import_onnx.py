@@ -22,7 +22,6 @@ FLOAT_TYPES = (1, 10, 11, 16)   # float, float16, double, bfloat16
 
 def import_onnx(path, name: str | None = None) -> Imported:
     """Read `path` (an .onnx file) into a NetworkSpec and a Model holding its weights."""
-    import onnx
     from engine.io import onnx_ops
     path = Path(path)
     data = _read_bytes(path)
@@ -31,7 +30,7 @@ def import_onnx(path, name: str | None = None) -> Imported:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
     builder = GraphBuilder(name or graph.name or path.stem,
                            f"Imported from the ONNX model {path.name}.")
-    consts = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    consts = {t.name: _array(path, t) for t in graph.initializer}
     source, dtype = _graph_input(path, graph, consts)
     builder.input(source.name, _sample_shape(path, source))
     ctx = onnx_ops.Context(builder, consts, opset, graph)
@@ -47,6 +46,17 @@ def import_onnx(path, name: str | None = None) -> Imported:
 
 
 # ----------------------------------------------------------------------------- reading
+
+def _array(path: Path, tensor):
+    """A stored weight as a numpy array; FileFormatError naming it when it cannot be one (an
+    unknown data type, data that do not fill its shape)."""
+    import onnx
+    try:
+        return onnx.numpy_helper.to_array(tensor)
+    except (KeyError, ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise FileFormatError(path, [f"its weight {tensor.name!r} cannot be read "
+                                     f"({type(exc).__name__}: {_first_line(exc)})"]) from None
+
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
@@ -142,12 +152,19 @@ def _check(model, data: bytes, input_name: str, dtype: int) -> float | None:
         return None
     import onnxruntime
     try:
-        session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 4      # its own log lines stay quiet; errors are ours
+        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:        # onnxruntime raises its own untyped errors
         raise LayerwiseError(f"ONNX Runtime cannot run the model: {_first_line(exc)}") from None
     np_type = {1: np.float32, 10: np.float16, 11: np.float64, 6: np.int32,
                7: np.int64}.get(dtype, np.float32)
 
     def run(x):
-        return session.run(None, {input_name: x.numpy().astype(np_type)})[0].astype(np.float32)
+        try:
+            out = session.run(None, {input_name: x.numpy().astype(np_type)})[0]
+        except Exception as exc:    # noqa: BLE001 - onnxruntime raises its own untyped errors
+            raise LayerwiseError(f"ONNX Runtime cannot run the model: {_first_line(exc)}") \
+                from None
+        return out.astype(np.float32)
     return check_same(model, run, "ONNX Runtime's outputs")

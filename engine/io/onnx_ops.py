@@ -48,7 +48,12 @@ class Context:
         for a in node.attribute:
             if a.name == name:
                 value = onnx.helper.get_attribute_value(a)
-                return value.decode() if isinstance(value, bytes) else value
+                if not isinstance(value, bytes):
+                    return value
+                try:
+                    return value.decode()
+                except UnicodeDecodeError:
+                    raise NotImportable(f"its attribute {name} is not text") from None
         return default
 
     def const(self, node, i: int, required: bool = True):

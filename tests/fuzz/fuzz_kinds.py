@@ -106,8 +106,21 @@ def cli_kind(scratch: Path) -> Kind:
                 lambda case: check_cli(case[0], work, case[1][1]), save)
 
 
+def onnx_kind(scratch: Path) -> Kind:
+    """Cases are the bytes of an ONNX model (fuzz_onnx)."""
+    from fuzz_onnx import check_onnx, onnx_files, seed_models
+
+    def save(data: bytes, stem: Path) -> Path:
+        path = stem.with_suffix(".onnx")
+        path.write_bytes(data)
+        return path
+    return Kind(onnx_files(seed_models(scratch / "onnx-seeds")),
+                lambda data: check_onnx(save(data, scratch / "case")), save)
+
+
 KINDS: dict[str, Callable[[Path], Kind]] = {"lwnet": lwnet_kind, "network": network_kind,
-                                            **_data_kinds(), "cli": cli_kind}
+                                            **_data_kinds(), "cli": cli_kind,
+                                            "onnx": onnx_kind}
 
 
 def run_many(kind: Kind, n: int, seed: int, timeout: float, record) -> None:

@@ -1,5 +1,5 @@
-"""The seed corpus: inputs the fuzzers found that crashed Layerwise before issue #17 (each file is
-named after what it holds), kept as regular tests, plus the crashes that are clearer written out:
+"""The seed corpus: inputs the fuzzers found that crashed Layerwise (before issue #17; the ONNX
+models while #19's importer was new), each file named after what it holds, kept as regular tests, plus the crashes that are clearer written out:
 an image data set with an empty class folder, `info` on a FIFO."""
 import os
 import time
@@ -24,6 +24,13 @@ def test_found_documents_are_refused_or_fully_usable(path, tmp_path):
 def test_found_data_files_are_refused_or_ready_to_train(path):
     with O.time_limit(30):
         O.check_dataset(path, {})
+
+
+@pytest.mark.parametrize("path", sorted((CORPUS / "onnx").iterdir()), ids=lambda p: p.name)
+def test_found_onnx_models_are_refused_or_import_as_working_networks(path):
+    from fuzz_onnx import check_onnx
+    with O.time_limit(30):
+        check_onnx(path)
 
 
 def test_an_empty_class_folder_is_not_a_class_without_samples(tmp_path):

@@ -17,3 +17,10 @@ def test_mutated_lwnet_files_are_refused_or_fully_usable(kinds, data):
 def test_generated_network_json_is_refused_or_builds_what_analysis_says(kinds, data):
     kind = kinds("network")
     run_case(kind, data.draw(kind.strategy, label="network.json"))
+
+
+@budget(40)
+@given(data=st.data())
+def test_damaged_onnx_models_are_refused_or_import_as_working_networks(kinds, data):
+    kind = kinds("onnx")
+    run_case(kind, data.draw(kind.strategy, label="model.onnx"))
