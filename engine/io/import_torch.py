@@ -18,7 +18,7 @@ from torch import nn
 from engine.errors import FileFormatError, LayerwiseError
 from engine.io.import_common import (GraphBuilder, Imported, NotImportable,
                                      UnsupportedOperations, check_same)
-from engine.io.torch_ops import FUNCTIONS, METHODS, MODULES
+from engine.io.torch_ops import FUNCTIONS, METHODS, MODULES, TUPLE, TUPLE_MODULES
 
 
 def import_torch(source, input_shape=None, name: str | None = None,
@@ -152,6 +152,9 @@ class Context:
     def _handler(self, node):
         if node.op == "call_module":
             module = self.root.get_submodule(node.target)
+            if type(module) in TUPLE_MODULES:
+                return _tuple_handler(TUPLE_MODULES[type(module)], module), \
+                    type(module).__name__
             entry = MODULES.get(type(module))
             return (None if entry is None else _module_handler(entry, module)), \
                 type(module).__name__
@@ -182,6 +185,26 @@ class Context:
 
     def emit(self, kind: str, params: dict, inputs: list, node, weights=None) -> str:
         return self.b.emit(kind, params, inputs, node, weights)
+
+
+def _tuple_handler(entry, module: nn.Module):
+    """An LSTM/GRU called on one tensor, or self-attention called as attn(x, x, x): the layer,
+    its result a tuple whose first item (torch_ops._getitem) is the layer's output."""
+    def handler(ctx: Context, node) -> None:
+        kind, params = entry(module)
+        x = node.args[0] if node.args else None
+        attention = kind == "MultiheadAttention"
+        if not ctx.is_tensor(x) or (attention and (len(node.args) != 3 or any(
+                a is not x for a in node.args))) or (not attention and len(node.args) != 1):
+            raise NotImportable("self-attention called as attn(x, x, x), a recurrent layer on "
+                                "one tensor (no initial state)" if attention or len(node.args)
+                                else "called with other than the network's tensors")
+        if set(node.kwargs) - {"need_weights", "average_attn_weights"}:
+            raise NotImportable(f"with {', '.join(sorted(node.kwargs))}")
+        state = {k: v.detach() for k, v in module.state_dict().items()}
+        ctx.emit(kind, params, [x], (node, 0), weights=state or None)
+        ctx.markers[node] = TUPLE
+    return handler
 
 
 def _module_handler(entry, module: nn.Module):

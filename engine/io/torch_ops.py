@@ -16,6 +16,8 @@ from torch import nn
 from engine.io.import_common import NotImportable
 
 BATCH, SHAPE = "batch", "shape"     # markers: x.size(0) / x.shape[0], and x.size() / x.shape
+TUPLE = "tuple"     # marker: a recurrent layer's (output, state) or attention's (output, weights)
+STATE = "state"     # marker: what else such a tuple holds (unusable: refused where it is used)
 
 
 def _pair(value) -> int | list[int]:
@@ -96,6 +98,22 @@ def _layer_norm(m) -> tuple[str, dict]:
                              elementwise_affine=bool(affine))
 
 
+def _recurrent(m) -> tuple[str, dict]:
+    if not m.batch_first or getattr(m, "proj_size", 0) or m.num_layers > 1 and m.dropout:
+        raise NotImportable("only batch_first=True, without proj_size or dropout between layers")
+    return type(m).__name__, dict(hidden_size=m.hidden_size, num_layers=m.num_layers,
+                                  bidirectional=m.bidirectional, output="sequence", bias=m.bias)
+
+
+def _attention(m) -> tuple[str, dict]:
+    if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None or \
+            m.add_zero_attn:
+        raise NotImportable("only batch_first=True self-attention, without bias_k or "
+                            "add_zero_attn")
+    return "MultiheadAttention", dict(num_heads=m.num_heads, dropout=m.dropout,
+                                      bias=m.in_proj_bias is not None)
+
+
 def _named(kind: str, *names: str):
     return lambda m: (kind, {n: getattr(m, n) for n in names})
 
@@ -117,6 +135,8 @@ MODULES = {
     nn.GroupNorm: _named("GroupNorm", "num_groups", "eps", "affine"),
     nn.Upsample: _upsample, nn.Embedding: _embedding,
 }
+# modules that give a tuple whose first item is their output (the rest is refused if used)
+TUPLE_MODULES = {nn.LSTM: _recurrent, nn.GRU: _recurrent, nn.MultiheadAttention: _attention}
 
 
 # ----------------------------------------------------------------------------- functions
@@ -201,7 +221,30 @@ def _getitem(ctx, node) -> None:
     if ctx.marker(source) == SHAPE and index == 0:
         ctx.mark(node, BATCH)
         return
+    if ctx.marker(source) == TUPLE and index == 0:
+        ctx.b.alias(node, (source, 0))
+        return
+    if ctx.marker(source) in (TUPLE, STATE):
+        ctx.markers[node] = STATE      # a recurrent state or attention weights: fine unused
+        return
+    if ctx.is_tensor(source) and index == (slice(None), -1):
+        _last_step(ctx, node, source)
+        return
     raise NotImportable("indexing")
+
+
+def _last_step(ctx, node, source) -> None:
+    """x[:, -1] of a one-way recurrent layer's output sequence used nowhere else: the layer
+    gives its last step's output instead (its output "last")."""
+    layer = ctx.b.node_of[source]
+    spec_node = ctx.b.spec.nodes[layer]
+    if spec_node.kind not in ("LSTM", "GRU") or spec_node.params["bidirectional"] or \
+            len(source.users) != 1:
+        raise NotImportable("indexing (only x[:, -1] of a one-way LSTM or GRU used nowhere "
+                            "else)")
+    ctx.b.spec.set_param(layer, "output", "last")
+    ctx.b.shapes[layer] = ctx.b.shapes[layer][1:]
+    ctx.b.alias(node, source)
 
 
 def _getattr(ctx, node) -> None:

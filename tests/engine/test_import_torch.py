@@ -88,8 +88,9 @@ def test_a_module_instance_needs_an_input_shape_and_keeps_its_weights():
         assert torch.allclose(result.model(x), module.eval()(x), atol=1e-6)
 
 
-def test_the_python_export_comes_back_as_the_same_network(tmp_path):
-    saved = engine.load("resources/examples/residual.json")
+@pytest.mark.parametrize("name", ["residual", "lstm_adding", "transformer_adding"])
+def test_the_python_export_comes_back_as_the_same_network(tmp_path, name):
+    saved = engine.load(f"resources/examples/{name}.json")
     model = engine.build(saved.spec)
     with torch.no_grad():
         for p in model.parameters():
@@ -99,9 +100,41 @@ def test_the_python_export_comes_back_as_the_same_network(tmp_path):
                                    weights=tmp_path / "net.safetensors")
     assert [(n.kind, n.params) for n in result.spec.nodes.values()] == \
         [(n.kind, n.params) for n in saved.spec.nodes.values()]
-    x = torch.randn(4, 1, 28, 28)
+    x = model.example_input(4)
     with torch.no_grad():
         assert torch.equal(result.model(x), model.eval()(x))
+
+
+class Recurrent(torch.nn.Module):
+    """Written as PyTorch users write them: tuples unpacked, the state unused, x[:, -1]."""
+
+    def __init__(self, use_state=False):
+        super().__init__()
+        self.use_state = use_state
+        self.embed = torch.nn.Linear(2, 16)
+        self.attn = torch.nn.MultiheadAttention(16, 4, batch_first=True)
+        self.norm = torch.nn.LayerNorm(16)
+        self.lstm = torch.nn.LSTM(16, 8, batch_first=True)
+        self.fc = torch.nn.Linear(8, 1)
+
+    def forward(self, x):
+        h = self.embed(x)
+        a, _ = self.attn(h, h, h)
+        out, (state, cell) = self.lstm(self.norm(h + a))
+        return self.fc(state[-1] if self.use_state else out[:, -1])
+
+
+def test_recurrent_layers_and_self_attention_written_by_hand_come_back():
+    torch.manual_seed(0)
+    module = Recurrent().eval()
+    result = engine.import_network(module, input_shape=(12, 2))
+    kinds = [(n.kind, n.params.get("output")) for n in result.spec.nodes.values()]
+    assert ("MultiheadAttention", None) in kinds and ("LSTM", "last") in kinds
+    x = torch.randn(5, 12, 2)
+    with torch.no_grad():
+        assert torch.allclose(result.model(x), module(x), atol=1e-6)
+    with pytest.raises(engine.UnsupportedOperations, match="fc"):   # the state is not a layer's
+        engine.import_network(Recurrent(use_state=True).eval(), input_shape=(12, 2))
 
 
 def test_operations_without_a_kind_are_refused_together(small_net):
