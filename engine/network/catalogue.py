@@ -11,7 +11,7 @@ from engine.network import shapes as S
 from engine.network import kinds_decoder, kinds_sequence
 from engine.network.kind import (BIAS, CEIL, INIT, KERNEL, POOL_PAD, POOL_STRIDE, LayerKind,
                                  activation_kind, bool_param, float_param, int_param, same_shape,
-                                 simple_build, size_param, source_of, torch_nn)
+                                 from_args, simple_build, size_param, torch_nn)
 from engine.network.schema import Param, size2
 from engine.network.shapes import ShapeError
 
@@ -232,20 +232,8 @@ def _softmax_infer(p, shapes):
     return shape
 
 
-def _from_args(name: str, args):
-    """(build, source) of torch.nn.<name> called with `args(p, shapes)` -> (args, kwargs)."""
-    def build(p, shapes):
-        positional, named = args(p, shapes)
-        return getattr(torch_nn(), name)(*positional, **named)
-
-    def source(p, shapes):
-        positional, named = args(p, shapes)
-        return source_of(name, *positional, **named)
-    return build, source
-
-
-_LAYERNORM = _from_args("LayerNorm", _layernorm_args)
-_GROUPNORM = _from_args("GroupNorm", _groupnorm_args)
+_LAYERNORM = from_args("LayerNorm", _layernorm_args)
+_GROUPNORM = from_args("GroupNorm", _groupnorm_args)
 _EPS = float_param("eps", 1e-5, "added to the variance for numerical stability", lo=1e-12, hi=1.0)
 
 

@@ -117,3 +117,15 @@ def source_of(cls_name: str, *args, **kwargs) -> str:
     """The source of a torch.nn constructor call with these arguments (as their repr)."""
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     return f"nn.{cls_name}({', '.join(parts)})"
+
+
+def from_args(name: str, args):
+    """(build, source) of torch.nn.<name> called with `args(p, shapes)` -> (args, kwargs)."""
+    def build(p, shapes):
+        positional, named = args(p, shapes)
+        return getattr(torch_nn(), name)(*positional, **named)
+
+    def source(p, shapes):
+        positional, named = args(p, shapes)
+        return source_of(name, *positional, **named)
+    return build, source

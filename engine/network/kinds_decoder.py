@@ -3,8 +3,8 @@ transposed convolution, up-sampling, and reshaping a vector back into an image."
 from __future__ import annotations
 
 from engine.network import shapes as S
-from engine.network.kind import BIAS, INIT, LayerKind, int_param, size_param, source_of, \
-    torch_nn
+from engine.network.kind import BIAS, INIT, LayerKind, from_args, int_param, size_param, \
+    source_of, torch_nn
 from engine.network.schema import Param, size2
 from engine.network.shapes import ShapeError
 
@@ -43,14 +43,7 @@ def _deconv_args(p, shapes) -> tuple[tuple, dict]:
                  bias=p["bias"], dilation=size2(p["dilation"])))
 
 
-def _deconv_build(p, shapes):
-    args, kwargs = _deconv_args(p, shapes)
-    return torch_nn().ConvTranspose2d(*args, **kwargs)
-
-
-def _deconv_source(p, shapes):
-    args, kwargs = _deconv_args(p, shapes)
-    return source_of("ConvTranspose2d", *args, **kwargs)
+_DECONV = from_args("ConvTranspose2d", _deconv_args)      # (build, source)
 
 
 # ----------------------------------------------------------------------------- Upsample
@@ -101,10 +94,10 @@ KINDS = [
                size_param("dilation", 1, "spacing between filter taps"),
                int_param("groups", 1, "split channels into independent groups"),
                BIAS, INIT),
-              _deconv_infer, _deconv_build,
+              _deconv_infer, _DECONV[0],
               lambda p, s: _deconv_weights(p, s) + (p["out_channels"] if p["bias"] else 0),
               lambda p, s, o: 2 * _deconv_weights(p, s) * s[0][1] * s[0][2],
-              source=_deconv_source),
+              source=_DECONV[1]),
     LayerKind("Upsample", "Pooling", "Grows an image by repeating (nearest) or interpolating "
               "(bilinear) its pixels: the reverse of pooling, with nothing to learn.",
               (size_param("scale_factor", 2, "growth in height and width"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from engine.network import shapes as S
 from engine.network.kind import (BIAS, CEIL, INIT, LayerKind, bool_param, float_param,
-                                 int_param, source_of, torch_nn)
+                                 from_args, int_param, source_of, torch_nn)
 from engine.network.schema import Param
 from engine.network.shapes import ShapeError
 
@@ -38,14 +38,7 @@ def _conv1d_args(p, shapes) -> tuple[tuple, dict]:
                  groups=p["groups"], bias=p["bias"]))
 
 
-def _conv1d_build(p, shapes):
-    args, kwargs = _conv1d_args(p, shapes)
-    return torch_nn().Conv1d(*args, **kwargs)
-
-
-def _conv1d_source(p, shapes):
-    args, kwargs = _conv1d_args(p, shapes)
-    return source_of("Conv1d", *args, **kwargs)
+_CONV1D = from_args("Conv1d", _conv1d_args)      # (build, source)
 
 
 # ----------------------------------------------------------------------------- 1-D pooling
@@ -212,9 +205,9 @@ KINDS = [
                int_param("dilation", 1, "spacing between filter taps"),
                int_param("groups", 1, "split channels into independent groups"),
                BIAS, INIT),
-              _conv1d_infer, _conv1d_build,
+              _conv1d_infer, _CONV1D[0],
               lambda p, s: _conv1d_weights(p, s) + (p["out_channels"] if p["bias"] else 0),
-              lambda p, s, o: 2 * _conv1d_weights(p, s) * o[1], source=_conv1d_source),
+              lambda p, s, o: 2 * _conv1d_weights(p, s) * o[1], source=_CONV1D[1]),
     LayerKind("MaxPool1d", "Pooling", "Keeps the largest value in each window along a signal.",
               (*_POOL1D_PARAMS, int_param("dilation", 1, "spacing inside the window"), CEIL),
               _pool1d_infer, _MAXPOOL1D[0], transparent=True, source=_MAXPOOL1D[1]),

@@ -70,9 +70,10 @@ def last_step(out: torch.Tensor, hidden: int, bidirectional: bool) -> torch.Tens
     return torch.cat([out[:, -1, :hidden], out[:, 0, hidden:]], dim=1)
 
 
-class SequenceLSTM(nn.LSTM):
-    """nn.LSTM over (batch, steps, features) giving its output sequence, or with `last` the
-    output after the whole sequence (a plain tensor either way, so layers can follow)."""
+class _Sequence:
+    """A batch-first torch.nn recurrent layer (mixed in before nn.LSTM or nn.GRU) giving its
+    output sequence, or with `last` the output after the whole sequence (a plain tensor either
+    way, so layers can follow)."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, bidirectional: bool = False, last: bool = False):
@@ -80,23 +81,17 @@ class SequenceLSTM(nn.LSTM):
                          batch_first=True, bidirectional=bidirectional)
         self.last = last
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:       # type: ignore[override]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = super().forward(x)[0]
         return last_step(out, self.hidden_size, self.bidirectional) if self.last else out
 
 
-class SequenceGRU(nn.GRU):
-    """nn.GRU as SequenceLSTM is nn.LSTM."""
+class SequenceLSTM(_Sequence, nn.LSTM):
+    """nn.LSTM over (batch, steps, features): its output sequence, or the last one (_Sequence)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, bidirectional: bool = False, last: bool = False):
-        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias,
-                         batch_first=True, bidirectional=bidirectional)
-        self.last = last
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:       # type: ignore[override]
-        out = super().forward(x)[0]
-        return last_step(out, self.hidden_size, self.bidirectional) if self.last else out
+class SequenceGRU(_Sequence, nn.GRU):
+    """nn.GRU over (batch, steps, features): its output sequence, or the last one (_Sequence)."""
 
 
 class SelfAttention(nn.MultiheadAttention):
