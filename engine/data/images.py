@@ -65,7 +65,7 @@ def decoded_values(files: list[Path], layout) -> int:
 
 def fits_budget(files: list[Path], layout) -> bool:
     """Whether decoding all the pictures at once fits the memory budget."""
-    return decoded_values(files, layout) * limits.BYTES_PER_VALUE <= limits.MEMORY_BUDGET
+    return decoded_values(files, layout) * limits.BYTES_PER_VALUE <= limits.memory_budget()
 
 
 def load_images(folder: Path, files: list[Path], layout) -> np.ndarray:

@@ -19,7 +19,8 @@ from pathlib import Path
 from engine.errors import DatasetError
 
 MEMORY_BUDGET = 4 * 1024 ** 3
-"""Bytes a data set may take while it is prepared (read, converted, normalised)."""
+"""Bytes a data set may take while it is prepared (read, converted, normalised), at most: see
+memory_budget, which also keeps to half of what this process may use."""
 BYTES_PER_VALUE = 24
 """What one value costs at the peak of preparing a data set (measured): the raw value (up to
 8 bytes), the float64 working copy and numpy's float64 temporary while the mean and spread are
@@ -57,13 +58,34 @@ def number_text(n: int) -> str:
     return f"about {'-' if n < 0 else ''}10^{int(abs(n).bit_length() * math.log10(2))}"
 
 
+def memory_budget() -> int:
+    """The bytes a data set may take while it is prepared: MEMORY_BUDGET, or half of what this
+    process may use when that is less — its data limit (RLIMIT_DATA, RLIMIT_AS: a container's
+    or `ulimit -v`'s) or the machine's memory — so that an image folder too large for this
+    process streams from disk instead of failing part way (engine.data.stream)."""
+    limits = [MEMORY_BUDGET]
+    try:
+        import resource
+        for which in (resource.RLIMIT_DATA, resource.RLIMIT_AS):
+            soft = resource.getrlimit(which)[0]
+            if soft != resource.RLIM_INFINITY and soft > 0:
+                limits.append(soft // 2)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass                                  # Windows: no resource module
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return min(limits)
+
+
 def check_budget(path, values: int, what: str) -> None:
     """DatasetError naming the file when `values` numbers would not fit the memory budget."""
-    need = values * BYTES_PER_VALUE
-    if need > MEMORY_BUDGET:
+    need, budget = values * BYTES_PER_VALUE, memory_budget()
+    if need > budget:
         raise DatasetError(f"'{path}': {what} {number_text(values)} values, which would need "
                            f"about {size_text(need)} of memory to prepare; the limit is "
-                           f"{size_text(MEMORY_BUDGET)}. Use a smaller part of the data")
+                           f"{size_text(budget)}. Use a smaller part of the data")
 
 
 def count(shape) -> int:

@@ -138,12 +138,12 @@ def _check_size(name: str, samples: int, steps: int, channels: int) -> None:
     """DatasetError when the sequences would not fit the memory budget of preparing data."""
     values = samples * steps * channels
     need = values * limits.BYTES_PER_VALUE
-    if need > limits.MEMORY_BUDGET:
+    if need > limits.memory_budget():
         raise DatasetError(
             f"data set '{name}': {samples:,} samples of {steps:,} steps make "
             f"{limits.number_text(values)} values, which would need about "
             f"{limits.size_text(need)} of memory to prepare; the limit is "
-            f"{limits.size_text(limits.MEMORY_BUDGET)}. Use fewer samples or steps")
+            f"{limits.size_text(limits.memory_budget())}. Use fewer samples or steps")
 
 
 def _shuffle(rng: np.random.Generator, x: np.ndarray, y: np.ndarray):

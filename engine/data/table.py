@@ -77,7 +77,7 @@ def _first_lines(fh, n: int, scan: int = 10_000) -> list[str]:
 
 def _check_size(path: Path) -> None:
     regular_file(path)
-    size, limit = path.stat().st_size, limits.MEMORY_BUDGET // limits.BYTES_PER_VALUE
+    size, limit = path.stat().st_size, limits.memory_budget() // limits.BYTES_PER_VALUE
     if size > limit:
         raise DatasetError(f"'{path}' is {size_text(size)}, more than the {size_text(limit)} "
                            f"Layerwise reads from a CSV table; save large data as an NPZ file "
@@ -181,7 +181,7 @@ def _numbers(path, line, col, row, xs, first) -> None:
 
 
 def _check_budget(path, values: int) -> None:
-    if values * limits.BYTES_PER_VALUE > limits.MEMORY_BUDGET:
+    if values * limits.BYTES_PER_VALUE > limits.memory_budget():
         limits.check_budget(path, values, "its rows hold more than")
 
 

@@ -143,3 +143,19 @@ def test_the_live_views_decode_a_sample_of_a_streamed_validation_part(folder, sm
     assert data.streamed and views.vx.shape == (5, 1, 8, 8) and len(views.vy) == 5
     kept = set(val_index.tolist())
     assert all(any(torch.equal(row, data.x[[i]][0]) for i in kept) for row in views.vx)
+
+
+def test_the_memory_budget_keeps_to_half_of_what_the_process_may_use(folder, monkeypatch):
+    """A process given less memory than the budget (RLIMIT_DATA: a container, `ulimit -d`)
+    streams a folder it could not hold: the budget is half of its limit.
+    bench/stream_memory_limit.py trains a 1,125 MiB folder under a real 1 GiB limit."""
+    import resource
+    limit = PIXELS * limits.BYTES_PER_VALUE          # the folder, prepared, is 2x half of it
+    real = resource.getrlimit
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (limit, resource.RLIM_INFINITY)
+                        if which == resource.RLIMIT_DATA else real(which))
+    assert limits.memory_budget() == limit // 2
+    monkeypatch.setattr(stream, "WORKERS", 0)
+    assert engine.load_dataset(str(folder)).streamed
+    monkeypatch.setattr(resource, "getrlimit", real)
+    assert not engine.load_dataset(str(folder)).streamed
