@@ -69,6 +69,7 @@ class DocumentViews:
         cfg = doc.recipe.train
         history = doc.history or {}
         steps = history.get("steps") or []
+        data = data.with_target(cfg.target) if data is not None else None  # as it trained
         self.restorer.start(doc.model, data, cfg.val_fraction, cfg.seed,
                             engine.finished_epochs(history),
                             int(steps[-1]["step"]) if steps else 0)

@@ -85,7 +85,7 @@ def _input_shape(start) -> tuple:
 
 def _callbacks(queue, data, config) -> list:
     _, val = data.split(config.val_fraction, config.seed)
-    return [queue, engine.LiveViews(data, queue.queue.put, val)]
+    return [queue, engine.LiveViews(data.with_target(config.target), queue.queue.put, val)]
 
 
 def _guarded(kind: str, body, tracker: _Tracker | None = None) -> Outcome:
