@@ -1,9 +1,10 @@
 """The pieces of greedy layer-wise pre-training: blocks of a chain, temporary heads, decoders.
 
-A block is a weighted layer (Linear or Conv2d) with the layers that follow it up to the next
-weighted one. Supervised pre-training puts a temporary output layer on a block; unsupervised
-pre-training mirrors it with a decoder (Linear, or ConvTranspose2d for a convolution) that
-reconstructs the block's input. Both are discarded afterwards.
+A block is a weighted layer (one with an init: Linear or a convolution) with the layers that
+follow it up to the next weighted one. Supervised pre-training puts a temporary output layer on a
+block; unsupervised pre-training mirrors it with a decoder (Linear, or ConvTranspose2d for a
+Conv2d; other kinds are refused, check_mirrored) that reconstructs the block's input. Both are
+discarded afterwards.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.errors import SpecError
+from engine.errors import SpecError, TrainingError
 from engine.network.catalogue import LAYERS
 
 
@@ -47,8 +48,23 @@ def chain_blocks(model) -> tuple[list[str], list[Block]]:
             prefix.append(n)
     if len(blocks) < 2:
         raise SpecError("layer-wise pre-training needs at least two weighted layers (Linear or "
-                        "Conv2d): one hidden layer to pre-train and the output layer")
+                        "convolutions): one hidden layer to pre-train and the output layer")
     return prefix, blocks
+
+
+MIRRORED = ("Linear", "Conv2d")      # the weighted kinds a Decoder mirrors
+
+
+def check_mirrored(spec, hidden: list[Block]) -> None:
+    """Unsupervised pre-training mirrors each hidden block's weighted layer with a decoder:
+    TrainingError naming one it cannot mirror, before any training."""
+    for block in hidden:
+        kind = spec.nodes[block.weighted].kind
+        if kind not in MIRRORED:
+            raise TrainingError(f"unsupervised pre-training reconstructs each hidden layer's "
+                                f"input through a decoder made for Linear and Conv2d layers, "
+                                f"and {spec.label(block.weighted)} is a {kind}: use supervised "
+                                f"pre-training, or none")
 
 
 class Head(nn.Module):

@@ -27,7 +27,7 @@ from engine.run.history import append_steps, finished_epochs, last_step
 from engine.network.transfer import network_signature
 from engine.run.objective import ActivationL1
 from engine.run.optim import lr_at, make_optimizer, restore, set_lr
-from engine.run.pretrain_parts import Decoder, Head, chain_blocks, corrupt, \
+from engine.run.pretrain_parts import Decoder, Head, chain_blocks, check_mirrored, corrupt, \
     reconstruction_loss, unit_interval
 
 
@@ -148,6 +148,8 @@ def pretrain_stages(loop, pretrain) -> list["PretrainStage"]:
     """One stage per hidden block of the loop's (chain) network, with `pretrain`'s settings."""
     prefix, blocks = chain_blocks(loop.model)
     hidden = blocks[:-1]
+    if pretrain.mode == "unsupervised":
+        check_mirrored(loop.model.spec, hidden)
     return [PretrainStage(loop, pretrain, stage_config(loop.cfg, pretrain, block.index), block,
                           len(hidden)) for block in hidden]
 

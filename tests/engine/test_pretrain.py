@@ -163,3 +163,20 @@ def test_comparison_shares_initial_weights_seed_and_data_order():
     rows = {r["run"]: r for r in cmp.table()}
     assert set(rows) == {"random", "supervised"} and rows["supervised"]["pretrain_seconds"] > 0
     assert len(cmp.runs["supervised"].history["stages"]) == 3
+
+
+def test_unsupervised_pretraining_refuses_a_layer_it_has_no_decoder_for_before_training():
+    """A Conv1d block has no mirror in the decoders (made for Linear and Conv2d): the run is
+    refused by name before any step; supervised pre-training, which needs no mirror, runs."""
+    spec = engine.load("resources/examples/cnn1d_adding.json").spec
+    data = engine.DataRef("adding", {"samples": 120})
+    recipe = engine.Recipe(train=engine.TrainConfig(epochs=1),
+                           pretrain=engine.PretrainConfig(mode="unsupervised", epochs=1),
+                           data=data)
+    steps = []
+    with pytest.raises(engine.TrainingError, match="Conv1d 1 is a Conv1d: use supervised"):
+        engine.run_recipe(spec, recipe, callbacks=[lambda e: steps.append(e)
+                                                   if isinstance(e, engine.StepEvent) else None])
+    assert steps == []
+    supervised = recipe.replace(pretrain=engine.PretrainConfig(mode="supervised", epochs=1))
+    assert engine.run_recipe(spec, supervised).status == "finished"
