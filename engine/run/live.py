@@ -55,8 +55,11 @@ def has_boundary(data: Dataset) -> bool:
     return data.task == CLASSIFICATION and data.input_shape == (2,)
 
 
+CONVOLUTIONS = ("Conv2d", "Conv1d", "ConvTranspose2d")
+
+
 def conv_layers(model) -> list[str]:
-    return [n for n in model.order if model.spec.nodes[n].kind == "Conv2d"]
+    return [n for n in model.order if model.spec.nodes[n].kind in CONVOLUTIONS]
 
 
 STREAMED_VIEW_SAMPLES = 2000   # validation samples of a streamed folder the views decode
@@ -186,10 +189,17 @@ def confusion_matrix(model, x: torch.Tensor, y: torch.Tensor, n_classes: int) ->
 
 
 def conv_filters(model) -> dict[str, np.ndarray]:
-    """Each Conv2d layer's weights (at most MAX_FILTERS channels), as float32 arrays."""
+    """Each convolution's filters (at most MAX_FILTERS channels) as float32 arrays (output
+    channels, input channels, height, width): a Conv1d's as rows of height 1, a transposed
+    convolution's (stored input channels first) turned to the same order."""
     out = {}
     for n in conv_layers(model):
-        w = model.layers[n].weight.detach()[:MAX_FILTERS[0], :MAX_FILTERS[1]]
+        w = model.layers[n].weight.detach()
+        if w.dim() == 3:
+            w = w[:, :, None, :]
+        elif model.spec.nodes[n].kind == "ConvTranspose2d":
+            w = w.transpose(0, 1)
+        w = w[:MAX_FILTERS[0], :MAX_FILTERS[1]]
         out[n] = w.to("cpu", torch.float32).numpy().copy()
     return out
 

@@ -148,6 +148,16 @@ def test_filter_tiles_and_conv_weights():
     w = filters["conv2d_2"]
     k = w[3, 4]
     assert np.allclose(tiles[3 * 6:3 * 6 + 5, 4 * 6:4 * 6 + 5], (k - k.min()) / np.ptp(k))
+    # a Conv1d's filters are rows of height 1, a transposed convolution's output-first
+    other = engine.build(engine.load("resources/examples/conv_autoencoder.json").spec)
+    grown = live.conv_filters(other)["convtranspose2d_1"]
+    deconv = other.layers["convtranspose2d_1"].weight          # (8 in, 16 out, 2, 2)
+    assert grown.shape == (16, 8, 2, 2)
+    assert np.array_equal(grown[5, 3], deconv[3, 5].detach().numpy())
+    signal = engine.build(engine.load("resources/examples/cnn1d_adding.json").spec)
+    rows = live.conv_filters(signal)["conv1d_2"]
+    assert rows.shape == (16, 16, 1, 5) and live.filter_tiles(rows).shape == (16 * 2 - 1,
+                                                                                16 * 6 - 1)
     first = live.filter_tiles(filters["conv2d_1"])           # one input channel: a 2 x 3 grid
     assert live.filter_grid(filters["conv2d_1"]) == (2, 3)
     assert first.shape == (2 * 6 - 1, 3 * 6 - 1)
