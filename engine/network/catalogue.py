@@ -65,11 +65,7 @@ def _linear_build(p, shapes):
 def _conv_infer(p, shapes):
     (shape,) = shapes
     S.need_image(shape)
-    c = shape[0]
-    g = p["groups"]
-    if c % g or p["out_channels"] % g:
-        raise ShapeError(f"has groups={g}, which must divide both its {c} input channels and "
-                         f"its {p['out_channels']} output channels")
+    S.need_groups(shape[0], p["out_channels"], p["groups"])
     h, w = S.window_2d(shape, p["kernel_size"], p["stride"], p["padding"], p["dilation"])
     return (p["out_channels"], h, w)
 

@@ -14,10 +14,7 @@ from engine.network.shapes import ShapeError
 def _deconv_infer(p, shapes):
     (shape,) = shapes
     S.need_image(shape)
-    c, g = shape[0], p["groups"]
-    if c % g or p["out_channels"] % g:
-        raise ShapeError(f"has groups={g}, which must divide both its {c} input channels and "
-                         f"its {p['out_channels']} output channels")
+    S.need_groups(shape[0], p["out_channels"], p["groups"])
     k, s, pad, extra, d = (size2(p[n]) for n in ("kernel_size", "stride", "padding",
                                                    "output_padding", "dilation"))
     if any(extra[i] >= max(s[i], d[i]) for i in range(2)):

@@ -20,10 +20,7 @@ _GATES = {"LSTM": 4, "GRU": 3}
 def _conv1d_infer(p, shapes):
     (shape,) = shapes
     S.need_signal(shape)
-    c, g = shape[0], p["groups"]
-    if c % g or p["out_channels"] % g:
-        raise ShapeError(f"has groups={g}, which must divide both its {c} input channels and "
-                         f"its {p['out_channels']} output channels")
+    S.need_groups(shape[0], p["out_channels"], p["groups"])
     return (p["out_channels"], S.window_1d(shape, p["kernel_size"], p["stride"], p["padding"],
                                            p["dilation"]))
 

@@ -89,6 +89,13 @@ def window_1d(shape: Shape, kernel: int, stride: int, padding: int, dilation: in
     return out
 
 
+def need_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    """A convolution's `groups` must divide its input and output channels."""
+    if in_channels % groups or out_channels % groups:
+        raise ShapeError(f"has groups={groups}, which must divide both its {in_channels} input "
+                         f"channels and its {out_channels} output channels")
+
+
 def need_pool_padding(kernel, padding) -> None:
     k, p = size2(kernel), size2(padding)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:

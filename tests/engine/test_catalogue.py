@@ -231,3 +231,11 @@ def test_linear_maps_each_step_of_a_sequence_and_refuses_images():
     assert a.node_flops[node] * 2 == counted_flops("Linear", module, x)
     image, _, _ = _network("Linear", {"out_features": 7}, [(3, 4, 5)])
     assert "insert a Flatten" in next(iter(engine.analyze(image).errors.values()))
+
+
+@pytest.mark.parametrize("kind,shape", [("Conv2d", (6, 8, 8)), ("Conv1d", (6, 10)),
+                                        ("ConvTranspose2d", (6, 4, 4))])
+def test_groups_must_divide_the_channels_of_every_convolution(kind, shape):
+    spec, node, _ = _network(kind, {"out_channels": 4, "groups": 3}, [shape])
+    assert "groups=3, which must divide both its 6 input channels and its 4 output" in \
+        engine.analyze(spec).errors[node]
