@@ -1,4 +1,4 @@
-"""Streaming image folders from disk against decoding them into memory.
+"""Streaming image folders (and sharded arrays) from disk against decoding them into memory.
 
     python bench/stream_images.py [--images 4000] [--sizes 1000,4000,16000] [--epochs 2]
 
@@ -6,7 +6,9 @@ Generates folders of small grey PNGs (32x32, 10 classes) under /tmp/layerwise-be
 prints one table: for each folder size, training throughput of a small CNN (samples per second,
 stream=yes and stream=no interleaved in this process) on the folder of --images, and the peak
 memory Python allocates to load each folder (tracemalloc: the decoded and normalised data of an
-in-memory load, the file names and the sample's decoding when streamed).
+in-memory load, the file names and the sample's decoding when streamed). The same pictures are
+also written as sharded arrays (`python main.py shards FOLDER OUT`, engine.data.shards) and
+streamed from those: rows read at their offsets, no decoding.
 """
 from __future__ import annotations
 
@@ -41,6 +43,14 @@ def make_folder(n: int) -> Path:
     return folder
 
 
+def make_shards(folder: Path) -> Path:
+    """The folder's pictures as sharded arrays beside it (written once, kept)."""
+    out = folder.with_name(folder.name + "-shards")
+    if not out.exists():
+        engine.data.to_shards(folder, out, rows=1000)
+    return out
+
+
 def cnn():
     return engine.NetworkSpec.sequential((1, 32, 32), [
         ("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
@@ -48,6 +58,8 @@ def cnn():
 
 
 def throughput(folder: Path, mode: str, epochs: int) -> float:
+    if mode == "shards":
+        folder, mode = make_shards(folder), "yes"
     data = engine.load_dataset(str(folder), stream=mode)
     cfg = engine.TrainConfig(epochs=epochs, batch_size=64, lr=0.05, seed=0, probe_every=0,
                              val_fraction=0.1)
@@ -58,6 +70,8 @@ def throughput(folder: Path, mode: str, epochs: int) -> float:
 
 
 def peak_load(folder: Path, mode: str) -> int:
+    if mode == "shards":
+        folder, mode = make_shards(folder), "yes"
     tracemalloc.start()
     data = engine.load_dataset(str(folder), stream=mode)
     peak = tracemalloc.get_traced_memory()[1]
@@ -76,19 +90,20 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     folders = {n: make_folder(n) for n in sorted(set(sizes + [args.images]))}
     print(f"decoding workers: {stream.WORKERS}; images 32x32 grey PNG; small CNN, batch 64")
-    rates = {"yes": [], "no": []}
+    modes = ("yes", "shards", "no")
+    rates: dict[str, list] = {mode: [] for mode in modes}
     for _ in range(args.repeats):                        # interleaved
-        for mode in ("yes", "no"):
+        for mode in modes:
             rates[mode].append(throughput(folders[args.images], mode, args.epochs))
     print(f"\ntraining on {args.images:,} images, samples/s (best of {args.repeats}):")
-    print(f"{'streamed':>12} {'in memory':>12} {'ratio':>7}")
-    s, m = max(rates["yes"]), max(rates["no"])
-    print(f"{s:12,.0f} {m:12,.0f} {s / m:7.2f}")
+    print(f"{'streamed':>12} {'shards':>12} {'in memory':>12} {'ratios to memory':>18}")
+    s, h, m = (max(rates[mode]) for mode in modes)
+    print(f"{s:12,.0f} {h:12,.0f} {m:12,.0f} {s / m:8.2f} {h / m:9.2f}")
     print("\npeak memory allocated while loading (tracemalloc):")
-    print(f"{'images':>8} {'streamed':>12} {'in memory':>12}")
+    print(f"{'images':>8} {'streamed':>14} {'shards':>14} {'in memory':>14}")
     for n in sizes:
-        print(f"{n:8,} {peak_load(folders[n], 'yes') / 2 ** 20:10.2f} MiB "
-              f"{peak_load(folders[n], 'no') / 2 ** 20:10.2f} MiB")
+        print(f"{n:8,}" + "".join(f"{peak_load(folders[n], mode) / 2 ** 20:10.2f} MiB"
+                                  for mode in modes))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from engine import LayerwiseError
 
 PROG = "layerwise"
 COMMAND_MODULES = ("cli.info", "cli.export", "cli.import_net", "cli.train", "cli.datasets",
-                   "cli.lab")
+                   "cli.shards", "cli.lab")
 
 
 class _Parser(argparse.ArgumentParser):

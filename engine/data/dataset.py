@@ -148,10 +148,28 @@ def make_streamed(name: str, x, y: np.ndarray, *, source: str, options: dict,
                   description: str, classes: list[str]) -> Dataset:
     """A classification data set whose inputs stay on disk (an engine.data.stream.ImageFiles,
     already carrying its normalisation); the labels are checked as make_dataset does."""
-    yt, n_classes = _class_labels(np.asarray(y), source or name, None)
     norm = {"kind": "standardise", "scale": x.scale, "mean": x.mean, "std": x.std}
-    return Dataset(name, x, yt, CLASSIFICATION, n_classes, classes, norm, source or name,
-                   dict(options), description)
+    return make_prepared(name, x, y, CLASSIFICATION, norm, source=source, options=options,
+                         description=description, classes=classes)
+
+
+def make_prepared(name: str, x, y: np.ndarray, task: str, normalisation: dict, *,
+                  source: str, options: dict | None = None, description: str = "",
+                  classes: list[str] | None = None) -> Dataset:
+    """A data set whose inputs are already normalised as `normalisation` says: a float32
+    tensor, or inputs that stay on disk (engine.data.stream.ImageFiles,
+    engine.data.shards.ArrayShards); the labels or targets are checked as make_dataset does."""
+    where = source or name
+    if len(x) != len(y):
+        raise DatasetError(f"data set '{where}' has {len(x)} inputs but {len(y)} labels; "
+                           f"they must be the same number")
+    n_classes = None
+    if task == CLASSIFICATION:
+        yt, n_classes = _class_labels(np.asarray(y), where, len(classes) if classes else None)
+    else:
+        yt = torch.from_numpy(_regression_targets(np.asarray(y), where))
+    return Dataset(name, x, yt, task, n_classes, classes, normalisation, where,
+                   dict(options or {}), description)
 
 
 def _normalise(x: np.ndarray, how: str, scale: float, stats: tuple | None = None) -> dict:

@@ -19,6 +19,7 @@ from engine.data.images import IMAGE_SUFFIXES, class_files, fits_budget, image_l
 from engine.data.stream import ImageFiles, histogram, pixel_stats, sample_histogram
 from engine.data.limits import bounded, regular_file
 from engine.data.npz import read_arrays
+from engine.data.shards import MANIFEST, STREAM, read_shards
 from engine.data.table import NORMALISE, TASKS, csv_columns, read_csv
 
 __all__ = ["FILE_KINDS", "IMAGE_SUFFIXES", "READER_OPTIONS", "check_file_options", "check_path",
@@ -33,16 +34,15 @@ def read_path(path: Path, options: dict) -> Dataset:
     if kind == "idx" and path.is_dir():
         path = _idx_in(path)
     readers = {"csv": read_csv, "npz": read_npz, "idx": read_idx_pair,
-               "images": read_image_folder}
+               "images": read_image_folder, "shards": bounded(read_shards)}
     return readers[kind](path, **options)
 
 
 # ----------------------------------------------------------------------------- options
 
 DELIMITERS = ("auto", ",", ";", "\t", " ", "|")
-STREAM = ("auto", "yes", "no")
 FILE_KINDS = {"csv": "a CSV table", "npz": "an NPZ file of arrays", "idx": "an IDX image file",
-              "images": "a folder of images"}
+              "images": "a folder of images", "shards": "a folder of sharded arrays"}
 READER_OPTIONS = {
     "csv": (
         Option("label", -1, "the column that holds the labels or targets: its number (0 for "
@@ -77,14 +77,25 @@ READER_OPTIONS = {
         Option("stream", "auto", "decode the images batch by batch from disk while training "
                "instead of all at once; auto: when all of them would not fit the memory "
                "budget", choices=STREAM, labels=("auto", "yes", "no"))),
+    "shards": (
+        Option("task", "auto", "classification or regression; auto: classes when y holds "
+               "integers, regression otherwise", choices=TASKS),
+        Option("normalise", "auto", "how the inputs are scaled: features, global or none, "
+               "from a sample of 2,000 rows; auto: global for images (bytes, or 2 or more "
+               "dimensions per sample), features otherwise", choices=NORMALISE),
+        Option("stream", "auto", "read the rows batch by batch from disk while training "
+               "instead of all at once; auto: when all of them would not fit the memory "
+               "budget", choices=STREAM, labels=("auto", "yes", "no"))),
 }
 
 
 def file_kind(path) -> str | None:
-    """What `load_dataset(path)` reads there: "csv", "npz", "idx" or "images" (a folder of
-    class folders); None for anything else."""
+    """What `load_dataset(path)` reads there: "csv", "npz", "idx", "shards" (a folder with a
+    shards.json) or "images" (a folder of class folders); None for anything else."""
     path = Path(path)
     if path.is_dir():
+        if (path / MANIFEST).is_file():
+            return "shards"
         return "idx" if _idx_in(path) else "images"
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):

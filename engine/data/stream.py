@@ -97,6 +97,10 @@ class ImageFiles:
         a context manager that stops its workers when left."""
         return Stream(_Batches(self, batches, "decode"), device, workers)
 
+    def stream_raw(self, batches: list, workers: int | None = None) -> "Stream":
+        """The batches' pictures as stored, uint8 (engine.data.shards_write), as `stream`."""
+        return Stream(_Batches(self, batches, "raw"), None, workers)
+
 
 def pixel_stats(hist: np.ndarray, scale: float) -> tuple[float, float]:
     """(mean, std) of pixel values scaled by `scale`, from their histogram (counts of 0..255);
@@ -131,10 +135,11 @@ def sample_histogram(files: ImageFiles, seed: int = 0) -> np.ndarray:
 
 
 class _Batches(torch.utils.data.Dataset):
-    """Item k: batch k decoded (or its histogram); a DatasetError comes back as its message
-    (a worker's exception would reach the caller wrapped in a traceback)."""
+    """Item k: batch k of `files` (ImageFiles or engine.data.shards.ArrayShards: anything with
+    `raw` and `decode`) decoded, its histogram or its raw values; a DatasetError comes back as
+    its message (a worker's exception would reach the caller wrapped in a traceback)."""
 
-    def __init__(self, files: ImageFiles, batches: list, what: str):
+    def __init__(self, files, batches: list, what: str):
         self.files, self.batches, self.what = files, batches, what
 
     def __len__(self) -> int:
@@ -144,6 +149,8 @@ class _Batches(torch.utils.data.Dataset):
         try:
             if self.what == "histogram":
                 return torch.from_numpy(histogram(self.files.raw(self.batches[k])))
+            if self.what == "raw":
+                return torch.from_numpy(self.files.raw(self.batches[k]))
             return self.files.decode(self.batches[k])
         except DatasetError as exc:
             return _Failed(str(exc))

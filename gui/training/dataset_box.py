@@ -44,7 +44,7 @@ class DatasetBox(QWidget):
             self.combo.setItemData(self.combo.count() - 1, info.description, Qt.ToolTipRole)
         self.combo.insertSeparator(self.combo.count())
         self.combo.addItem("Open file (CSV, NPZ, IDX)…", OPEN_FILE)
-        self.combo.addItem("Open image folder…", OPEN_FOLDER)
+        self.combo.addItem("Open folder (images, shards)…", OPEN_FOLDER)
         self.combo.activated.connect(self._activated)
         self.options = QFormLayout()
         self.fields: dict[str, tuple[datasets.Option, QWidget]] = {}

@@ -25,8 +25,10 @@ def ask_data_path(parent: QWidget) -> str:
 
 
 def ask_data_folder(parent: QWidget) -> str:
-    return QFileDialog.getExistingDirectory(parent, "Open a folder of images (one sub-folder "
-                                                    "per class)", str(Path.home()))
+    """A data folder: images in one sub-folder per class, IDX files, or sharded arrays."""
+    return QFileDialog.getExistingDirectory(parent, "Open a data folder (images in one "
+                                                    "sub-folder per class, or shards)",
+                                            str(Path.home()))
 
 
 def confirm(parent: QWidget, title: str, text: str, yes: str) -> bool:
