@@ -43,6 +43,10 @@ class InMemory:
         """The training inputs at positions `idx`."""
         return self.x[idx]
 
+    def targets(self, xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """The targets of the training batch `xb` (inputs at positions `idx`, as given)."""
+        return self.y[idx]
+
     def train_chunks(self, size: int):
         """A context manager giving all the training inputs, in their order, `size` at a time."""
         return contextlib.nullcontext(self.x[i:i + size] for i in range(0, self.n_train, size))
@@ -63,13 +67,17 @@ class Streamed:
     by worker processes; only the labels are held."""
 
     def __init__(self, data: Dataset, train_idx, val_idx, device):
-        if not isinstance(data.y, torch.Tensor):
-            raise TrainingError(f"data set '{data.name}' is read from disk while training, "
-                                f"which works with its labels as targets only: load it with "
-                                f"stream=no to learn its inputs (an autoencoder)")
+        self.autoencode = data.y is data.x        # Dataset.with_target("inputs")
+        if not self.autoencode and not isinstance(data.y, torch.Tensor):
+            raise TrainingError(f"data set '{data.name}': its targets are read from disk, "
+                                f"which Layerwise does for its inputs only (an autoencoder); "
+                                f"load it with stream=no")
         self.files, self.device = data.x, device
         self.train_idx, self.val_idx = train_idx, val_idx
-        self.y, self.vy = to_device(data.y[train_idx], device), to_device(data.y[val_idx], device)
+        self.y = self.vy = None
+        if not self.autoencode:
+            self.y = to_device(data.y[train_idx], device)
+            self.vy = to_device(data.y[val_idx], device)
         self.n_train, self.n_val = len(train_idx), len(val_idx)
         self.sample_shape = tuple(data.x.shape[1:])
 
@@ -81,13 +89,19 @@ class Streamed:
     def train_batch(self, idx: torch.Tensor) -> torch.Tensor:
         return self.files[self.train_idx[idx.cpu()]].to(self.device)
 
+    def targets(self, xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """An autoencoder's targets are the batch's inputs as decoded (before any
+        augmentation, as in memory), not decoded twice; else the labels."""
+        return xb if self.autoencode else self.y[idx]
+
     def train_chunks(self, size: int):
         return self._stream(self.train_idx, _chunks(self.n_train, size))
 
     def val_batches(self, part: slice, size: int):
         chunks = _chunks(self.n_val, size, part)
         stream = self._stream(self.val_idx, chunks)
-        return _Paired(stream, [self.vy[c[0]:c[-1] + 1] for c in chunks])
+        return _Paired(stream, None if self.autoencode else
+                       [self.vy[c[0]:c[-1] + 1] for c in chunks])
 
     def first(self, n: int) -> torch.Tensor:
         idx = self.val_idx if self.n_val else self.train_idx
@@ -104,13 +118,16 @@ def _chunks(n: int, size: int, part: slice = slice(None)) -> list[list[int]]:
 
 
 class _Paired:
-    """A stream of input batches given with their labels; a context manager like the stream."""
+    """A stream of input batches given with their labels (None: with themselves, an
+    autoencoder's); a context manager like the stream."""
 
-    def __init__(self, stream, labels: list):
+    def __init__(self, stream, labels: list | None):
         self.stream, self.labels = stream, labels
 
     def __enter__(self):
         self.stream.__enter__()
+        if self.labels is None:
+            return ((x, x) for x in self.stream)
         return zip(self.stream, self.labels)
 
     def __exit__(self, *exc):

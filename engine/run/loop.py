@@ -301,7 +301,7 @@ class _Loop:
                     return False
                 part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
                 self._batch(stage, xb if stage.index else self.augment(xb),
-                            self.inputs.y[order[part]],
+                            self.inputs.targets(xb, order[part]),
                             None if predicted is None else predicted[part],
                             StepInfo(self.step + 1, epoch, b, batches, lr, len(xb)))
         self._read(stage)

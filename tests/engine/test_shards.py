@@ -226,3 +226,18 @@ def test_an_image_folder_becomes_shards_with_its_classes(tmp_path):
     folder, sharded = engine.load_dataset(tmp_path / "imgs"), engine.load_dataset(tmp_path / "s")
     assert sharded.classes == folder.classes and torch.equal(sharded.y, folder.y)
     assert torch.equal(sharded.x, folder.x)
+
+
+def test_an_autoencoder_learns_streamed_inputs_as_in_memory(folder, monkeypatch):
+    """Target "inputs" on streamed rows: each batch is its own target, decoded once."""
+    spec = engine.NetworkSpec.sequential((1, 8, 8), [
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
+        ("Conv2d", {"out_channels": 1, "kernel_size": 3, "padding": 1})])
+    cfg = engine.TrainConfig(epochs=2, batch_size=16, lr=0.01, seed=3, probe_every=2,
+                             val_fraction=0.25, target="inputs")
+    monkeypatch.setattr(stream, "WORKERS", 1)
+    run_s = engine.train(spec, engine.load_dataset(folder, stream="yes"), cfg)
+    run_m = engine.train(spec, engine.load_dataset(folder, stream="no"), cfg)
+    assert run_s.status == "finished" and "val_loss" in run_s.history["epochs"][-1]
+    assert without_seconds(run_s.history) == without_seconds(run_m.history)
+    assert run_s.history["epochs"][-1]["train_loss"] < run_s.history["epochs"][0]["train_loss"]
