@@ -18,6 +18,8 @@ GRADIENT_STATS = {
                    "SGD step of rate 1 would change"),
     "delta_norm": ("‖∂L/∂a‖", "norm of the gradient back-propagated to the layer's output"),
     "delta_rms": ("RMS of ∂L/∂a", "per output value: layers of different widths compare"),
+    "step_grad_reach": ("reach through time", "a recurrent layer's: the gradient reaching the "
+                        "first part of its sequence over that reaching the last (1: as much)"),
 }
 
 # What a node can be coloured by: (name shown, statistic).
@@ -94,6 +96,12 @@ def warnings(stats: dict, labels: dict[str, str], order: list[str] | None = None
             out.append(f"{s['dead']:.0%} of {name}'s units are dead (zero for every sample): "
                        f"they no longer learn. Try a lower learning rate, He initialisation, "
                        f"or LeakyReLU.")
+        if _finite(s.get("step_grad_reach")) and s["step_grad_reach"] < VANISHING_RATIO:
+            out.append(f"The gradient reaching the first steps of {name}'s sequence is "
+                       f"{relative_text(s['step_grad_reach'])} of that reaching its last "
+                       f"steps: vanishing gradient through time, what the early steps hold "
+                       f"barely changes the weights. Try shorter sequences, or self-attention "
+                       f"(MultiheadAttention), which reaches every step in one hop.")
         if _finite(s.get("saturation")) and s["saturation"] >= SATURATION_WARN:
             out.append(f"{s['saturation']:.0%} of {name}'s outputs are saturated (near their "
                        f"bounds), where the gradient through them is almost zero. Try smaller "

@@ -79,7 +79,9 @@ class ProbeCallback(Callback):
         so that the next one is probed instead, is known from them)."""
         if self.probing != step:
             return
-        layout, vector = self.watch.gather(deltas=self._unscaled_deltas())
+        layout, vector = self.watch.gather(
+            deltas=self._unscaled(self.watch.layer_output_gradients),
+            steps=self._unscaled(self.watch.step_gradients))
         self.pending.append((step, layout, vector))
         if self.loss_scale is None:
             self._probed()
@@ -170,10 +172,12 @@ class ProbeCallback(Callback):
     def on_train_end(self, run) -> None:
         self.watch.close()
 
-    def _unscaled_deltas(self) -> dict | None:
+    def _unscaled(self, gradients) -> dict | None:
+        """In fp16, the gradients `gradients()` gives divided by the loss scale they carry;
+        else None (the watch reads them itself)."""
         if self.loss_scale is None:
             return None
         scale = float(self.loss_scale())
-        return {n: g.float() / scale for n, g in self.watch.layer_output_gradients().items()}
+        return {n: g.float() / scale for n, g in gradients().items()}
 
 

@@ -12,6 +12,8 @@ For each parameterised layer (Linear, Conv2d, BatchNorm, PReLU):
   delta_rms   ‖∂L/∂a‖/√m, its root mean square per output value (m values in the batch; the
               loss being the batch mean, it scales with 1/batch size, like delta_norm);
   weight_norm ‖W‖.
+For each recurrent layer (LSTM, GRU), besides: the gradient reaching its inputs and the
+saturation of its hidden outputs along the sequence, per part of it (engine.run.probes_steps).
 For each activation layer:
   sparsity        fraction of its outputs exactly zero;
   dead            fraction of its units (every position of one sample's output) zero for
@@ -38,6 +40,7 @@ import torch
 
 from engine.errors import TrainingError
 from engine.network.catalogue import LAYERS
+from engine.run.probes_steps import StepProfiles
 
 SATURATION_MARGIN = 0.05
 WEIGHT_GRADIENT_STATS = ("grad_norm", "grad_rms", "grad_ratio")
@@ -99,6 +102,8 @@ class Watch:
         self.graded: dict[str, torch.Tensor] = {}       # parameterised layers: outputs kept
         self.deltas: dict[str, torch.Tensor | None] | None = None   # captured by backward()
         self.retain = retain
+        self.steps = StepProfiles(model, self.weighted, retain)    # recurrent layers, per step
+        self.step_deltas: dict[str, torch.Tensor | None] | None = None
         self._untap = None
         self._plans: dict[tuple, _ActivationPlan] = {}
         self._layouts: dict[tuple, _Layout] = {}
@@ -110,11 +115,13 @@ class Watch:
     def attach(self) -> None:
         if self._untap is None:
             self._untap = self.model.add_tap(self._on_outputs)
+            self.steps.attach()
 
     def remove(self) -> None:
         if self._untap is not None:
             self._untap()
             self._untap = None
+            self.steps.remove()
 
     def close(self) -> None:
         self.remove()
@@ -138,10 +145,24 @@ class Watch:
     def backward(self, loss: torch.Tensor, params: list[torch.Tensor]) -> None:
         """Back-propagate `loss` into the .grad of `params` (accumulated, as loss.backward()
         does) and keep the gradients at the tapped layer outputs for `collect()`."""
-        outs = list(self.graded.values())
-        found = torch.autograd.grad(loss, [*params, *outs], allow_unused=True)
-        _accumulate(params, found[:len(params)])
-        self.deltas = dict(zip(self.graded, found[len(params):]))
+        _accumulate(params, self.grad(loss, params))
+
+    def grad(self, loss: torch.Tensor, params: list[torch.Tensor]) -> list:
+        """The gradients of `params` (put nowhere), keeping on the way those at the tapped
+        layer outputs and at the recurrent layers' inputs for `collect()`."""
+        outs, steps = list(self.graded.values()), list(self.steps.inputs.values())
+        found = torch.autograd.grad(loss, [*params, *outs, *steps], allow_unused=True) \
+            if params or outs or steps else ()
+        p, o = len(params), len(outs)
+        self.deltas = dict(zip(self.graded, found[p:p + o]))
+        self.step_deltas = dict(zip(self.steps.inputs, found[p + o:]))
+        return list(found[:p])
+
+    def step_gradients(self) -> dict[str, torch.Tensor]:
+        """The gradients at the recurrent layers' inputs from the last backward pass."""
+        if self.step_deltas is not None:
+            return {n: g for n, g in self.step_deltas.items() if g is not None}
+        return self.steps.gradients()
 
     def layer_output_gradients(self) -> dict[str, torch.Tensor]:
         """The gradients at the tapped layer outputs from the last backward pass."""
@@ -152,7 +173,8 @@ class Watch:
     def _forget(self) -> None:
         self.outputs.clear()
         self.graded.clear()
-        self.deltas = None
+        self.deltas = self.step_deltas = None
+        self.steps.forget()
 
     def collect(self, grads: list[torch.Tensor | None] | None = None,
                 deltas: dict[str, torch.Tensor] | None = None) -> dict[str, dict]:
@@ -179,7 +201,8 @@ class Watch:
 
     @torch.inference_mode()        # a little cheaper per operation than no_grad
     def gather(self, grads: list[torch.Tensor | None] | None = None,
-               deltas: dict[str, torch.Tensor] | None = None
+               deltas: dict[str, torch.Tensor] | None = None,
+               steps: dict[str, torch.Tensor] | None = None
                ) -> tuple["_Layout", torch.Tensor | None]:
         """The statistics' raw sums as one float32 vector on the device (None when there is
         nothing to measure), with the layout that `finish_rows` turns them into values by: the
@@ -187,22 +210,26 @@ class Watch:
         gradients exist and the batch keeps its size, the layout (and its keys) is the very
         same object from one step to the next, and the work is a fixed list of device
         operations: this runs every probed step, where every small operation and Python line
-        costs."""
+        costs. `steps`: the gradients at the recurrent layers' inputs, when not captured."""
         wgrads = [w.grad for w in self.weight_list] if grads is None else list(grads)
         if deltas is None:
             deltas = self.layer_output_gradients()
+        if steps is None and self.steps.nodes:
+            steps = self.step_gradients()
         if self._owners is not None:
             wgrads = self._whole_layers(wgrads)
         found = [g for g in wgrads if g is not None]
         found += [d for d in deltas.values() if d is not None]
         plan = self._plan()
         batch = self.outputs[plan.acts[0]].shape[0] if plan is not None else 0
-        layout = self._layout(wgrads, deltas, found, plan, batch)
+        layout = self._layout(wgrads, deltas, found, plan, batch, steps or {})
         tensors = self.weight_list + found
         parts = [_norms(tensors) if layout.owners is None else
                  _layer_norms(_norms(tensors), layout.owners)] if tensors else []
         if plan is not None:
             parts.append(plan.reduce(self.outputs, batch))
+        if self.steps.nodes:
+            parts += self.steps.reduce(steps or {}, self.graded)
         self._forget()
         return layout, (torch.cat(parts) if len(parts) > 1 else parts[0]) if parts else None
 
@@ -225,15 +252,19 @@ class Watch:
         missing = {j for j, g in zip(self._owners, wgrads) if g is None}
         return [None if j in missing else g for j, g in zip(self._owners, wgrads)]
 
-    def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int) -> "_Layout":
+    def _layout(self, wgrads: list, deltas: dict, found: list, plan, batch: int,
+                steps: dict) -> "_Layout":
         """The layout for these gradients; when every weight and layer output has one (the
-        usual case), the same object while the plan and batch size stay the same."""
+        usual case), the same object while the plan and batch size (and the recurrent
+        layers' sequence lengths) stay the same."""
         if len(found) != len(wgrads) + len(self.weighted):      # gradients found for all
-            return _Layout(self, wgrads, deltas, plan, batch)
+            return _Layout(self, wgrads, deltas, plan, batch, steps)
         key = (plan, batch, found[-1].shape[0] if found else 0)     # delta_rms: its batch
+        if self.steps.nodes:
+            key += self.steps.signature(steps, self.graded)
         layout = self._layouts.get(key)
         if layout is None:
-            layout = self._layouts[key] = _Layout(self, wgrads, deltas, plan, batch)
+            layout = self._layouts[key] = _Layout(self, wgrads, deltas, plan, batch, steps)
         return layout
 
     def _plan(self) -> "_ActivationPlan | None":
@@ -266,6 +297,7 @@ class _ActivationPlan:
         self.keys = [(n, stat) for n, saturating in zip(acts, self.saturating)
                      for stat in ("sparsity", "dead", "mean_activation")
                      + (("saturation",) if saturating else ())]
+        self.length = len(acts) * (4 if any(self.saturating) else 3)   # values `reduce` gives
         total = sum(sizes)
         member = torch.zeros(total, len(acts)) if total * len(acts) <= MEMBERSHIP_LIMIT else None
         centre, reach = torch.zeros(total), torch.full((total,), math.inf)
@@ -326,7 +358,8 @@ class _Layout:
     layers of several weight tensors (recurrent, attention): the layer of each norm computed
     (see _layer_norms). Worked out once for each plan, batch size and set of gradients found."""
 
-    def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int):
+    def __init__(self, watch: Watch, wgrads: list, deltas: dict, plan, batch: int,
+                 steps: dict):
         weighted = watch.weighted
         sizes = _grad_sizes(watch, wgrads)
         graded = [(n, size) for n, size in zip(weighted, sizes) if size is not None]
@@ -343,12 +376,21 @@ class _Layout:
             keys.append((n, "delta_rms"))
             self.pick.append((first + j, 0.0, 1.0 / math.sqrt(max(1, d.numel()))))
         self.owners = _owners(watch, sizes, len(reached)) if watch._owners else None
+        start = len(weighted) + len(graded) + len(reached)
         if plan is not None:
             keys += plan.keys
-            self.pick += plan.picks(len(weighted) + len(graded) + len(reached), batch)
+            self.pick += plan.picks(start, batch)
+            start += plan.length
+        reaches: list = []
+        if watch.steps.nodes:           # recurrent layers' per-step values, as they are
+            step_keys, reaches = watch.steps.layout(steps, watch.graded, start)
+            keys += step_keys
+            self.pick += [(start + i, 0.0, 1.0) for i in range(len(step_keys))]
         row = {n: i for i, n in enumerate(weighted)}
         self.ratios = [(len(weighted) + j, row[n]) for j, (n, _) in enumerate(graded)]
+        self.ratios += [(first, last) for _, first, last in reaches]
         keys += [(n, "grad_ratio") for n, _ in graded]
+        keys += [(n, "step_grad_reach") for n, _, _ in reaches]
         missing = [(n, stat) for n, size in zip(weighted, sizes) if size is None
                    for stat in WEIGHT_GRADIENT_STATS]
         self.keys = tuple(keys + missing)
@@ -458,11 +500,8 @@ def _probe_batch(model, data, objective, samples: int, seed: int) -> dict:
         torch.manual_seed(seed)
         watch.attach()
         loss = objective.loss(model(x), y)
-        weights, outputs = watch.weight_list, list(watch.graded.items())
-        found = torch.autograd.grad(loss, weights + [t for _, t in outputs],
-                                    allow_unused=True) if weights else []
-        deltas = dict(zip([n for n, _ in outputs], found[len(weights):]))
-        return watch.collect(list(found[:len(weights)]), deltas)
+        return watch.collect(watch.grad(loss, watch.weight_list),
+                             watch.layer_output_gradients())
     finally:
         watch.close()
         model.train(was_training)
