@@ -3,6 +3,7 @@ dashboard live and the layers coloured by the gradient that reaches them.
 
     xvfb-run -a -s '-screen 0 1600x1200x24' .venv/bin/python bench/gui_training_screenshot.py
     .venv/bin/python bench/gui_training_screenshot.py [--steps N] [--example NAME] [--out PATH]
+        [--show "Through time"]
 
 Trains until N steps are done (the run is still going), grabs the window, then stops.
 Writes docs/training.png unless told otherwise.
@@ -40,6 +41,8 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--example", default="deep_sigmoid")
     p.add_argument("--out", default=str(ROOT / "docs" / "training.png"))
+    p.add_argument("--show", action="append", default=[], metavar="TITLE",
+                   help="a dashboard dock to bring to the front of its tabs (repeatable)")
     args = p.parse_args()
     app = make_app()
     window = MainWindow()
@@ -52,6 +55,8 @@ def main() -> int:
     window.resizeDocks([dash.docks["Loss"], dash.docks["Gradients"], dash.docks["Activations"]],
                        [520, 560, 520], Qt.Horizontal)
     window.resizeDocks([dash.docks["Loss"]], [330], Qt.Vertical)
+    for title in args.show:
+        dash.docks[title].raise_()
     pump(app, 0.3)
     window.view.fit()
     assert window.start_training()

@@ -20,12 +20,12 @@ LAYOUT_VERSION = 0     # raise when the panels change so much that saved layouts
 LATER_PANELS = (       # (dock object name, title) of the panels filled after the first paint
     ("dash_loss", "Loss"), ("dash_accuracy", "Accuracy"), ("dash_gradients", "Gradients"),
     ("dash_gradient_map", "Gradient map"), ("dash_activations", "Activations"),
-    ("dash_pre_training", "Pre-training"), ("dash_decision_boundary", "Decision boundary"),
+    ("dash_through_time", "Through time"), ("dash_pre_training", "Pre-training"), ("dash_decision_boundary", "Decision boundary"),
     ("dash_filters", "Filters"), ("dash_confusion", "Confusion"),
     ("training_dock", "Training"), ("diagnostics_dock", "Diagnostics"), ("runs_dock", "Runs"))
 BOTTOM_GROUPS = (   # the plots along the bottom, side by side: each group's docks are tabs
     ("dash_loss", "dash_accuracy", "dash_pre_training", "runs_dock", "dash_confusion"),
-    ("dash_gradients", "dash_gradient_map", "dash_filters"),
+    ("dash_gradients", "dash_gradient_map", "dash_through_time", "dash_filters"),
     ("dash_activations", "dash_decision_boundary"))
 TAB_PADDING = 34        # a dock tab's width beyond its title's text
 LOADING = "Loading PyTorch…"

@@ -28,6 +28,7 @@ from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
 from .plot_widgets import SmoothingControl
 from .plots import PALETTE, RUN_STYLES, LivePlot, pen
 from .series import SMOOTHING, RunData, Store
+from . import through_time
 
 LOSS_COLOURS = {"loss": "#93c5fd", "smoothed": "#1d4ed8", "validation": "#dc2626"}
 EDIT_COLOUR = "#9333ea"  # the line marking an edit while paused
@@ -44,6 +45,7 @@ UNITS = {       # what is redrawn at once: (its dock, the kinds of data it shows
     "Weight gradient": ("Gradients", ("probes",)),
     "Back-propagated gradient": ("Gradients", ("probes",)),
     "Gradient map": ("Gradient map", ("probes",)), "Activations": ("Activations", ("probes",)),
+    "Through time": ("Through time", ("probes",)),
     "Pre-training": ("Pre-training", ("stages",)),
     "Decision boundary": ("Decision boundary", ("boundary",)),
     "Filters": ("Filters", ("filters",)), "Confusion": ("Confusion", ("confusion",))}
@@ -86,6 +88,7 @@ class Dashboard:
         self.pretrain = LivePlot("Pre-training", "pre-training step", "loss",
                                  empty_text="No pre-training yet: set a mode under Pre-training "
                                  "in the Training panel, then press Train")
+        self.through_time = through_time.make_plot()
         self.heat = HeatMap()
         self.heat_stat = stat_choice(WEIGHT_STATS + DELTA_STATS, expanding=True)
         self.heat_stat.currentIndexChanged.connect(lambda *_: self._draw("Gradient map", True))
@@ -103,7 +106,8 @@ class Dashboard:
         self._views = {"Loss": self.loss, "Accuracy": self.accuracy,     # what each unit draws
                        "Weight gradient": self.weight_grad,
                        "Back-propagated gradient": self.delta_grad, "Gradient map": self.heat,
-                       "Activations": self.activations, "Pre-training": self.pretrain,
+                       "Activations": self.activations, "Through time": self.through_time,
+                       "Pre-training": self.pretrain,
                        "Decision boundary": self.boundary, "Filters": self.filters,
                        "Confusion": self.confusion}
         self.docks: dict[str, QDockWidget] = {}
@@ -126,7 +130,7 @@ class Dashboard:
         spec = [("Loss", self.loss), ("Accuracy", self.accuracy),
                 ("Gradients", _stack(self.weight_grad, self.delta_grad, note=GRADIENT_NOTE)),
                 ("Gradient map", self.heat),
-                ("Activations", self.activations),
+                ("Activations", self.activations), ("Through time", self.through_time),
                 ("Pre-training", self.pretrain), ("Decision boundary", self.boundary),
                 ("Filters", self.filters), ("Confusion", self.confusion)]
         for title, widget in spec:
@@ -137,7 +141,7 @@ class Dashboard:
 
     def plots(self) -> list[LivePlot]:
         return [self.loss, self.accuracy, self.weight_grad, self.delta_grad, self.activations,
-                self.pretrain]
+                self.pretrain, self.through_time]
 
     # ------------------------------------------------------------------ data in
     def set_nodes(self, labels: dict[str, str], colours: dict[str, str]) -> None:
@@ -193,7 +197,8 @@ class Dashboard:
     def set_log_x(self, on: bool) -> None:
         self.log_x = on
         for p in self.plots():
-            p.set_log_x(on)
+            if p is not self.through_time:      # its x is the sequence, not the steps
+                p.set_log_x(on)
         self._draw_marks()
 
     def mark_edit(self, step: int) -> None:
@@ -378,6 +383,10 @@ class Dashboard:
         self.heat.bar.setLabel("left", "log10 " + stat_name(stat))
         self.heat.show([self.labels.get(n, n) for n in rows],
                        [run.series(n, stat).data() for n in rows])
+
+    def _draw_through_time(self) -> None:
+        through_time.draw(self.through_time, self._runs(), self.labels, self.colours,
+                          self._name)
 
     def _draw_pre_training(self) -> None:
         runs = self._runs()
