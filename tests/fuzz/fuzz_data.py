@@ -286,3 +286,55 @@ def image_cases(draw):
         "color": st.sampled_from(["auto", "gray", "rgb", "cmyk", None] if hostile
                                  else ["auto", "gray", "rgb"])}))
     return files, ".", options
+
+
+# ----------------------------------------------------------------------------- shards
+
+MANIFEST_LIES = [{"format": "other"}, {"version": 2}, {"version": "1"}, {"shards": []},
+                 {"shards": {}}, {"shards": [{"x": "x0.npy"}]}, {"classes": "ab"},
+                 {"classes": ["a"]}, {"classes": ["a", "b", "c", "d"]}, {"classes": [1, 2]}]
+NAME_LIES = ["../x0.npy", "/etc/passwd", "", ".", "..", "missing.npy", "sub/x0.npy", "x0.npy",
+             "y0.npy", "shards.json", "x0.npy\x00"]
+
+
+@st.composite
+def shards_cases(draw):
+    """Half of them plausible arrays cut into one to three shards, half hostile (any dtype and
+    shape per shard, lying .npy headers, damaged bytes, manifests that lie or name files
+    outside the folder)."""
+    import json
+    hostile = draw(st.booleans())
+    whole = draw(plausible_arrays())
+    n, k = len(whole["X"]), draw(st.integers(1, 3))
+    cuts = sorted(draw(st.lists(st.integers(0, n), min_size=k - 1, max_size=k - 1)))
+    files, shards = {}, []
+    for i, (a, b) in enumerate(zip([0] + cuts, cuts + [n])):
+        x, y = whole["X"][a:b], whole["y"][a:b]
+        if hostile and draw(st.integers(0, 3)) == 0:
+            x, y = (draw(arrays()), y) if draw(st.booleans()) else (x, draw(arrays()))
+        data = {"x": npy_bytes(x), "y": npy_bytes(y)}
+        for key in data if hostile else ():
+            hurt = draw(st.integers(0, 7))
+            if hurt == 0:
+                data[key] = lie(data[key], shape=tuple(draw(st.lists(
+                    st.sampled_from(LIE_DIMS), max_size=3))), descr=draw(st.sampled_from(
+                        [None, "<f8", "|O", "<U10", "|V0", ">i8"])), fortran=draw(
+                    st.sampled_from([None, True, False])))
+            elif hurt == 1:
+                data[key] = draw(damaged(data[key], max_ops=2))
+        files[f"x{i}.npy"], files[f"y{i}.npy"] = data["x"], data["y"]
+        shards.append({"x": f"x{i}.npy", "y": f"y{i}.npy"})
+    manifest = {"format": "layerwise-shards", "version": 1, "classes": None, "shards": shards}
+    if hostile and draw(st.booleans()):
+        manifest.update(draw(st.sampled_from(MANIFEST_LIES)))
+    if hostile and draw(st.integers(0, 3)) == 0 and shards:
+        shards[0][draw(st.sampled_from(["x", "y"]))] = draw(st.sampled_from(NAME_LIES))
+    text = json.dumps(manifest).encode()
+    if hostile and draw(st.integers(0, 5)) == 0:
+        text = draw(damaged(text, max_ops=2))
+    files["shards.json"] = text
+    options = draw(st.fixed_dictionaries({}, optional={
+        "task": st.sampled_from(["auto", "classification", "regression", 3]),
+        "normalise": st.sampled_from(["auto", "none", "global", "features", "x"]),
+        "stream": st.sampled_from(["auto", "yes", "no", True])}))
+    return files, ".", options

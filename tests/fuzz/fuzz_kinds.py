@@ -83,7 +83,8 @@ def data_kind(strategy) -> Callable[[Path], Kind]:
 def _data_kinds() -> dict[str, Callable[[Path], Kind]]:
     import fuzz_data as D
     return {"csv": data_kind(D.csv_cases()), "npz": data_kind(D.npz_cases()),
-            "idx": data_kind(D.idx_cases()), "images": data_kind(D.image_cases())}
+            "idx": data_kind(D.idx_cases()), "images": data_kind(D.image_cases()),
+            "shards": data_kind(D.shards_cases())}
 
 
 def cli_kind(scratch: Path) -> Kind:

@@ -215,10 +215,19 @@ def check_dataset(path: Path, options: dict) -> str:
 
 def check_data(data) -> None:
     """An accepted data set is ready to train on: float32 finite inputs, one label per
-    sample, classes from 0, finite regression targets, a split, a JSON reference."""
+    sample, classes from 0, finite regression targets, a split, a JSON reference. Inputs read
+    from disk while training are decoded here: refused then (a value that is not finite),
+    by the project's error only."""
     n = len(data)
     assert n >= 1 and data.x.dtype == torch.float32 and data.y.shape[0] == n
-    assert torch.isfinite(data.x).all(), "accepted inputs that are not finite"
+    x = data.x
+    if data.streamed:
+        try:
+            x = data.x[:]
+        except LayerwiseError:
+            x = torch.zeros(n, *data.input_shape)
+    assert x.shape == (n, *data.input_shape) and x.dtype == torch.float32
+    assert torch.isfinite(x).all(), "accepted inputs that are not finite"
     if data.task == "classification":
         assert data.y.dtype == torch.int64 and data.n_classes and data.n_classes >= 1
         assert 0 <= int(data.y.min()) and int(data.y.max()) < data.n_classes
@@ -227,7 +236,7 @@ def check_data(data) -> None:
         assert data.y.dtype == torch.float32 and torch.isfinite(data.y).all()
     refused_or(data.split, 0.1)
     json.dumps(engine.jsonable(data.reference()), allow_nan=False)
-    np.asarray(data.x[:1])
+    np.asarray(x[:1])
 
 
 def check_network_text(text: str, scratch: Path) -> str:
