@@ -25,7 +25,7 @@ import engine
 from engine import diagnostics as reading
 
 from .images import BoundaryView, ConfusionView, FiltersView, HeatMap
-from .plot_widgets import SmoothingControl
+from .plot_widgets import NO_DATA, SmoothingControl
 from .plots import PALETTE, RUN_STYLES, LivePlot, pen
 from .series import SMOOTHING, RunData, Store
 from . import through_time
@@ -38,6 +38,8 @@ RUN_COLOURS = {"run": "#1d4ed8", "random": "#6b7280", "supervised": "#dc2626",
 ACT_STATS = {"sparsity": ("sparsity", "fraction of outputs exactly 0"),
              "saturation": ("saturation", "fraction near the bounds"),
              "dead units": ("dead", "fraction of units dead")}
+NO_ACTIVATIONS = ("This network has no activation layer (ReLU, Tanh, Sigmoid, …) whose outputs "
+                  "the probes could measure")
 MIN_SWEEP_S = 0.25       # live redraws: a sweep over the changed docks at most 4 times a second
 DRAW_SHARE = 0.06        # ... and drawing (painting too) at most this share of the time
 UNITS = {       # what is redrawn at once: (its dock, the kinds of data it shows)
@@ -366,6 +368,9 @@ class Dashboard:
 
     def _draw_activations(self) -> None:
         self._layer_curves(self.activations, ACT_STATS[self.act_stat.currentText()][0])
+        run = self.store.run        # probed, but nothing to plot: say why, not "press Train"
+        none = bool(run.layers) and not any(stat == "sparsity" for _, stat in run.probes)
+        self.activations.message.setText(NO_ACTIVATIONS if none else NO_DATA)
 
     def show_activation_stat(self, name: str) -> None:
         """Plot `name` (a key of ACT_STATS) for the activation layers."""

@@ -36,6 +36,7 @@ def test_the_lstm_example_shows_its_gradient_through_time(qtbot, window, monkeyp
         assert window.start_training()
     assert blocker.args == ["finished"], window.doc.history.get("message")
     shown = curves(session.dashboard)
+    assert "no activation layer" in session.dashboard.activations.message.text()  # not "press"
     latest = [name for name in shown if name.endswith("latest probe")]
     first = [name for name in shown if name.endswith("first probe")]
     assert len(latest) == len(first) == 1 and len(shown[latest[0]]) == 8
@@ -49,6 +50,7 @@ def test_the_lstm_example_shows_its_gradient_through_time(qtbot, window, monkeyp
     assert window.files.save_to(str(path))
     assert window.open_path(str(EXAMPLES / "lenet5.json"), ask=False)
     assert curves(session.dashboard) == {}
+    assert session.dashboard.activations.message.text().endswith("press Train")
     assert window.open_path(str(path), ask=False)
     again = curves(session.dashboard)
     assert again.keys() == shown.keys()
