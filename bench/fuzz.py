@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("lwnet", "network", "csv", "npz", "idx", "images", "cli")
+KINDS = ("lwnet", "network", "csv", "npz", "idx", "images", "shards", "cli")
 KEEP = 3                # reproducers kept per crash class
 
 

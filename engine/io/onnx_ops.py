@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.io import onnx_layout, onnx_recurrent
+from engine.io.onnx_layout import FOLD
 from engine.io.import_common import GraphBuilder, NotImportable
 
 DOMAINS = ("", "ai.onnx")
@@ -16,13 +18,18 @@ DOMAINS = ("", "ai.onnx")
 
 class Context:
     """What a handler sees: the builder, the constants (initializers and folded Constant ops),
-    the opset, and how many nodes read each value."""
+    the opset, and how many nodes read each value; what engine.io.onnx_layout follows without
+    a kind: `views` (transposed values), `zeros` (zero tensors), `atoms` (the axes of a
+    recurrent layer's output)."""
 
     def __init__(self, builder: GraphBuilder, consts: dict, opset: int, graph):
         self.b = builder
         self.consts = consts
         self.opset = opset
         self.readers: dict[str, int] = {}
+        self.views: dict[str, onnx_layout.View] = {}
+        self.zeros: set[str] = set()
+        self.atoms: dict[str, tuple] = {}
         for node in graph.node:
             for name in node.input:
                 self.readers[name] = self.readers.get(name, 0) + 1
@@ -34,8 +41,14 @@ class Context:
         op = node.op_type if node.domain in DOMAINS else f"{node.domain}.{node.op_type}"
         if node.domain in DOMAINS and node.op_type in FOLD and self._all_const(node):
             return FOLD[node.op_type](self, node)
-        handler = OPS.get(node.op_type) if node.domain in DOMAINS else None
         values = [v for v in node.input if v and v not in self.consts]
+        followed = onnx_layout.intercept(self, node) if node.domain in DOMAINS else None
+        if followed is None and node.op_type in onnx_layout.FOLLOWED and \
+                any(v in self.b.broken for v in values):
+            followed = _skipped                  # fed by a refused op: skipped silently
+        if followed is not None:
+            return self.b.handle(name, op, values, list(node.output), followed)
+        handler = OPS.get(node.op_type) if node.domain in DOMAINS else None
         self.b.handle(name, op, values, list(node.output),
                       None if handler is None else lambda: handler(self, node))
 
@@ -68,6 +81,8 @@ class Context:
 
     def value(self, node, i: int = 0) -> str:
         name = node.input[i] if i < len(node.input) else ""
+        if name in self.views:
+            return onnx_layout.resolve(self, name)
         if not name or name in self.consts or not self.b.known(name):
             raise NotImportable(f"input {i + 1} must be computed from the network's input")
         return name
@@ -84,28 +99,8 @@ class Context:
         return self.b.emit(kind, params, inputs or [self.value(node)], node.output[0], weights)
 
 
-# ----------------------------------------------------------------------------- folded constants
-
-def _fold_constant(ctx: Context, node) -> None:
-    import onnx
-    for a in node.attribute:
-        if a.name == "value":
-            ctx.consts[node.output[0]] = onnx.numpy_helper.to_array(a.t)
-        elif a.name in ("value_float", "value_floats", "value_int", "value_ints"):
-            ctx.consts[node.output[0]] = np.array(onnx.helper.get_attribute_value(a))
-
-
-def _fold_identity(ctx: Context, node) -> None:
-    ctx.consts[node.output[0]] = ctx.consts[node.input[0]]
-
-
-def _fold_cast(ctx: Context, node) -> None:
-    import onnx
-    to = onnx.helper.tensor_dtype_to_np_dtype(ctx.attr(node, "to", 1))
-    ctx.consts[node.output[0]] = ctx.consts[node.input[0]].astype(to)
-
-
-FOLD = {"Constant": _fold_constant, "Identity": _fold_identity, "Cast": _fold_cast}
+def _skipped() -> None:
+    pass
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -408,6 +403,7 @@ def _reshape(ctx: Context, node) -> None:
         target = [([-2] + shape)[i] if d == 0 and i <= len(shape) else d
                   for i, d in enumerate(target)]
     head, rest = target[0], target[1:]
+    head = -2 if head == onnx_layout.BATCH else head        # the batch's size, from Shape
     if head not in (-1, -2) or rest.count(-1) + (head == -1) > 1 or not rest:
         raise NotImportable(f"to {target}: the first dimension must stay the batch")
     numel = int(np.prod(shape))
@@ -463,6 +459,8 @@ def _resize(ctx: Context, node) -> None:
 
 
 def _gather(ctx: Context, node) -> None:
+    if node.input and node.input[0] not in ctx.consts:
+        return onnx_recurrent.last_step(ctx, node)
     table = ctx.const(node, 0)
     ids = ctx.value(node, 1)
     if int(ctx.attr(node, "axis", 0)) != 0 or table.ndim != 2:
@@ -488,4 +486,5 @@ OPS = {
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _pass_through,
     "Reshape": _reshape, "Flatten": _flatten, "Squeeze": _squeeze(False),
     "Unsqueeze": _squeeze(True), "Resize": _resize, "Gather": _gather,
+    "LSTM": onnx_recurrent.recurrent("LSTM"), "GRU": onnx_recurrent.recurrent("GRU"),
 }

@@ -1,6 +1,7 @@
 """Damaged ONNX models for the importer: seed models exported from small networks (dense,
-convolutional, sequence), then byte damage (flips, overwrites, truncation, insertion) or a
-damaged protobuf rebuilt around valid parts. An ONNX file is only ever read: importing one must
+convolutional, 1-D, recurrent: what PyTorch's exporter writes around an LSTM or GRU), then byte
+damage (flips, overwrites, truncation, insertion) or a damaged protobuf rebuilt around valid
+parts. An ONNX file is only ever read: importing one must
 give the project's own error or a network that builds and gives the source's outputs."""
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ SEEDS = {
                          ("Linear", {"out_features": 2})]),
     "signal": ((2, 12), [("Conv1d", {"out_channels": 3, "kernel_size": 3}), ("SiLU", {}),
                          ("Flatten", {}), ("Linear", {"out_features": 2})]),
+    "lstm": ((6, 2), [("LSTM", {"hidden_size": 3, "output": "last"}),
+                      ("Linear", {"out_features": 2})]),
+    "gru": ((5, 2), [("GRU", {"hidden_size": 2, "output": "sequence", "bidirectional": True}),
+                     ("Flatten", {}), ("Linear", {"out_features": 2})]),
 }
 
 
