@@ -49,7 +49,7 @@ _LAZY = {
     "StepEvent": "run.events", "EpochEvent": "run.events", "ProbeEvent": "run.events",
     "StageEvent": "run.events", "StageEpochEvent": "run.events", "PhaseEvent": "run.events",
     "CompareEvent": "run.events", "FinishedEvent": "run.events", "FailedEvent": "run.events",
-    "probe": "run.probes",
+    "probe": "run.probe_once",
     "LiveViews": "run.live", "BoundaryEvent": "run.live", "ConfusionEvent": "run.live",
     "FiltersEvent": "run.live", "filter_tiles": "run.live", "devices": "run.live",
     "suggest_dataset": "run.live", "preview": "run.live", "trained_views": "run.live",
@@ -86,7 +86,7 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
                                  trained_views)
     from engine.run.loop import Run, train
     from engine.run.pretrain import Pretrained, pretrain
-    from engine.run.probes import probe
+    from engine.run.probe_once import probe
     from engine.run.recipe import DataRef, PretrainConfig, Recipe, run_recipe
     from engine.run.setup import device_info, resolve_device
 

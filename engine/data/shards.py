@@ -34,7 +34,7 @@ from engine.data import limits
 from engine.data.dataset import (CLASSIFICATION, REGRESSION, Dataset, check_choice,
                                  given_options, make_prepared)
 from engine.data.npz import _check_type, _npy_header
-from engine.data.stream import STATS_SAMPLE, Stream, _Batches, histogram, pixel_stats
+from engine.data.stream import STATS_SAMPLE, Stream, _Batches, pixel_stats
 from engine.data.table import NORMALISE, TASKS
 from engine.errors import DatasetError
 

@@ -9,7 +9,7 @@ import math
 from engine.lab.common import Context, Experiment, Figure, LabResult, mlp, mnist, ratio_text
 from engine.lab.setup import data_line, network_line
 from engine.lab.verdict import Check, judge, spread
-from engine.run.probes import probe
+from engine.run.probe_once import probe
 
 ACTS = ("Sigmoid", "Tanh", "ReLU")
 INITS = {"uniform": "uniform ±1/√n", "xavier_uniform": "Xavier", "kaiming_normal": "He"}

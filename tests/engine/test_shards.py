@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import engine
-from engine.data import limits, shards, stream
+from engine.data import limits, stream
 from engine.data.dataset import make_dataset
 from engine.run.batches import inputs
 from engine.run.distributed import Distributed
