@@ -55,14 +55,14 @@ def main() -> int:
     window.resizeDocks([dash.docks["Loss"], dash.docks["Gradients"], dash.docks["Activations"]],
                        [520, 560, 520], Qt.Horizontal)
     window.resizeDocks([dash.docks["Loss"]], [330], Qt.Vertical)
-    for title in args.show:
-        dash.docks[title].raise_()
     pump(app, 0.3)
     window.view.fit()
     assert window.start_training()
     deadline = time.monotonic() + 600
     while session.dashboard.store.run.step < args.steps and time.monotonic() < deadline:
         pump(app, 0.05)
+    for title in args.show:
+        dash.docks[title].raise_()
     session.dashboard.flush()      # as the next sweep (within about a second) draws them
     pump(app, 0.2)
     image = window.grab()

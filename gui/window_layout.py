@@ -20,12 +20,13 @@ LAYOUT_VERSION = 0     # raise when the panels change so much that saved layouts
 LATER_PANELS = (       # (dock object name, title) of the panels filled after the first paint
     ("dash_loss", "Loss"), ("dash_accuracy", "Accuracy"), ("dash_gradients", "Gradients"),
     ("dash_gradient_map", "Gradient map"), ("dash_activations", "Activations"),
-    ("dash_through_time", "Through time"), ("dash_pre_training", "Pre-training"), ("dash_decision_boundary", "Decision boundary"),
+    ("dash_pre_training", "Pre-training"), ("dash_decision_boundary", "Decision boundary"),
     ("dash_filters", "Filters"), ("dash_confusion", "Confusion"),
-    ("training_dock", "Training"), ("diagnostics_dock", "Diagnostics"), ("runs_dock", "Runs"))
+    ("training_dock", "Training"), ("diagnostics_dock", "Diagnostics"), ("runs_dock", "Runs"),
+    ("dash_through_time", "Through time"))
 BOTTOM_GROUPS = (   # the plots along the bottom, side by side: each group's docks are tabs
     ("dash_loss", "dash_accuracy", "dash_pre_training", "runs_dock", "dash_confusion"),
-    ("dash_gradients", "dash_gradient_map", "dash_through_time", "dash_filters"),
+    ("dash_gradients", "dash_gradient_map", "dash_filters"),
     ("dash_activations", "dash_decision_boundary"))
 TAB_PADDING = 34        # a dock tab's width beyond its title's text
 LOADING = "Loading PyTorch…"
@@ -216,9 +217,9 @@ class PanelLayout:
 
     def _place(self, place: DockPlacer) -> None:
         """The default places: the palette on the left; the Inspector on the right with
-        Training as its tab, Diagnostics below them with Problems as its tab; loss,
-        gradients and activations side by side along the bottom with the other plots and
-        the runs tabbed behind them."""
+        Training as its tab, Diagnostics below them with Problems and Through time as its
+        tabs; loss, gradients and activations side by side along the bottom with the other
+        plots and the runs tabbed behind them."""
         w, d = self.window, self.docks
         place.add(Qt.LeftDockWidgetArea, w.palette_dock)
         place.add(Qt.RightDockWidgetArea, w.inspector_dock)
@@ -237,8 +238,10 @@ class PanelLayout:
         place.split(w.inspector_dock, diagnostics, Qt.Vertical)
         place.tabify(w.inspector_dock, d["training_dock"])
         place.tabify(diagnostics, w.problems_dock, owner=diagnostics)
+        place.tabify(diagnostics, d["dash_through_time"])   # beside the warnings it explains
         place.raise_(w.inspector_dock, owner=d["training_dock"])
         place.raise_(w.problems_dock, owner=diagnostics)
+        place.raise_(w.problems_dock, owner=d["dash_through_time"])
 
     def _size(self, place: DockPlacer) -> None:
         """The default sizes, for the window's size: the right column as wide as the

@@ -34,11 +34,12 @@ def test_datasets_lists_the_options_of_each_kind_of_file(capsys, tmp_path, monke
     out = capsys.readouterr().out
     assert "a CSV table (csv): label=-1 header=auto task=auto delimiter=auto" in out
     assert "a folder of images (images): size= color=auto" in out
+    assert "a folder of sharded arrays (shards): task=auto normalise=auto stream=auto" in out
     for options in READER_OPTIONS.values():
         for o in options:
             assert f"      {o.name}: " in out
     assert main(["datasets", "--json"]) == 0
     files = {f["kind"]: f for f in json.loads(capsys.readouterr().out)["files"]}
-    assert set(files) == {"csv", "npz", "idx", "images"}
+    assert set(files) == {"csv", "npz", "idx", "images", "shards"}
     assert files["csv"]["options"]["delimiter"]["choices"][0] == "auto"
     assert files["idx"]["options"]["labels"]["default"] is None

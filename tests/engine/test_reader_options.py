@@ -37,8 +37,10 @@ def test_each_kind_of_file_is_recognised(tmp_path):
     assert file_kind(tmp_path / "x-images-idx3-ubyte.gz") == "idx"
     assert file_kind(tmp_path) == "idx"                   # a folder holding an IDX pair
     assert file_kind(tmp_path / "plain") == "images"
+    (tmp_path / "plain" / "shards.json").write_text("{}")
+    assert file_kind(tmp_path / "plain") == "shards"         # a manifest makes it shards
     assert file_kind(tmp_path / "notes.json") is None
-    assert set(FILE_KINDS) == {"csv", "npz", "idx", "images"}
+    assert set(FILE_KINDS) == {"csv", "npz", "idx", "images", "shards"}
 
 
 def test_the_options_each_kind_takes_are_described():
