@@ -123,9 +123,11 @@ class ArrayShards:
         return torch.from_numpy(xs).reshape(len(indices), *(self.sample_shape or
                                                              self.raw_shape))
 
-    def stream(self, batches: list, device=None, workers: int | None = None) -> Stream:
-        """The decoded batches (lists of indices), in order, prefetched by worker processes."""
-        return Stream(_Batches(self, batches, "decode"), device, workers)
+    def stream(self, batches: list, device=None, workers: int | None = None,
+               transform=None) -> Stream:
+        """The decoded batches (lists of indices), in order, prefetched by worker processes
+        (which apply `transform(k, batch)` when given)."""
+        return Stream(_Batches(self, batches, "decode", transform), device, workers)
 
     def normalisation(self) -> dict:
         """What is applied to the stored values, as Dataset.normalisation says it."""

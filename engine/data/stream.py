@@ -92,10 +92,12 @@ class ImageFiles:
         return torch.from_numpy(xf.astype(np.float32)).reshape(
             len(indices), *(self.sample_shape or self.raw_shape))
 
-    def stream(self, batches: list, device=None, workers: int | None = None) -> "Stream":
-        """The decoded batches (lists of indices), in order, prefetched by worker processes;
-        a context manager that stops its workers when left."""
-        return Stream(_Batches(self, batches, "decode"), device, workers)
+    def stream(self, batches: list, device=None, workers: int | None = None,
+               transform=None) -> "Stream":
+        """The decoded batches (lists of indices), in order, prefetched by worker processes
+        (which apply `transform(k, batch)` when given); a context manager that stops its
+        workers when left."""
+        return Stream(_Batches(self, batches, "decode", transform), device, workers)
 
     def stream_raw(self, batches: list, workers: int | None = None) -> "Stream":
         """The batches' pictures as stored, uint8 (engine.data.shards_write), as `stream`."""
@@ -139,8 +141,8 @@ class _Batches(torch.utils.data.Dataset):
     `raw` and `decode`) decoded, its histogram or its raw values; a DatasetError comes back as
     its message (a worker's exception would reach the caller wrapped in a traceback)."""
 
-    def __init__(self, files, batches: list, what: str):
-        self.files, self.batches, self.what = files, batches, what
+    def __init__(self, files, batches: list, what: str, transform=None):
+        self.files, self.batches, self.what, self.transform = files, batches, what, transform
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -151,7 +153,8 @@ class _Batches(torch.utils.data.Dataset):
                 return torch.from_numpy(histogram(self.files.raw(self.batches[k])))
             if self.what == "raw":
                 return torch.from_numpy(self.files.raw(self.batches[k]))
-            return self.files.decode(self.batches[k])
+            x = self.files.decode(self.batches[k])
+            return x if self.transform is None else self.transform(k, x)
         except DatasetError as exc:
             return _Failed(str(exc))
 
@@ -188,7 +191,10 @@ class Stream:
             if isinstance(item, _Failed):
                 self.close()
                 raise DatasetError(item.message)
-            yield item if self.device is None else item.to(self.device, non_blocking=True)
+            if self.device is not None:
+                item = tuple(t.to(self.device, non_blocking=True) for t in item) \
+                    if isinstance(item, tuple) else item.to(self.device, non_blocking=True)
+            yield item
 
     def close(self) -> None:
         """Stop the workers now (they would otherwise wait for the iterator's collection)."""

@@ -34,18 +34,23 @@ class InMemory:
         self.n_train, self.n_val = len(self.x), len(self.vx)
         self.sample_shape = tuple(self.x.shape[1:])
 
-    def epoch(self, order: torch.Tensor, size: int):
-        """A context manager giving the epoch's input batches, in `order`, `size` at a time."""
-        return contextlib.nullcontext(self.x[order[i:i + size]]
-                                      for i in range(0, len(order), size))
+    def epoch(self, order: torch.Tensor, size: int, augment=None, draws=None):
+        """A context manager giving the epoch's (inputs, targets) batches, in `order`, `size`
+        at a time; the inputs augmented by `augment` (engine.run.augment) with the epoch's
+        `draws`, on the device, when given."""
+        draws = draws.to(self.x.device) if augment is not None else None
+
+        def batches():
+            for i in range(0, len(order), size):
+                idx = order[i:i + size]
+                x = self.x[idx]
+                yield (x if augment is None else augment.apply(x, draws.part(i, i + size)),
+                       self.y[idx])
+        return contextlib.nullcontext(batches())
 
     def train_batch(self, idx: torch.Tensor) -> torch.Tensor:
         """The training inputs at positions `idx`."""
         return self.x[idx]
-
-    def targets(self, xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """The targets of the training batch `xb` (inputs at positions `idx`, as given)."""
-        return self.y[idx]
 
     def train_chunks(self, size: int):
         """A context manager giving all the training inputs, in their order, `size` at a time."""
@@ -81,18 +86,21 @@ class Streamed:
         self.n_train, self.n_val = len(train_idx), len(val_idx)
         self.sample_shape = tuple(data.x.shape[1:])
 
-    def epoch(self, order: torch.Tensor, size: int):
+    def epoch(self, order: torch.Tensor, size: int, augment=None, draws=None):
+        """As InMemory's, the batches decoded and augmented by the worker processes; an
+        autoencoder's targets are its batches as decoded, before augmentation."""
         positions = order.cpu()
-        return self._stream(self.train_idx, [positions[i:i + size]
-                                             for i in range(0, len(positions), size)])
+        batches = [positions[i:i + size] for i in range(0, len(positions), size)]
+        transform = _Transform(augment, draws, size, self.autoencode) \
+            if augment is not None or self.autoencode else None
+        stream = self.files.stream([self.train_idx[b].tolist() for b in batches], self.device,
+                                   transform=transform)
+        if self.autoencode:
+            return stream                      # (augmented, as decoded) pairs
+        return _Paired(stream, lambda k: self.y[order[k * size:(k + 1) * size]])
 
     def train_batch(self, idx: torch.Tensor) -> torch.Tensor:
         return self.files[self.train_idx[idx.cpu()]].to(self.device)
-
-    def targets(self, xb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """An autoencoder's targets are the batch's inputs as decoded (before any
-        augmentation, as in memory), not decoded twice; else the labels."""
-        return xb if self.autoencode else self.y[idx]
 
     def train_chunks(self, size: int):
         return self._stream(self.train_idx, _chunks(self.n_train, size))
@@ -101,7 +109,7 @@ class Streamed:
         chunks = _chunks(self.n_val, size, part)
         stream = self._stream(self.val_idx, chunks)
         return _Paired(stream, None if self.autoencode else
-                       [self.vy[c[0]:c[-1] + 1] for c in chunks])
+                       lambda k: self.vy[chunks[k][0]:chunks[k][-1] + 1])
 
     def first(self, n: int) -> torch.Tensor:
         idx = self.val_idx if self.n_val else self.train_idx
@@ -117,18 +125,31 @@ def _chunks(n: int, size: int, part: slice = slice(None)) -> list[list[int]]:
     return [positions[i:i + size] for i in range(0, len(positions), size)]
 
 
-class _Paired:
-    """A stream of input batches given with their labels (None: with themselves, an
-    autoencoder's); a context manager like the stream."""
+class _Transform:
+    """What a worker process does to batch k once decoded: augments it with its part of the
+    epoch's draws, and for an autoencoder keeps it as decoded too, its target."""
 
-    def __init__(self, stream, labels: list | None):
+    def __init__(self, augment, draws, size: int, pair: bool):
+        self.augment, self.draws, self.size, self.pair = augment, draws, size, pair
+
+    def __call__(self, k: int, x: torch.Tensor):
+        out = x if self.augment is None else \
+            self.augment.apply(x, self.draws.part(k * self.size, (k + 1) * self.size))
+        return (out, x) if self.pair else out
+
+
+class _Paired:
+    """A stream of input batches given with their labels (`labels(k)`, batch k's; None: with
+    themselves, an autoencoder's); a context manager like the stream."""
+
+    def __init__(self, stream, labels):
         self.stream, self.labels = stream, labels
 
     def __enter__(self):
         self.stream.__enter__()
         if self.labels is None:
             return ((x, x) for x in self.stream)
-        return zip(self.stream, self.labels)
+        return ((x, self.labels(k)) for k, x in enumerate(self.stream))
 
     def __exit__(self, *exc):
         return self.stream.__exit__(*exc)

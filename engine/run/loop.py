@@ -294,14 +294,16 @@ class _Loop:
         predicted = torch.empty(len(order), dtype=torch.long, device=self.device) \
             if stage.predict is not None else None
         self.loss_sum, self.order = 0.0, order
-        with self.inputs.epoch(order, cfg.batch_size) as inputs:
-            for b, xb in enumerate(inputs):
+        augment = self.augment if self.augment and not stage.index else None
+        draws = augment.draws(len(order), epoch_seed(cfg.seed, epoch), self.dist.rank) \
+            if augment is not None else None
+        with self.inputs.epoch(order, cfg.batch_size, augment, draws) as inputs:
+            for b, (xb, yb) in enumerate(inputs):
                 if self._stop_asked(stage):
                     self._read(stage)
                     return False
                 part = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
-                self._batch(stage, xb if stage.index else self.augment(xb),
-                            self.inputs.targets(xb, order[part]),
+                self._batch(stage, xb, yb,
                             None if predicted is None else predicted[part],
                             StepInfo(self.step + 1, epoch, b, batches, lr, len(xb)))
         self._read(stage)

@@ -8,7 +8,7 @@ import torch
 import engine
 import engine.run.augment as augment
 from engine.data.dataset import CLASSIFICATION, make_dataset
-from engine.run.augment import random_crop, random_flip
+from engine.run.augment import Augment
 from engine.run.history import without_timing
 from engine.run.loop import epoch_order, fit
 
@@ -69,20 +69,21 @@ def spied_run(config, data=None):
 
 def test_a_flip_mirrors_about_half_of_the_images_and_leaves_the_others():
     x = torch.rand(400, *SHAPE)
-    torch.manual_seed(5)
-    out = random_flip(x)
+    flip = Augment(flip=True)
+    out = flip.apply(x, flip.draws(400, seed=5))
     mirrored = [i for i in range(len(x)) if torch.equal(out[i], x[i].flip(-1))]
     kept = [i for i in range(len(x)) if torch.equal(out[i], x[i])]
     assert sorted(mirrored + kept) == list(range(len(x)))      # each one or the other
     assert 160 < len(mirrored) < 240
-    torch.manual_seed(5)
-    assert torch.equal(random_flip(x), out)                   # the same seed, the same set
+    torch.manual_seed(99)                                     # torch's own generator: no part
+    assert torch.equal(flip.apply(x, flip.draws(400, seed=5)), out)   # the same seed, set
+    assert not torch.equal(flip.apply(x, flip.draws(400, seed=5, rank=1)), out)   # per rank
 
 
 def test_a_crop_is_a_shift_by_at_most_pad_pixels_with_zeros_entering():
     x = torch.rand(300, *SHAPE) + 1.0                         # no zero of its own
-    torch.manual_seed(3)
-    out = random_crop(x, 2)
+    crop = Augment(crop=2)
+    out = crop.apply(x, crop.draws(300, seed=3))
     assert out.shape == x.shape and out.dtype == x.dtype
     shifts = [shift_of(out[i], x[i], 2) for i in range(len(x))]
     assert None not in shifts
@@ -115,8 +116,8 @@ def test_the_same_seed_gives_the_same_augmented_run():
 def test_off_by_default_the_batches_are_the_datas_own(monkeypatch):
     def refused(*args):
         raise AssertionError("augmented with augmentation off")
-    monkeypatch.setattr(augment, "random_flip", refused)
-    monkeypatch.setattr(augment, "random_crop", refused)
+    monkeypatch.setattr(augment, "flip_where", refused)
+    monkeypatch.setattr(augment, "crop_at", refused)
     config = settings(epochs=1, probe_every=0)
     assert (config.augment_flip, config.augment_crop) == (False, 0)
     data = images()
@@ -130,9 +131,9 @@ def test_off_by_default_the_batches_are_the_datas_own(monkeypatch):
 
 def test_pretraining_stages_are_not_augmented(monkeypatch):
     calls = []
-    real = augment.Augment.__call__
-    monkeypatch.setattr(augment.Augment, "__call__",
-                        lambda self, x: calls.append(len(x)) or real(self, x))
+    real = augment.Augment.apply
+    monkeypatch.setattr(augment.Augment, "apply",
+                        lambda self, x, draws: calls.append(len(x)) or real(self, x, draws))
     steps = []
 
     class Steps(engine.Callback):

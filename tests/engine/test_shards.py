@@ -88,7 +88,7 @@ def test_each_process_under_torchrun_reads_its_own_rows(folder, rank, monkeypatc
     order = dist.shard(epoch_order(s.n_train, 3, 1, "cpu"))
     with s.epoch(order, 7) as a, m.epoch(order, 7) as b:
         pairs = list(zip(a, b, strict=True))
-    assert pairs and all(torch.equal(u, v) for u, v in pairs)
+    assert pairs and all(torch.equal(u[0], v[0]) and torch.equal(u[1], v[1]) for u, v in pairs)
 
 
 def test_a_reader_reads_only_the_rows_asked(folder, monkeypatch):
@@ -241,3 +241,29 @@ def test_an_autoencoder_learns_streamed_inputs_as_in_memory(folder, monkeypatch)
     assert run_s.status == "finished" and "val_loss" in run_s.history["epochs"][-1]
     assert without_seconds(run_s.history) == without_seconds(run_m.history)
     assert run_s.history["epochs"][-1]["train_loss"] < run_s.history["epochs"][0]["train_loss"]
+
+
+def test_streamed_images_are_augmented_by_the_workers_as_in_memory(folder, tmp_path,
+                                                                   monkeypatch):
+    """Flips and shifts are applied off the training thread, by the processes that decode
+    the batches, with the same draws as in memory: the same history."""
+    from engine.run import augment
+    monkeypatch.setattr(stream, "WORKERS", 1)
+    where = tmp_path / "pids"
+    real = augment.Augment.apply
+
+    def apply(self, x, draws):
+        with open(where, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(self, x, draws)
+    monkeypatch.setattr(augment.Augment, "apply", apply)
+    cfg = config().replace(augment_flip=True, augment_crop=2)
+    run_s = engine.train(cnn(), engine.load_dataset(folder, stream="yes"), cfg)
+    workers = set(where.read_text().split())
+    where.unlink()
+    run_m = engine.train(cnn(), engine.load_dataset(folder, stream="no"), cfg)
+    assert workers and str(os.getpid()) not in workers         # off the training thread
+    assert where.read_text().split() == [str(os.getpid())] * 10   # in memory: here, 2 x 5
+    assert without_seconds(run_s.history) == without_seconds(run_m.history)
+    plain = engine.train(cnn(), engine.load_dataset(folder, stream="no"), config())
+    assert without_seconds(plain.history) != without_seconds(run_m.history)

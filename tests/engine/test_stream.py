@@ -123,7 +123,8 @@ def test_sharded_batches_match_in_memory(folder, rank, monkeypatch):
     order = dist.shard(epoch_order(s.n_train, cfg.seed, 1, "cpu"))
     with s.epoch(order, 7) as a, m.epoch(order, 7) as b:
         pairs = list(zip(a, b, strict=True))
-    assert len(pairs) == 4 and all(torch.equal(x, y) for x, y in pairs)
+    assert len(pairs) == 4 and all(torch.equal(x, u) and torch.equal(y, v)
+                                   for (x, y), (u, v) in pairs)
     part = dist.val_slice(s.n_val)
     with s.val_batches(part, 4) as a, m.val_batches(part, 4) as b:
         pairs = list(zip(a, b, strict=True))
