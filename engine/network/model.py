@@ -44,6 +44,7 @@ class Model(nn.Module):
             node = spec.nodes[n]
             self.layers[n] = LAYERS[node.kind].build(node.params, analysis.in_shapes[n])
         self._taps: list[Tap] = []
+        self._input_taps: dict[str, Callable] = {}     # node -> fn(its inputs) -> inputs
         self.reset_weights()
 
     @property
@@ -67,8 +68,12 @@ class Model(nn.Module):
         """The output node's tensor; with `until`, the output of that node, computing only the
         layers up to it in the network's order (the taps see those)."""
         outs = {self.input_id: x}
+        given = self._input_taps
         for n in self.order:
-            outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
+            if given and n in given:
+                outs[n] = self.layers[n](*given[n](tuple(outs[p] for p in self.inputs[n])))
+            else:
+                outs[n] = self.layers[n](*(outs[p] for p in self.inputs[n]))
             if n == until:
                 break
         for tap in self._taps:
@@ -79,8 +84,10 @@ class Model(nn.Module):
         """Run the one-input layers `nodes` in turn on `h` (a part of a chain, as greedy
         pre-training trains it); the taps see their outputs."""
         outs = {}
+        given = self._input_taps
         for n in nodes:
-            h = outs[n] = self.layers[n](h)
+            h = outs[n] = self.layers[n](*given[n]((h,))) if given and n in given \
+                else self.layers[n](h)
         for tap in self._taps:
             tap(outs)
         return h
@@ -105,9 +112,19 @@ class Model(nn.Module):
             self._taps = [t for t in self._taps if t is not fn]
         return remove
 
+    def add_input_tap(self, node: str, fn: Callable) -> Callable[[], None]:
+        """Give layer `node` `fn(inputs)` instead of its inputs (a tuple) in every forward
+        pass; returns the function that takes the tap off again."""
+        self._input_taps = {**self._input_taps, node: fn}
+
+        def remove() -> None:
+            if self._input_taps.get(node) is fn:
+                self._input_taps = {k: v for k, v in self._input_taps.items() if k != node}
+        return remove
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()        # copies (deepcopy, pickle) start without taps
-        state["_taps"] = []
+        state["_taps"], state["_input_taps"] = [], {}
         return state
 
     def label(self, node_id: str) -> str:

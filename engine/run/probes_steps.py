@@ -12,8 +12,9 @@ fewer), first to last:
   step_saturation_k  the fraction of the hidden outputs h_t of part k within 5% of the range
                      from ±1, where tanh saturates (layers that output their sequence).
 
-The gradient at the inputs comes from a forward pre-hook, put on while the model is tapped: it
-makes the layer's input part of the probed backward pass (a copy that requires a gradient,
+The gradient at the inputs comes from an input tap (engine.Model.add_input_tap, which copies of
+the model do not keep), put on while the model is tapped: it makes the layer's input part of
+the probed backward pass (a copy that requires a gradient,
 when the input is the data itself), whose gradient engine.run.probes.Watch captures with the
 others. Everything is reduced on the device into the probe's one vector.
 """
@@ -40,20 +41,20 @@ class StepProfiles:
 
     def attach(self) -> None:
         if self.nodes and not self._handles:
-            self._handles = [self.model.layers[n].register_forward_pre_hook(
-                lambda module, args, n=n: self._keep_input(n, args)) for n in self.nodes]
+            self._handles = [self.model.add_input_tap(n, lambda args, n=n: self._keep_input(
+                n, args)) for n in self.nodes]
 
     def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
+        for untap in self._handles:
+            untap()
         self._handles = []
 
     def forget(self) -> None:
         self.inputs.clear()
 
-    def _keep_input(self, node: str, args: tuple):
+    def _keep_input(self, node: str, args: tuple) -> tuple:
         if not torch.is_grad_enabled():
-            return None
+            return args
         x = args[0]
         if not x.requires_grad:
             x = x.detach().requires_grad_()       # the data: a copy that takes a gradient

@@ -1,6 +1,8 @@
 """A recurrent layer's probes along its sequence (engine.run.probes_steps): the gradient
 reaching each part of the sequence and the saturation of its hidden outputs, equal to what
 autograd gives directly; read by the diagnostics."""
+import copy
+
 import pytest
 import torch
 
@@ -40,12 +42,13 @@ def watched(model, x, y):
     try:
         watch.attach()
         loss = torch.nn.functional.cross_entropy(model(x), y)
-        params = list(model.parameters())
-        grads = watch.grad(loss, params)
+        copied = copy.deepcopy(model)                     # a copy keeps no tap
+        assert not copied._input_taps and model._input_taps
+        grads = watch.grad(loss, watch.weight_list)
         return watch.collect(grads, watch.layer_output_gradients())
     finally:
         watch.close()
-        assert not model.layers[model.order[0]]._forward_pre_hooks     # taken off
+        assert not model._input_taps                     # taken off
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
