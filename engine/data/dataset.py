@@ -164,12 +164,26 @@ def make_prepared(name: str, x, y: np.ndarray, task: str, normalisation: dict, *
         raise DatasetError(f"data set '{where}' has {len(x)} inputs but {len(y)} labels; "
                            f"they must be the same number")
     n_classes = None
+    if classes is not None and (task != CLASSIFICATION or len(classes) < 2):
+        raise DatasetError(f"data set '{where}' names {len(classes)} classes: a classification "
+                           f"needs at least 2 names (or none)")
     if task == CLASSIFICATION:
         yt, n_classes = _class_labels(np.asarray(y), where, len(classes) if classes else None)
     else:
         yt = torch.from_numpy(_regression_targets(np.asarray(y), where))
     return Dataset(name, x, yt, task, n_classes, classes, normalisation, where,
                    dict(options or {}), description)
+
+
+CONSTANT = 1e-9
+"""A spread below this share of the mean is rounding: the values are all the same."""
+
+
+def spread(std, mean):
+    """The standard deviations to divide by: 1 where the values are constant (a spread of 0,
+    or one below CONSTANT of the mean, rounding's: a column of 0.1 has 4e-17), so a constant
+    becomes 0 rather than 0/0 or ±1."""
+    return np.where(std > CONSTANT * np.abs(mean), std, 1.0)
 
 
 def _normalise(x: np.ndarray, how: str, scale: float, stats: tuple | None = None) -> dict:
@@ -179,13 +193,13 @@ def _normalise(x: np.ndarray, how: str, scale: float, stats: tuple | None = None
         return {"kind": "none"} if scale == 1.0 else {"kind": "scale", "scale": scale}
     if how == "global":
         mean, std = stats if stats is not None else (float(x.mean()), float(x.std()))
-        std = std if std > 0 else 1.0
+        std = float(spread(np.float64(std), np.float64(mean)))
         x -= mean
         x /= std
         return {"kind": "standardise", "scale": scale, "mean": mean, "std": std}
     flat = x.reshape(len(x), -1)
     mean, std = flat.mean(axis=0), flat.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+    std = spread(std, mean)
     flat -= mean
     flat /= std
     return {"kind": "standardise", "scale": scale, "mean": mean.tolist(), "std": std.tolist()}

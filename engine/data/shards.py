@@ -11,8 +11,8 @@ Every x shard has the same sample shape and number type. Nothing is memory-mappe
 count against a limit on the process's address space) and nothing is unpickled: a batch's rows
 are read at their offsets, so a reader's memory is that of a batch however large the folder;
 the labels are read whole. What the manifest and the .npy headers declare is checked against
-the files' sizes before anything is read, and a shard file is named by its manifest within the
-folder only.
+the files' sizes before anything is read, and the manifest names each shard by a file name in
+the folder (no path; a link placed there by the folder's owner is followed).
 
 `ArrayShards` stands where a Dataset's float32 input tensor would be, as
 engine.data.stream.ImageFiles does for an image folder (the same streaming, by worker
@@ -32,7 +32,7 @@ import torch
 
 from engine.data import limits
 from engine.data.dataset import (CLASSIFICATION, REGRESSION, Dataset, check_choice,
-                                 given_options, make_prepared)
+                                 given_options, make_prepared, spread)
 from engine.data.npz import _check_type, _npy_header
 from engine.data.stream import STATS_SAMPLE, Stream, _Batches, pixel_stats
 from engine.data.table import NORMALISE, TASKS
@@ -87,7 +87,13 @@ class ArrayShards:
         return self.decode(torch.as_tensor(key).reshape(-1).tolist())
 
     def raw(self, indices) -> np.ndarray:
-        """The rows at `indices` as stored (in native byte order), read at their offsets."""
+        """The rows at `indices` (negative ones from the end, as a tensor takes them) as
+        stored, in native byte order, read at their offsets."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if len(indices) and (indices.min() < -n or indices.max() >= n):
+            raise IndexError(f"index out of range for {n} samples")
+        indices = np.where(indices < 0, indices + n, indices)
         row = math.prod(self.raw_shape) * self.stored.itemsize
         out = np.empty((len(indices), *self.raw_shape), dtype=self.stored)
         view = out.reshape(len(indices), -1).view(np.uint8)     # rows of bytes, read into
@@ -155,6 +161,11 @@ def read_shards(folder: Path, task: str = "auto", normalise: str = "auto",
     shards, y = _inputs(folder, manifest), _labels(folder, manifest)
     resolved = task if task != "auto" else (
         CLASSIFICATION if np.issubdtype(y.dtype, np.integer) else REGRESSION)
+    classes = manifest["classes"]
+    if classes is not None and (resolved != CLASSIFICATION or len(classes) < 2):
+        raise DatasetError(f"'{folder / MANIFEST}' names {len(classes)} classes for "
+                           f"{'a regression' if resolved != CLASSIFICATION else 'labels'}: "
+                           f"give at least 2 class names for classification, or null")
     images = shards.stored == np.uint8 or len(shards.raw_shape) >= 2
     how = normalise if normalise != "auto" else ("global" if images else "features")
     shards = _with_stats(shards, how)
@@ -167,7 +178,7 @@ def read_shards(folder: Path, task: str = "auto", normalise: str = "auto",
     x = shards if on_disk else _in_memory(shards)
     where = "read from disk while training" if on_disk else "in memory"
     return make_prepared(folder.name, x, y, resolved, shards.normalisation(),
-                         source=str(folder), classes=manifest["classes"],
+                         source=str(folder), classes=classes,
                          options=given_options(task=task, normalise=normalise,
                                                stream=None if stream == "auto" else stream),
                          description=f"sharded arrays in {folder.name}/ "
@@ -214,6 +225,9 @@ def _header(path: Path):
         shape, fortran, dtype = _npy_header(f"'{path}'", f)
         offset = f.tell()
     _check_type(f"'{path}'", shape, dtype)
+    if dtype.itemsize > 8:
+        raise DatasetError(f"'{path}' holds {dtype.name} values, wider than the 64-bit numbers "
+                           f"Layerwise reads; save it as float64 or float32")
     if fortran and len(shape) > 1:
         raise DatasetError(f"'{path}' is stored in Fortran order; save it in C order "
                            f"(numpy.ascontiguousarray)")
@@ -264,8 +278,9 @@ def _labels(folder: Path, manifest: dict) -> np.ndarray:
         total += limits.count(shape)
         limits.check_budget(folder, total, "its labels hold")
         parts.append(np.fromfile(path, dtype=dtype, offset=offset).reshape(shape))
-    if len({p.shape[1:] for p in parts}) > 1:
-        raise DatasetError(f"'{folder}': the y shards hold targets of different shapes")
+    if len({p.shape[1:] for p in parts}) > 1 or len({p.dtype for p in parts}) > 1:
+        raise DatasetError(f"'{folder}': the y shards hold labels of different shapes or "
+                           f"number types; every shard must hold the same")
     y = np.concatenate(parts)
     return y if y.dtype.isnative else y.astype(y.dtype.newbyteorder("="))
 
@@ -290,14 +305,15 @@ def _with_stats(shards: ArrayShards, how: str) -> ArrayShards:
         for part in parts:
             total = total + (part.numpy().astype(np.float64) * scale).sum(axis)
     cells = len(pick) * (math.prod(shards.raw_shape) if axis is None else 1)
-    mean, spread = total / cells, 0.0
+    mean, squares = total / cells, 0.0
     with Stream(_Batches(shards, chunks, "raw")) as parts:
         for part in parts:
-            spread = spread + ((part.numpy().astype(np.float64) * scale - mean) ** 2).sum(axis)
-    std = np.sqrt(spread / cells)
+            squares = squares + ((part.numpy().astype(np.float64) * scale - mean) ** 2
+                                 ).sum(axis)
+    std = np.sqrt(squares / cells)
     if axis is None:
-        return replace(shards, scale=scale, mean=float(mean), std=float(std) or 1.0)
-    return replace(shards, scale=scale, mean=mean, std=np.where(std > 0, std, 1.0))
+        return replace(shards, scale=scale, mean=float(mean), std=float(spread(std, mean)))
+    return replace(shards, scale=scale, mean=mean, std=spread(std, mean))
 
 
 def _in_memory(shards: ArrayShards) -> torch.Tensor:

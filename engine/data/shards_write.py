@@ -3,6 +3,7 @@ NPZ file or an IDX pair into them, a shard at a time (an image folder's memory s
 one shard however many pictures it holds)."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import secrets
@@ -90,10 +91,12 @@ def _check_part(k: int, x: np.ndarray, y: np.ndarray) -> None:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Remove the hidden folders of writes to `folder` whose process is gone (killed)."""
-    for old in folder.parent.glob(f".{folder.name}.*-*.tmp"):
-        pid = old.name[len(folder.name) + 2:].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+    """Remove the hidden folders of writes to `folder` whose process is gone (killed) on this
+    machine: `.NAME.PID-TOKEN.tmp`, NAME matched exactly."""
+    prefix = f".{folder.name}."
+    for old in folder.parent.glob(glob.escape(prefix) + "*-*.tmp"):
+        pid = old.name[len(prefix):].split("-", 1)[0]
+        if old.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
 
 

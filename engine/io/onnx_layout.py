@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.io.import_common import NotImportable
 
+FOLD_LIMIT = 4096           # values a folded constant may grow to beyond its inputs' sizes
 BATCH = -(10 ** 12) - 7      # the batch's size in folded shapes (any other size is fixed)
 ARITHMETIC = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.floor_divide}
 FOLLOWED = ("Shape", "Transpose", "Expand", "ConstantOfShape", "Slice", "Concat", "Gather",
@@ -90,42 +91,30 @@ def resolve(ctx, name: str) -> str:
 
 
 def intercept(ctx, node):
-    """A handler for `node` when this module follows it (None: the op table's), or a
-    callable that raises NotImportable saying why it cannot (numpy's errors on a stranger's
-    constants included)."""
-    handler = _handler(ctx, node)
-    if handler is None:
-        return None
-
-    def guarded() -> None:
-        try:
-            handler()
-        except (ValueError, IndexError, TypeError, OverflowError, ZeroDivisionError,
-                MemoryError) as exc:
-            raise NotImportable(f"its constants do not fit it ({type(exc).__name__})") \
-                from None
-    return guarded
-
-
-def _handler(ctx, node):
+    """A handler `(ctx, node)` for `node` when this module follows it (None: the op
+    table's); it raises NotImportable saying why it cannot."""
     op = node.op_type
     inputs = [v for v in node.input if v]
     if op == "Shape" and inputs and view_of(ctx, inputs[0]) is not None:
-        return lambda: _shape(ctx, node)
+        return _shape
     if op in ("Expand", "ConstantOfShape") and _zero_fill(ctx, node):
-        return lambda: ctx.zeros.update(o for o in node.output if o)
+        return _zeros
     if op in KEEPS_ZEROS and inputs and inputs[0] in ctx.zeros and \
             all(v in ctx.consts for v in inputs[1:]):
-        return lambda: ctx.zeros.update(o for o in node.output if o)
+        return _zeros
     if inputs and all(v in ctx.consts for v in inputs) and op in FOLDS:
-        return lambda: _fold(ctx, node)
+        return _fold
     if op == "Transpose" and inputs and view_of(ctx, inputs[0]) is not None:
-        return lambda: _transpose(ctx, node)
+        return _transpose
     if op in ("Reshape", "Squeeze", "Unsqueeze") and inputs and inputs[0] in ctx.views:
-        return lambda: _regroup(ctx, node)
+        return _regroup
     if op == "Gather" and len(inputs) == 2 and inputs[0] in ctx.views and inputs[1] in ctx.consts:
-        return lambda: _pick_one(ctx, node)
+        return _pick_one
     return None
+
+
+def _zeros(ctx, node) -> None:
+    ctx.zeros.update(o for o in node.output if o)
 
 
 def _zero_fill(ctx, node) -> bool:
@@ -155,9 +144,21 @@ def _fold(ctx, node) -> None:
             raise NotImportable("arithmetic on the batch's size")
         if a.dtype.kind != "i" or b.dtype.kind != "i":
             raise NotImportable("arithmetic on constants that are not whole numbers")
+        _bounded(a, b, int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
         ctx.consts[node.output[0]] = ARITHMETIC[node.op_type](a, b)
         return
+    if node.op_type == "Gather":
+        axis = int(ctx.attr(node, "axis", 0))
+        _bounded(values[0], values[1],
+                 values[1].size * values[0].size // max(1, values[0].shape[axis]))
     ctx.consts[node.output[0]] = FOLDS[node.op_type](ctx, node, values)
+
+
+def _bounded(a: np.ndarray, b: np.ndarray, size: int) -> None:
+    """NotImportable when folding would make a constant larger than both it comes from and
+    than FOLD_LIMIT values (shape arithmetic is small; broadcasting could make it huge)."""
+    if size > max(a.size, b.size, FOLD_LIMIT):
+        raise NotImportable(f"computing a constant of {size:,} values from smaller ones")
 
 
 def _slice(ctx, node, values):
@@ -257,13 +258,13 @@ def _regroup(ctx, node) -> None:
     if node.op_type == "Unsqueeze":
         axes = _axes(ctx, node, [None] + [ctx.consts.get(v) for v in node.input[1:]])
         groups = list(view.groups)
-        for a in sorted(int(a) % (len(groups) + len(axes)) for a in axes):
+        for a in sorted(_axis(a, len(groups) + len(axes)) for a in axes):
             groups.insert(a, ())
         groups = tuple(groups)
     elif node.op_type == "Squeeze":
         axes = _axes(ctx, node, [None] + [ctx.consts.get(v) for v in node.input[1:]])
         rank = len(view.groups)
-        drop = {int(a) % rank for a in axes} if axes is not None else \
+        drop = {_axis(a, rank) for a in axes} if axes is not None else \
             {i for i, g in enumerate(view.groups) if _size(view, g) == 1}
         if any(_size(view, view.groups[i]) != 1 for i in drop):
             raise NotImportable("squeezing an axis that is not of size 1")
@@ -273,11 +274,18 @@ def _regroup(ctx, node) -> None:
     _set(ctx, node.output[0], View(view.base, groups, view.sizes))
 
 
+def _axis(a, rank: int) -> int:
+    """An ONNX axis (negative from the end) as 0..rank-1; NotImportable out of range."""
+    if not -rank <= int(a) < rank:
+        raise NotImportable(f"axis {int(a)} of a tensor of {rank} dimensions")
+    return int(a) % rank
+
+
 def _pick_one(ctx, node) -> None:
     """Gather of index 0 (or -1) on an axis of size 1 of a view: the axis dropped."""
     ctx.only_first_output(node)
     view, index = ctx.views[node.input[0]], ctx.consts[node.input[1]]
-    axis = int(ctx.attr(node, "axis", 0)) % len(view.groups)
+    axis = _axis(ctx.attr(node, "axis", 0), len(view.groups))
     if index.ndim or int(index) not in (0, -1) or _size(view, view.groups[axis]) != 1:
         raise NotImportable("picking part of an axis of a transposed tensor")
     _set(ctx, node.output[0], View(view.base, view.groups[:axis] + view.groups[axis + 1:],

@@ -27,30 +27,33 @@ class Context:
         self.consts = consts
         self.opset = opset
         self.readers: dict[str, int] = {}
+        self.shape_readers: dict[str, int] = {}      # of those, Shape ops (sizes only)
         self.views: dict[str, onnx_layout.View] = {}
         self.zeros: set[str] = set()
         self.atoms: dict[str, tuple] = {}
         for node in graph.node:
             for name in node.input:
                 self.readers[name] = self.readers.get(name, 0) + 1
+                if node.op_type == "Shape":
+                    self.shape_readers[name] = self.shape_readers.get(name, 0) + 1
         for out in graph.output:
             self.readers[out.name] = self.readers.get(out.name, 0) + 1
 
     def convert(self, node, index: int) -> None:
         name = node.name or (node.output[0] if node.output else f"#{index}")
         op = node.op_type if node.domain in DOMAINS else f"{node.domain}.{node.op_type}"
-        if node.domain in DOMAINS and node.op_type in FOLD and self._all_const(node):
-            return FOLD[node.op_type](self, node)
         values = [v for v in node.input if v and v not in self.consts]
-        followed = onnx_layout.intercept(self, node) if node.domain in DOMAINS else None
-        if followed is None and node.op_type in onnx_layout.FOLLOWED and \
-                any(v in self.b.broken for v in values):
-            followed = _skipped                  # fed by a refused op: skipped silently
-        if followed is not None:
-            return self.b.handle(name, op, values, list(node.output), followed)
-        handler = OPS.get(node.op_type) if node.domain in DOMAINS else None
+        if node.domain in DOMAINS and node.op_type in FOLD and self._all_const(node):
+            handler = FOLD[node.op_type]
+        else:
+            handler = onnx_layout.intercept(self, node) if node.domain in DOMAINS else None
+            if handler is None and node.op_type in onnx_layout.FOLLOWED and \
+                    any(v in self.b.broken for v in values):
+                handler = _skipped                  # fed by a refused op: skipped silently
+            if handler is None and node.domain in DOMAINS:
+                handler = OPS.get(node.op_type)
         self.b.handle(name, op, values, list(node.output),
-                      None if handler is None else lambda: handler(self, node))
+                      None if handler is None else lambda: _guarded(handler, self, node))
 
     def _all_const(self, node) -> bool:
         return all(not v or v in self.consts for v in node.input)
@@ -99,8 +102,20 @@ class Context:
         return self.b.emit(kind, params, inputs or [self.value(node)], node.output[0], weights)
 
 
-def _skipped() -> None:
+def _skipped(ctx: Context, node) -> None:
     pass
+
+
+def _guarded(handler, ctx: Context, node) -> None:
+    """Run a handler on a stranger's node: what numpy or onnx raise on constants or
+    attributes that do not fit the op (a text weight, an index out of range) is a reason to
+    refuse the node, not a crash."""
+    try:
+        handler(ctx, node)
+    except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError, OverflowError,
+            AttributeError, MemoryError) as exc:
+        raise NotImportable(f"its constants or attributes do not fit it "
+                            f"({type(exc).__name__})") from None
 
 
 # ----------------------------------------------------------------------------- small helpers

@@ -38,7 +38,7 @@ def recurrent(kind: str):
             raise NotImportable("the last states (Y_h) of a bidirectional layer: Layerwise's "
                                 "'last' output joins the forward direction's last step with "
                                 "the backward direction's first")
-        key = f"{node.output[0] or node.output[1]}#{kind}"
+        key = (kind, tuple(node.output))     # the layer's own value: no tensor's name
         ctx.b.emit(kind, {"hidden_size": hidden, "num_layers": 1, "bias": bias,
                           "bidirectional": dirs == 2, "output": "last" if last else "sequence"},
                    [x], key, weights)
@@ -72,9 +72,11 @@ def _attributes(ctx, node, kind: str) -> tuple[int, int, int]:
                             f"both ways)")
     dirs = 2 if direction == "bidirectional" else 1
     activations = ctx.attr(node, "activations")
-    if activations is not None and [str(a) for a in activations] != ACTIVATIONS[kind] * dirs:
-        raise NotImportable(f"activations {list(activations)} (PyTorch's "
-                            f"{ACTIVATIONS[kind]} only)")
+    if activations is not None:
+        names = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a)
+                 for a in activations]
+        if names != ACTIVATIONS[kind] * dirs:
+            raise NotImportable(f"activations {names} (PyTorch's {ACTIVATIONS[kind]} only)")
     if ctx.attr(node, "clip") is not None:
         raise NotImportable("clipping of the cell's inputs")
     if kind == "LSTM" and ctx.attr(node, "input_forget", 0):
@@ -82,7 +84,10 @@ def _attributes(ctx, node, kind: str) -> tuple[int, int, int]:
     if kind == "GRU" and not ctx.attr(node, "linear_before_reset", 0):
         raise NotImportable("linear_before_reset = 0 (PyTorch's GRU applies the reset gate "
                             "after the recurrent weights: linear_before_reset = 1)")
-    return hidden, dirs, int(ctx.attr(node, "layout", 0))
+    layout = ctx.attr(node, "layout", 0)
+    if layout not in (0, 1):
+        raise NotImportable(f"layout {layout} (0: steps first, or 1: batch first)")
+    return hidden, dirs, layout
 
 
 def _sequence_input(ctx, node, layout: int) -> str:
@@ -140,6 +145,16 @@ def _weights(ctx, node, kind: str, hidden: int, dirs: int, features: int):
     return weights, b is not None
 
 
+def _other_readers(ctx, layer: str) -> bool:
+    """Whether the sequence of `layer` is read by more than the chain of transposes and
+    reshapes that ends in one Gather: each value of the chain (a name of the layer's output,
+    or a view of it) is read once, by the next link, Shape ops aside."""
+    chain = [n for n, v in ctx.b.node_of.items() if v == layer and isinstance(n, str)]
+    chain += [n for n, view in ctx.views.items() if ctx.b.node_of.get(view.base) == layer]
+    reads = sum(ctx.readers.get(n, 0) - ctx.shape_readers.get(n, 0) for n in chain)
+    return reads != len(chain)
+
+
 def last_step(ctx, node) -> None:
     """Gather of the last step of a recurrent layer's sequence: that layer's 'last' output."""
     x = ctx.value(node)
@@ -151,6 +166,8 @@ def last_step(ctx, node) -> None:
     if kind not in GATES or params.get("output") != "sequence" or spec.outputs_of(layer):
         raise NotImportable("picking steps of a sequence: Layerwise takes the last step of "
                             "an LSTM or GRU only (its 'last' output)")
+    if _other_readers(ctx, layer):
+        raise NotImportable("the last step of a sequence that is read whole elsewhere too")
     steps = ctx.b.shape(x)[0]
     if axis not in (1, -2) or index.size != 1 or int(index.reshape(-1)[0]) not in (-1,
                                                                                    steps - 1):

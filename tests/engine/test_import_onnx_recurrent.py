@@ -111,14 +111,16 @@ def test_an_imported_lstm_trains_with_its_probes_and_saves(tmp_path):
     same_outputs(run.model.eval(), again.model.eval(), (8, 3))
 
 
-def hand_made(tmp_path, attrs=None, inputs=("xt", "W", "R", "B"), outputs=("Y",), after=()):
+def hand_made(tmp_path, attrs=None, inputs=("xt", "W", "R", "B"), outputs=("Y",), after=(),
+              before=()):
     """x (batch, 4, 2) -> Transpose -> LSTM(hidden 3) [-> after] -> y."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(0)
     inits = {"W": rng.normal(size=(1, 12, 2)), "R": rng.normal(size=(1, 12, 3)),
              "B": rng.normal(size=(1, 24)), "h0": np.ones((1, 1, 3)), "lens": [4]}
-    nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2], name="to_steps"),
+    nodes = [*before,
+             helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2], name="to_steps"),
              helper.make_node("LSTM", list(inputs), list(outputs), name="lstm", hidden_size=3,
                               **(attrs or {})),
              *after]
@@ -188,3 +190,44 @@ def test_attention_written_out_in_matrix_products_is_still_refused_by_name(tmp_p
     with pytest.raises(engine.UnsupportedOperations) as err:
         engine.import_network(tmp_path / "t.onnx")
     assert any(op.startswith("MatMul") for _, op in err.value.operations)
+
+
+def test_pytorchs_activations_written_out_are_taken(tmp_path):
+    from onnx import helper
+    after = [helper.make_node("Constant", [], ["one"], name="c",
+                              value=helper.make_tensor("v", 7, [1], [1])), *squeeze_to_y()]
+    path = hand_made(tmp_path, {"activations": ["Sigmoid", "Tanh", "Tanh"]}, after=after)
+    assert recurrent_kinds(engine.import_network(path).spec) == [("LSTM", "sequence", False, 1)]
+
+
+def refused(path) -> dict[str, str]:
+    with pytest.raises(engine.UnsupportedOperations) as err:
+        engine.import_network(path)
+    return dict(err.value.operations)
+
+
+def test_a_strangers_graph_is_refused_by_name_never_crashing(tmp_path):
+    from onnx import helper, numpy_helper
+    one = helper.make_node("Constant", [], ["one"], name="c",
+                           value=helper.make_tensor("v", 7, [1], [1]))
+    assert "layout 7" in refused(hand_made(tmp_path, {"layout": 7},
+                                           after=[one, *squeeze_to_y()]))["lstm"]
+    last = helper.make_node("Constant", [], ["last"], name="c1",
+                            value=helper.make_tensor("w", 7, [], [-1]))
+    twice = [one, last, helper.make_node("Squeeze", ["Y", "one"], ["s"], name="squeeze"),
+             helper.make_node("Transpose", ["s"], ["b"], perm=[1, 0, 2], name="back"),
+             helper.make_node("Gather", ["b", "last"], ["l"], axis=1, name="pick"),
+             helper.make_node("Flatten", ["b"], ["f"], name="flat"),
+             helper.make_node("Concat", ["l", "f"], ["y"], axis=1, name="cat")]
+    assert "read whole elsewhere too" in refused(hand_made(tmp_path, after=twice))["pick"]
+    big = [helper.make_node("Constant", [], [n], name=n, value=numpy_helper.from_array(
+        np.ones(shape, np.int64), n)) for n, shape in (("a", (1, 3000)), ("b", (3000, 1)))]
+    bomb = [*big, helper.make_node("Mul", ["a", "b"], ["m"], name="mul"), one,
+            *squeeze_to_y()]
+    assert "computing a constant of 9,000,000 values" in \
+        refused(hand_made(tmp_path, after=bomb))["mul"]
+    worded = helper.make_node("Constant", [], ["W2"], name="w2", value=helper.make_tensor(
+        "s", 8, [1, 12, 2], [b"w"] * 24))                 # weights as text
+    path = hand_made(tmp_path, inputs=("xt", "W2", "R", "B"), after=[one, *squeeze_to_y()],
+                     before=[worded])
+    assert "do not fit it" in refused(path)["lstm"]

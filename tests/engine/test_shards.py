@@ -267,3 +267,44 @@ def test_streamed_images_are_augmented_by_the_workers_as_in_memory(folder, tmp_p
     assert without_seconds(run_s.history) == without_seconds(run_m.history)
     plain = engine.train(cnn(), engine.load_dataset(folder, stream="no"), config())
     assert without_seconds(plain.history) != without_seconds(run_m.history)
+
+
+def test_indexing_follows_a_tensors_rules(folder):
+    x, _ = pictures()
+    data, memory = engine.load_dataset(folder, stream="yes"), engine.load_dataset(folder)
+    assert torch.equal(data.x[-1], memory.x[-1]) and torch.equal(data.x[[0, -1]],
+                                                                 memory.x[[0, -1]])
+    with pytest.raises(IndexError):
+        data.x[90]
+    with pytest.raises(IndexError):
+        data.x[[-91]]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: np.save(f / "x-00001.npy", np.zeros((25, 1, 8, 8), np.longdouble)),
+     "wider than the 64-bit numbers"),
+    (lambda f: np.save(f / "y-00001.npy", np.zeros(25, np.float64)),
+     "labels of different shapes or number types"),
+    (lambda f: rewrite(f, classes=["only"]), "names 1 classes"),
+    (lambda f: rewrite(f, classes=[]), "names 0 classes"),
+])
+def test_labels_and_types_that_disagree_are_refused(folder, change, message):
+    change(folder)
+    with pytest.raises(engine.DatasetError, match=message):
+        engine.load_dataset(folder)
+
+
+def test_a_constant_column_becomes_zero_not_one(tmp_path):
+    x = np.stack([np.linspace(0, 1, 50), np.full(50, 0.1)], 1).astype(np.float32)
+    engine.data.write_shards(tmp_path / "c", [(x, np.arange(50) % 2)])
+    for data in (engine.load_dataset(tmp_path / "c"),
+                 make_dataset("m", x, np.arange(50) % 2, "classification", normalise="features")):
+        assert torch.equal(data.x[:, 1], torch.zeros(50))
+
+
+def test_a_name_with_glob_characters_removes_only_its_own_leftovers(tmp_path):
+    x, y = pictures(5)
+    live = tmp_path / f".x1.{os.getpid()}-beef.tmp"       # another name's write, alive
+    live.mkdir()
+    engine.data.write_shards(tmp_path / "x[1]", [(x, y)])
+    assert live.exists() and (tmp_path / "x[1]" / "shards.json").exists()
