@@ -15,6 +15,9 @@ computed from Shape. None of them is a layer. This module follows them without a
   its axes as groups of atoms (each atom one axis of a layer's output, the batch "B"); a view
   whose axes come back to its base's order is that value again, and one a layer reads in
   another order is refused, named.
+
+Every handler, the op table's too, runs through `guarded`: numpy's and onnx's errors on a
+stranger's constants refuse the node, named, instead of escaping the import.
 """
 from __future__ import annotations
 
@@ -111,6 +114,23 @@ def intercept(ctx, node):
     if op == "Gather" and len(inputs) == 2 and inputs[0] in ctx.views and inputs[1] in ctx.consts:
         return _pick_one
     return None
+
+
+def skipped(ctx, node) -> None:
+    """The handler of an op fed by a refused one: nothing (it is refused with it)."""
+    pass
+
+
+def guarded(handler, ctx, node) -> None:
+    """Run a handler on a stranger's node: what numpy or onnx raise on constants or
+    attributes that do not fit the op (a text weight, an index out of range) is a reason to
+    refuse the node, not a crash."""
+    try:
+        handler(ctx, node)
+    except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError, OverflowError,
+            AttributeError, MemoryError) as exc:
+        raise NotImportable(f"its constants or attributes do not fit it "
+                            f"({type(exc).__name__})") from None
 
 
 def _zeros(ctx, node) -> None:

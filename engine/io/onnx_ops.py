@@ -49,11 +49,11 @@ class Context:
             handler = onnx_layout.intercept(self, node) if node.domain in DOMAINS else None
             if handler is None and node.op_type in onnx_layout.FOLLOWED and \
                     any(v in self.b.broken for v in values):
-                handler = _skipped                  # fed by a refused op: skipped silently
+                handler = onnx_layout.skipped       # fed by a refused op: skipped silently
             if handler is None and node.domain in DOMAINS:
                 handler = OPS.get(node.op_type)
         self.b.handle(name, op, values, list(node.output),
-                      None if handler is None else lambda: _guarded(handler, self, node))
+                      None if handler is None else lambda: onnx_layout.guarded(handler, self, node))
 
     def _all_const(self, node) -> bool:
         return all(not v or v in self.consts for v in node.input)
@@ -100,22 +100,6 @@ class Context:
     def emit(self, node, kind: str, params: dict, inputs=None, weights=None) -> str:
         self.only_first_output(node)
         return self.b.emit(kind, params, inputs or [self.value(node)], node.output[0], weights)
-
-
-def _skipped(ctx: Context, node) -> None:
-    pass
-
-
-def _guarded(handler, ctx: Context, node) -> None:
-    """Run a handler on a stranger's node: what numpy or onnx raise on constants or
-    attributes that do not fit the op (a text weight, an index out of range) is a reason to
-    refuse the node, not a crash."""
-    try:
-        handler(ctx, node)
-    except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError, OverflowError,
-            AttributeError, MemoryError) as exc:
-        raise NotImportable(f"its constants or attributes do not fit it "
-                            f"({type(exc).__name__})") from None
 
 
 # ----------------------------------------------------------------------------- small helpers
