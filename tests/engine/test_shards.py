@@ -210,9 +210,6 @@ def test_the_command_line_writes_an_npz_as_shards_that_train(tmp_path):
     assert "Wrote 120 samples" in done.stdout and "as 3 shards" in done.stdout
     data = engine.load_dataset(tmp_path / "s")
     assert torch.equal(data.x, engine.load_dataset(tmp_path / "a.npz").x)
-    again = subprocess.run(main + ["shards", str(tmp_path / "a.npz"), str(tmp_path / "s")],
-                           capture_output=True, text=True)
-    assert again.returncode != 0 and "already exists" in again.stderr
 
 
 def test_an_image_folder_becomes_shards_with_its_classes(tmp_path):
