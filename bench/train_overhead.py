@@ -92,9 +92,9 @@ def engine_loop_without_statistics(spec, data, cfg: engine.TrainConfig) -> float
     from engine.run.probes import Watch
     real = Watch.gather
 
-    def gather(self, grads=None, deltas=None):
+    def gather(self, grads=None, deltas=None, steps=None):
         if not hasattr(self, "bench_first"):
-            layout, raw = real(self, grads, deltas)
+            layout, raw = real(self, grads, deltas, steps)
             self.bench_first = (layout, torch.zeros_like(raw))
             return layout, raw
         self._forget()

@@ -15,8 +15,8 @@ the files' sizes before anything is read, and the manifest names each shard by a
 the folder (no path; a link placed there by the folder's owner is followed).
 
 `ArrayShards` stands where a Dataset's float32 input tensor would be, as
-engine.data.stream.ImageFiles does for an image folder (the same streaming, by worker
-processes); its mean and spread come from a seeded sample of STATS_SAMPLE rows (all when
+engine.data.stream.ImageFiles does for an image folder (both engine.data.stream.OnDisk: the
+same indexing and streaming, by worker processes); its mean and spread come from a seeded sample of STATS_SAMPLE rows (all when
 fewer). Loaded into memory (`stream=no`, or auto when it fits) the rows are decoded by the
 same code, so both give the same numbers.
 """
@@ -34,7 +34,7 @@ from engine.data import limits
 from engine.data.dataset import (CLASSIFICATION, REGRESSION, Dataset, check_choice,
                                  given_options, make_prepared, spread)
 from engine.data.npz import _check_type, _npy_header
-from engine.data.stream import STATS_SAMPLE, Stream, _Batches, pixel_stats
+from engine.data.stream import STATS_SAMPLE, OnDisk, Stream, _Batches, pixel_stats
 from engine.data.table import NORMALISE, TASKS
 from engine.errors import DatasetError
 
@@ -47,7 +47,7 @@ LOAD_ROWS = 4096                     # rows decoded at a time when loaded into m
 
 
 @dataclass(frozen=True, eq=False)
-class ArrayShards:
+class ArrayShards(OnDisk):
     """The inputs of a shards folder on disk, float32 (N, *sample_shape), normalised as
     x = (raw * scale - mean) / std (mean and std: numbers, or one per value of a sample)."""
     folder: str
@@ -61,30 +61,10 @@ class ArrayShards:
     std: float | np.ndarray = 1.0
     sample_shape: tuple[int, ...] = ()
 
-    dtype = torch.float32
-    device = torch.device("cpu")
-
-    @property
-    def shape(self) -> torch.Size:
-        return torch.Size((len(self), *(self.sample_shape or self.raw_shape)))
+    what = "arrays"
 
     def __len__(self) -> int:
         return self.starts[-1]
-
-    def reshape(self, n: int, *shape) -> "ArrayShards":
-        """The same rows seen as samples of `shape` (as Dataset.fit_input asks)."""
-        if n != len(self) or math.prod(shape) != math.prod(self.raw_shape):
-            raise DatasetError(f"the arrays cannot be seen as {n} samples of shape "
-                               f"{list(shape)}")
-        return replace(self, sample_shape=tuple(int(d) for d in shape))
-
-    def __getitem__(self, key) -> torch.Tensor:
-        """Decode: one sample for an int, a batch for a slice or a sequence of indices."""
-        if isinstance(key, (int, np.integer)) or (torch.is_tensor(key) and key.ndim == 0):
-            return self.decode([int(key)])[0]
-        if isinstance(key, slice):
-            return self.decode(list(range(len(self)))[key])
-        return self.decode(torch.as_tensor(key).reshape(-1).tolist())
 
     def raw(self, indices) -> np.ndarray:
         """The rows at `indices` (negative ones from the end, as a tensor takes them) as
@@ -128,12 +108,6 @@ class ArrayShards:
                                f"inputs")
         return torch.from_numpy(xs).reshape(len(indices), *(self.sample_shape or
                                                              self.raw_shape))
-
-    def stream(self, batches: list, device=None, workers: int | None = None,
-               transform=None) -> Stream:
-        """The decoded batches (lists of indices), in order, prefetched by worker processes
-        (which apply `transform(k, batch)` when given)."""
-        return Stream(_Batches(self, batches, "decode", transform), device, workers)
 
     def normalisation(self) -> dict:
         """What is applied to the stored values, as Dataset.normalisation says it."""

@@ -32,8 +32,47 @@ WORKERS = min(4, (os.cpu_count() or 1) - 1) \
 """Processes that decode a streamed folder's batches (0: decoded in the calling thread)."""
 
 
+class OnDisk:
+    """What inputs left on disk share (ImageFiles here, engine.data.shards.ArrayShards): they
+    stand where a Dataset's float32 (N, *sample_shape) tensor would be, with its shape and
+    length; indexing decodes the samples asked for (`decode`, of the class); `reshape` only
+    changes how a sample is seen; `stream` decodes batches in worker processes. A subclass is
+    a frozen dataclass with `sample_shape`, and gives `raw_shape`, `__len__`, `raw`, `decode`
+    and `what` (its samples, for messages)."""
+
+    dtype = torch.float32
+    device = torch.device("cpu")
+    what = "samples"
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self), *(self.sample_shape or self.raw_shape)))
+
+    def reshape(self, n: int, *shape):
+        """The same samples seen as samples of `shape` (as Dataset.fit_input asks)."""
+        if n != len(self) or math.prod(shape) != math.prod(self.raw_shape):
+            raise DatasetError(f"the {self.what} cannot be seen as {n} samples of shape "
+                               f"{list(shape)}")
+        return replace(self, sample_shape=tuple(int(d) for d in shape))
+
+    def __getitem__(self, key) -> torch.Tensor:
+        """Decode: one sample for an int, a batch for a slice or a sequence of indices."""
+        if isinstance(key, (int, np.integer)) or (torch.is_tensor(key) and key.ndim == 0):
+            return self.decode([int(key)])[0]
+        if isinstance(key, slice):
+            return self.decode(list(range(len(self)))[key])
+        return self.decode(torch.as_tensor(key).reshape(-1).tolist())
+
+    def stream(self, batches: list, device=None, workers: int | None = None,
+               transform=None) -> "Stream":
+        """The decoded batches (lists of indices), in order, prefetched by worker processes
+        (which apply `transform(k, batch)` when given); a context manager that stops its
+        workers when left."""
+        return Stream(_Batches(self, batches, "decode", transform), device, workers)
+
+
 @dataclass(frozen=True)
-class ImageFiles:
+class ImageFiles(OnDisk):
     """The inputs of an image folder on disk, float32 (N, *sample_shape), normalised as
     x = (raw * scale - mean) / std; nothing is held but the file names."""
     files: tuple[str, ...]
@@ -45,34 +84,14 @@ class ImageFiles:
     std: float = 1.0
     sample_shape: tuple[int, ...] = ()
 
-    dtype = torch.float32
-    device = torch.device("cpu")
+    what = "images"
 
     @property
     def raw_shape(self) -> tuple[int, int, int]:
         return (1 if self.mode == "L" else 3, self.dims[1], self.dims[0])
 
-    @property
-    def shape(self) -> torch.Size:
-        return torch.Size((len(self.files), *(self.sample_shape or self.raw_shape)))
-
     def __len__(self) -> int:
         return len(self.files)
-
-    def reshape(self, n: int, *shape) -> "ImageFiles":
-        """The same pictures seen as samples of `shape` (as Dataset.fit_input asks)."""
-        if n != len(self) or math.prod(shape) != math.prod(self.raw_shape):
-            raise DatasetError(f"the images cannot be seen as {n} samples of shape "
-                               f"{list(shape)}")
-        return replace(self, sample_shape=tuple(int(d) for d in shape))
-
-    def __getitem__(self, key) -> torch.Tensor:
-        """Decode: one sample for an int, a batch for a slice or a sequence of indices."""
-        if isinstance(key, (int, np.integer)) or (torch.is_tensor(key) and key.ndim == 0):
-            return self.decode([int(key)])[0]
-        if isinstance(key, slice):
-            return self.decode(list(range(len(self)))[key])
-        return self.decode(torch.as_tensor(key).reshape(-1).tolist())
 
     def raw(self, indices) -> np.ndarray:
         """The pictures at `indices` as uint8 (k, channels, height, width)."""
@@ -91,13 +110,6 @@ class ImageFiles:
         xf /= self.std
         return torch.from_numpy(xf.astype(np.float32)).reshape(
             len(indices), *(self.sample_shape or self.raw_shape))
-
-    def stream(self, batches: list, device=None, workers: int | None = None,
-               transform=None) -> "Stream":
-        """The decoded batches (lists of indices), in order, prefetched by worker processes
-        (which apply `transform(k, batch)` when given); a context manager that stops its
-        workers when left."""
-        return Stream(_Batches(self, batches, "decode", transform), device, workers)
 
     def stream_raw(self, batches: list, workers: int | None = None) -> "Stream":
         """The batches' pictures as stored, uint8 (engine.data.shards_write), as `stream`."""

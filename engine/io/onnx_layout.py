@@ -118,7 +118,6 @@ def intercept(ctx, node):
 
 def skipped(ctx, node) -> None:
     """The handler of an op fed by a refused one: nothing (it is refused with it)."""
-    pass
 
 
 def guarded(handler, ctx, node) -> None:
