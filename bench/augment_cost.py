@@ -3,7 +3,8 @@
     .venv/bin/python bench/augment_cost.py [--batch 32] [--pad 4] [--threads 1] [--device cpu]
 
 Prints one table: the median time per batch (N x 3 x 32 x 32) of a random flip, a random crop
-of the zero-padded images (a shift by up to --pad pixels), both, and, for comparison, the same
+of the zero-padded images (a shift by up to --pad pixels), both (drawing the batch's choices,
+as an epoch's draws do, and applying them), and, for comparison, the same
 crop done image by image in a Python loop and one training step (forward, backward, SGD) of a
 small convolutional network on the same batch; each as a share of that step. Nothing is
 asserted: these machines are shared and noisy.
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine.run.augment import Augment, random_crop, random_flip  # noqa: E402
+from engine.run.augment import Augment  # noqa: E402
 
 SHAPE = (3, 32, 32)
 
@@ -78,10 +79,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     x = torch.randn(args.batch, *SHAPE, device=device)
-    both = Augment(flip=True, crop=args.pad)
-    rows = [("random flip", lambda: random_flip(x)),
-            (f"random crop (pad {args.pad})", lambda: random_crop(x, args.pad)),
-            ("flip + crop", lambda: both(x)),
+    flip, crop, both = Augment(flip=True), Augment(crop=args.pad), \
+        Augment(flip=True, crop=args.pad)
+    flips, crops = flip.draws(args.batch, 0).to(device), crop.draws(args.batch, 0).to(device)
+    rows = [("random flip", lambda: flip.apply(x, flips)),
+            (f"random crop (pad {args.pad})", lambda: crop.apply(x, crops)),
+            ("flip + crop, drawn and applied",
+             lambda: both.apply(x, both.draws(args.batch, 0).to(device))),
             ("crop, image by image (comparison)", lambda: crop_per_image(x, args.pad)),
             ("one training step (small CNN)", training_step(args.batch, device))]
     for _, fn in rows * 10:          # every one warmed up (and the thread pool) before timing
