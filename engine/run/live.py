@@ -80,6 +80,8 @@ class LiveViews(Callback):
         self.vx = data.x if idx is None else data.x[idx]
         self.vy = data.y if idx is None else data.y[idx]
         self.points, self.labels = sample_points(data) if self.boundary else (None, None)
+        # the boundary's box: the data's, or a streamed set's from its decoded sample
+        self.box = torch.from_numpy(self.points) if self.boundary and data.streamed else data.x
         self.last = -math.inf
         self.step = 0
 
@@ -115,7 +117,7 @@ class LiveViews(Callback):
             return
         self.last = now
         if self.boundary:
-            probs, extent = decision_grid(model, self.data.x)
+            probs, extent = decision_grid(model, self.box)
             self.put(BoundaryEvent(self.step, probs, extent, self.points, self.labels))
         filters = conv_filters(model)
         if filters:

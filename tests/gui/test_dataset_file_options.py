@@ -194,6 +194,27 @@ def test_an_image_folder_offers_size_and_colour(qtbot, window, tmp_path, monkeyp
     assert "option size must be height x width in pixels" in box.summary.text()
 
 
+def test_a_shards_folder_opens_with_its_options_and_streams_when_asked(qtbot, window,
+                                                                      tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2)).astype(np.float32)
+    engine.data.write_shards(tmp_path / "s", [(x[:25], np.arange(25) % 3),
+                                              (x[25:], np.arange(15) % 3)],
+                             classes=["cat", "dog", "bird"])
+    s, box = start(window)
+    open_file(box, monkeypatch, tmp_path / "s", "__open_folder__")
+    assert list(box.option_widgets) == ["task", "normalise", "stream"]
+    qtbot.waitUntil(lambda: box.summary.text().startswith("40 samples · input 2 · 3 classes"),
+                    timeout=30000)                  # read in the background
+    assert loaded(s).classes == ["cat", "dog", "bird"] and not loaded(s).streamed
+    pick(box.option_widgets["stream"], "yes")
+    qtbot.waitUntil(lambda: box.summary.text().startswith("40 samples"), timeout=30000)
+    assert loaded(s).streamed and box.reference()["options"]["stream"] == "yes"
+    with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
+        assert window.start_training()
+    assert blocker.args == ["finished"], window.doc.history.get("message")
+
+
 def test_a_file_of_no_known_kind_is_refused_and_the_choice_kept(qtbot, window, tmp_path,
                                                                 monkeypatch):
     s, box = start(window)
