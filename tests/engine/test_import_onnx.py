@@ -43,7 +43,7 @@ def kinds(spec):
             for n in spec.nodes.values()]
 
 
-@pytest.mark.parametrize("name", ["residual", "deep_sigmoid"])
+@pytest.mark.parametrize("name", ["residual", "deep_sigmoid", "lstm_adding"])
 def test_an_exported_example_comes_back_as_the_same_network(tmp_path, name):
     spec = engine.load(f"resources/examples/{name}.json").spec
     result = round_trip(tmp_path, spec)
