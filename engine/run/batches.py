@@ -92,12 +92,13 @@ class Streamed:
         positions = order.cpu()
         batches = [positions[i:i + size] for i in range(0, len(positions), size)]
         transform = _Transform(augment, draws, size, self.autoencode) \
-            if augment is not None or self.autoencode else None
+            if augment is not None else None
         stream = self.files.stream([self.train_idx[b].tolist() for b in batches], self.device,
                                    transform=transform)
-        if self.autoencode:
+        if self.autoencode and augment is not None:
             return stream                      # (augmented, as decoded) pairs
-        return _Paired(stream, lambda k: self.y[order[k * size:(k + 1) * size]])
+        return _Paired(stream, None if self.autoencode else
+                       lambda k: self.y[order[k * size:(k + 1) * size]])
 
     def train_batch(self, idx: torch.Tensor) -> torch.Tensor:
         return self.files[self.train_idx[idx.cpu()]].to(self.device)
@@ -133,8 +134,7 @@ class _Transform:
         self.augment, self.draws, self.size, self.pair = augment, draws, size, pair
 
     def __call__(self, k: int, x: torch.Tensor):
-        out = x if self.augment is None else \
-            self.augment.apply(x, self.draws.part(k * self.size, (k + 1) * self.size))
+        out = self.augment.apply(x, self.draws.part(k * self.size, (k + 1) * self.size))
         return (out, x) if self.pair else out
 
 

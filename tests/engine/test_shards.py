@@ -225,13 +225,15 @@ def test_an_image_folder_becomes_shards_with_its_classes(tmp_path):
     assert torch.equal(sharded.x, folder.x)
 
 
-def test_an_autoencoder_learns_streamed_inputs_as_in_memory(folder, monkeypatch):
-    """Target "inputs" on streamed rows: each batch is its own target, decoded once."""
+@pytest.mark.parametrize("shifted", [False, True])
+def test_an_autoencoder_learns_streamed_inputs_as_in_memory(folder, monkeypatch, shifted):
+    """Target "inputs" on streamed rows: each batch is its own target, decoded once (with
+    augmentation, the batch as decoded is the target of its augmented copy, as in memory)."""
     spec = engine.NetworkSpec.sequential((1, 8, 8), [
         ("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
         ("Conv2d", {"out_channels": 1, "kernel_size": 3, "padding": 1})])
     cfg = engine.TrainConfig(epochs=2, batch_size=16, lr=0.01, seed=3, probe_every=2,
-                             val_fraction=0.25, target="inputs")
+                             val_fraction=0.25, target="inputs", augment_crop=2 * shifted)
     monkeypatch.setattr(stream, "WORKERS", 1)
     run_s = engine.train(spec, engine.load_dataset(folder, stream="yes"), cfg)
     run_m = engine.train(spec, engine.load_dataset(folder, stream="no"), cfg)
