@@ -28,7 +28,7 @@ def import_onnx(path, name: str | None = None) -> Imported:
     model = _parse(path, data)
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
-    builder = GraphBuilder(name or graph.name or path.stem,
+    builder = GraphBuilder(name or _own_name(graph.name) or path.stem,
                            f"Imported from the ONNX model {path.name}.")
     consts = {t.name: _array(path, t) for t in graph.initializer}
     source, dtype = _graph_input(path, graph, consts)
@@ -46,6 +46,14 @@ def import_onnx(path, name: str | None = None) -> Imported:
 
 
 # ----------------------------------------------------------------------------- reading
+
+EXPORTER_NAMES = ("main_graph", "torch_jit", "torch-jit-export", "tf2onnx", "")
+"""Graph names PyTorch's exporters (and others) give every model: the file's name is better."""
+
+
+def _own_name(name: str) -> str:
+    return "" if name in EXPORTER_NAMES else name
+
 
 def _array(path: Path, tensor):
     """A stored weight as a numpy array; FileFormatError naming it when it cannot be one (an

@@ -41,6 +41,7 @@ def test_a_layerwise_recurrent_layer_comes_back(tmp_path, kind, output, both_way
     assert recurrent_kinds(result.spec) == [(kind, output, both_ways, 1)]
     assert result.max_difference <= 1e-5
     same_outputs(model, result.model, (7, 3))
+    assert result.spec.name == "net"        # the file's, not the exporter's "main_graph"
 
 
 def test_stacked_layers_over_token_ids_come_back_one_layer_each(tmp_path):
