@@ -3,10 +3,8 @@ NPZ file or an IDX pair into them, a shard at a time (an image folder's memory s
 one shard however many pictures it holds)."""
 from __future__ import annotations
 
-import glob
 import json
 import os
-import secrets
 import shutil
 from pathlib import Path
 from typing import Iterable
@@ -15,6 +13,7 @@ import numpy as np
 
 from engine.data.npz import _check_type
 from engine.data.shards import FORMAT, MANIFEST, VERSION
+from engine.io.atomic import remove_stale, sync, temporary_path
 from engine.errors import DatasetError
 
 ROWS = 8192
@@ -26,20 +25,21 @@ def write_shards(folder, parts: Iterable[tuple[np.ndarray, np.ndarray]],
     """Write `parts`, (x, y) numpy arrays of numbers, one shard each, as a shards folder at
     `folder`, which must not exist yet. The shards go into a hidden folder beside it that is
     renamed to `folder` once complete, so a failed or killed write leaves nothing under that
-    name (and its leftovers are removed by the next write there). Returns {"samples",
+    name (and its leftovers are removed by the next write there: engine.io.atomic's
+    temporary names and their clean-up, as for every file Layerwise writes). Returns {"samples",
     "shards", "bytes"}."""
     folder = Path(folder)
     if folder.exists():
         raise DatasetError(f"'{folder}' already exists; give a new folder name for the shards")
     if not folder.parent.is_dir():
         raise DatasetError(f"the folder '{folder.parent}' does not exist")
-    _remove_leftovers(folder)
-    tmp = folder.with_name(f".{folder.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    remove_stale(folder)
+    tmp = temporary_path(folder)
     try:
         tmp.mkdir()
         summary = _write_parts(tmp, parts, classes)
         os.rename(tmp, folder)
-        _sync(folder.parent)
+        sync(folder.parent)
     except OSError as exc:
         raise DatasetError(f"the shards could not be written to '{folder}': "
                            f"{exc.strerror or exc}") from None
@@ -88,39 +88,6 @@ def _check_part(k: int, x: np.ndarray, y: np.ndarray) -> None:
     if len(x) != len(y):
         raise DatasetError(f"part {k} has {len(x)} inputs but {len(y)} labels; they must be "
                            f"the same number")
-
-
-def _remove_leftovers(folder: Path) -> None:
-    """Remove the hidden folders of writes to `folder` whose process is gone (killed) on this
-    machine: `.NAME.PID-TOKEN.tmp`, NAME matched exactly."""
-    prefix = f".{folder.name}."
-    for old in folder.parent.glob(glob.escape(prefix) + "*-*.tmp"):
-        pid = old.name[len(prefix):].split("-", 1)[0]
-        if old.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def _sync(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ----------------------------------------------------------------------------- converting

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -80,12 +81,12 @@ def replacing(path, what: str = "save") -> Iterator[Path]:
     check_output(path, what)
     target = _resolved(Path(path))
     remove_stale(target)
-    tmp = target.with_name(_tmp_name(target.name))
+    tmp = temporary_path(target)
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.chmod(tmp, _mode(target))
         yield tmp
-        _sync(tmp)
+        sync(tmp)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -112,9 +113,16 @@ def write_with(path, writer: Callable, what: str = "save") -> Path:
     return Path(path)
 
 
+def temporary_path(target: Path) -> Path:
+    """Where a write of `target` goes first: `.NAME.PID-TOKEN.tmp` beside it (a file, or a
+    folder written whole, engine.data.shards_write), which remove_stale recognises."""
+    return target.with_name(_tmp_name(target.name))
+
+
 def remove_stale(target: Path) -> list[Path]:
-    """Remove the temporary files of earlier writes of `target` whose process has ended (or, for
-    names without a process number, that are older than an hour). Returns those removed."""
+    """Remove the temporary files (or folders) of earlier writes of `target` whose process has
+    ended (or, for names without a process number, files older than an hour). Returns those
+    removed."""
     removed = []
     prefix = "." + _short(target.name) + "."
     try:
@@ -126,7 +134,10 @@ def remove_stale(target: Path) -> list[Path]:
             continue
         if _is_stale(entry.name[len(prefix):-len(".tmp")], entry):
             with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
                 removed.append(Path(entry.path))
     return removed
 
@@ -183,8 +194,9 @@ def _mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def _sync(tmp: Path) -> None:
-    fd = os.open(tmp, os.O_RDONLY)
+def sync(path: Path) -> None:
+    """Flush a written file, or a folder's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

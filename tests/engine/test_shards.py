@@ -141,7 +141,7 @@ def test_a_killed_or_failed_write_leaves_nothing_under_the_name(tmp_path):
     assert list(tmp_path.iterdir()) == []
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    leftover = tmp_path / f".s.{dead.pid}-abcd.tmp"
+    leftover = tmp_path / f".s.{dead.pid}-abcd0123.tmp"     # as engine.io.atomic names them
     leftover.mkdir()
     engine.data.write_shards(tmp_path / "s", [(x, y)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
@@ -303,7 +303,9 @@ def test_a_constant_column_becomes_zero_not_one(tmp_path):
 
 def test_a_name_with_glob_characters_removes_only_its_own_leftovers(tmp_path):
     x, y = pictures(5)
-    live = tmp_path / f".x1.{os.getpid()}-beef.tmp"       # another name's write, alive
+    other = subprocess.Popen([sys.executable, "-c", "pass"])
+    other.wait()                                      # a dead writer, of another name
+    live = tmp_path / f".x1.{other.pid}-beef0123.tmp"
     live.mkdir()
     engine.data.write_shards(tmp_path / "x[1]", [(x, y)])
     assert live.exists() and (tmp_path / "x[1]" / "shards.json").exists()
