@@ -47,7 +47,7 @@ def make_shards(folder: Path) -> Path:
     """The folder's pictures as sharded arrays beside it (written once, kept)."""
     out = folder.with_name(folder.name + "-shards")
     if not out.exists():
-        engine.data.to_shards(folder, out, rows=1000)
+        engine.to_shards(folder, out, rows=1000)
     return out
 
 

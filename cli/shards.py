@@ -42,8 +42,8 @@ def _size(text: str) -> list[int]:
 
 def run(args) -> int:
     import engine
-    rows = args.rows if args.rows is not None else engine.data.SHARD_ROWS
-    done = engine.data.to_shards(args.source, args.output, rows=rows, size=args.size,
+    rows = args.rows if args.rows is not None else engine.SHARD_ROWS
+    done = engine.to_shards(args.source, args.output, rows=rows, size=args.size,
                                  color=args.color)
     print(f"Wrote {done['samples']:,} samples of {printable(args.source)} as {done['shards']} "
           f"shards ({done['bytes'] / 2 ** 20:.1f} MiB) to '{printable(args.output)}'")

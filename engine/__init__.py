@@ -35,6 +35,8 @@ _LAZY = {
     "import_network": "io.import_common", "Imported": "io.import_common",
     "write_atomically": "io.atomic", "check_output": "io.atomic", "write_with": "io.atomic",
     "load_dataset": "data", "datasets": "data", "Dataset": "data", "DatasetInfo": "data",
+    "write_shards": "io.shards_write", "to_shards": "io.shards_write",
+    "SHARD_ROWS": "io.shards_write",
     "Recipe": "run.recipe", "PretrainConfig": "run.recipe", "DataRef": "run.recipe",
     "run_recipe": "run.recipe", "TrainConfig": "run.config", "DEFAULT_LR": "run.config",
     "train": "run.loop", "Run": "run.loop",
@@ -67,6 +69,7 @@ if TYPE_CHECKING:   # what _LAZY and _MODULES resolve to, for IDEs and type chec
     from engine.io.export import export
     from engine.io.import_common import Imported, import_network
     from engine.io.lwnet import Saved, load, network_json, save
+    from engine.io.shards_write import SHARD_ROWS, to_shards, write_shards
     from engine.network import describe
     from engine.network.model import Model, build
     from engine.network.transfer import (lost_in_edit, network_signature, same_network,

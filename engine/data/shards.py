@@ -1,6 +1,6 @@
 """Sharded arrays: a data set larger than memory as a folder of .npy files, read row by row.
 
-The format (version 1), written by `write_shards` (and `python main.py shards`):
+The format (version 1), written by engine.write_shards (and `python main.py shards`):
 
     FOLDER/shards.json   {"format": "layerwise-shards", "version": 1, "classes": [...] or null,
                           "shards": [{"x": "x-00000.npy", "y": "y-00000.npy"}, ...]}

@@ -112,7 +112,7 @@ class ImageFiles(OnDisk):
             len(indices), *(self.sample_shape or self.raw_shape))
 
     def stream_raw(self, batches: list, workers: int | None = None) -> "Stream":
-        """The batches' pictures as stored, uint8 (engine.data.shards_write), as `stream`."""
+        """The batches' pictures as stored, uint8 (engine.io.shards_write), as `stream`."""
         return Stream(_Batches(self, batches, "raw"), None, workers)
 
 

@@ -115,7 +115,7 @@ def write_with(path, writer: Callable, what: str = "save") -> Path:
 
 def temporary_path(target: Path) -> Path:
     """Where a write of `target` goes first: `.NAME.PID-TOKEN.tmp` beside it (a file, or a
-    folder written whole, engine.data.shards_write), which remove_stale recognises."""
+    folder written whole, engine.io.shards_write), which remove_stale recognises."""
     return target.with_name(_tmp_name(target.name))
 
 

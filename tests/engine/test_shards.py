@@ -30,7 +30,7 @@ def pictures(n=90, seed=0):
 @pytest.fixture
 def folder(tmp_path):
     x, y = pictures()
-    engine.data.write_shards(tmp_path / "s", [(x[i:i + 25], y[i:i + 25]) for i in (0, 25, 50, 75)],
+    engine.write_shards(tmp_path / "s", [(x[i:i + 25], y[i:i + 25]) for i in (0, 25, 50, 75)],
                              classes=["a", "b", "c"])
     return tmp_path / "s"
 
@@ -123,7 +123,7 @@ class _Spy:
 def test_float_features_and_regression_targets(tmp_path):
     rng = np.random.default_rng(1)
     x, y = rng.normal(3, 2, (300, 5)).astype(np.float32), rng.normal(size=(300, 2))
-    engine.data.write_shards(tmp_path / "f", [(x[:100], y[:100]), (x[100:], y[100:])])
+    engine.write_shards(tmp_path / "f", [(x[:100], y[:100]), (x[100:], y[100:])])
     memory = engine.load_dataset(tmp_path / "f")
     streamed = engine.load_dataset(tmp_path / "f", stream="yes")
     assert memory.task == "regression" and memory.target_shape == (2,)
@@ -137,16 +137,16 @@ def test_float_features_and_regression_targets(tmp_path):
 def test_a_killed_or_failed_write_leaves_nothing_under_the_name(tmp_path):
     x, y = pictures(10)
     with pytest.raises(engine.DatasetError, match="part 1 holds samples of shape"):
-        engine.data.write_shards(tmp_path / "s", [(x, y), (x[:, :, :4], y)])
+        engine.write_shards(tmp_path / "s", [(x, y), (x[:, :, :4], y)])
     assert list(tmp_path.iterdir()) == []
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     leftover = tmp_path / f".s.{dead.pid}-abcd0123.tmp"     # as engine.io.atomic names them
     leftover.mkdir()
-    engine.data.write_shards(tmp_path / "s", [(x, y)])
+    engine.write_shards(tmp_path / "s", [(x, y)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
     with pytest.raises(engine.DatasetError, match="already exists"):
-        engine.data.write_shards(tmp_path / "s", [(x, y)])
+        engine.write_shards(tmp_path / "s", [(x, y)])
 
 
 def manifest_of(folder):
@@ -218,7 +218,7 @@ def test_an_image_folder_becomes_shards_with_its_classes(tmp_path):
     for i, (a, c) in enumerate(zip(x, y)):
         (tmp_path / "imgs" / f"k{c}").mkdir(parents=True, exist_ok=True)
         image.fromarray(a[0]).save(tmp_path / "imgs" / f"k{c}" / f"{i:02}.png")
-    done = engine.data.to_shards(tmp_path / "imgs", tmp_path / "s", rows=8)
+    done = engine.to_shards(tmp_path / "imgs", tmp_path / "s", rows=8)
     assert done["kind"] == "images" and done["samples"] == 30 and done["shards"] == 4
     folder, sharded = engine.load_dataset(tmp_path / "imgs"), engine.load_dataset(tmp_path / "s")
     assert sharded.classes == folder.classes and torch.equal(sharded.y, folder.y)
@@ -295,7 +295,7 @@ def test_labels_and_types_that_disagree_are_refused(folder, change, message):
 
 def test_a_constant_column_becomes_zero_not_one(tmp_path):
     x = np.stack([np.linspace(0, 1, 50), np.full(50, 0.1)], 1).astype(np.float32)
-    engine.data.write_shards(tmp_path / "c", [(x, np.arange(50) % 2)])
+    engine.write_shards(tmp_path / "c", [(x, np.arange(50) % 2)])
     for data in (engine.load_dataset(tmp_path / "c"),
                  make_dataset("m", x, np.arange(50) % 2, "classification", normalise="features")):
         assert torch.equal(data.x[:, 1], torch.zeros(50))
@@ -307,5 +307,5 @@ def test_a_name_with_glob_characters_removes_only_its_own_leftovers(tmp_path):
     other.wait()                                      # a dead writer, of another name
     live = tmp_path / f".x1.{other.pid}-beef0123.tmp"
     live.mkdir()
-    engine.data.write_shards(tmp_path / "x[1]", [(x, y)])
+    engine.write_shards(tmp_path / "x[1]", [(x, y)])
     assert live.exists() and (tmp_path / "x[1]" / "shards.json").exists()

@@ -198,7 +198,7 @@ def test_a_shards_folder_opens_with_its_options_and_streams_when_asked(qtbot, wi
                                                                       tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 2)).astype(np.float32)
-    engine.data.write_shards(tmp_path / "s", [(x[:25], np.arange(25) % 3),
+    engine.write_shards(tmp_path / "s", [(x[:25], np.arange(25) % 3),
                                               (x[25:], np.arange(15) % 3)],
                              classes=["cat", "dog", "bird"])
     s, box = start(window)

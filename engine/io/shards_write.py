@@ -16,7 +16,7 @@ from engine.data.shards import FORMAT, MANIFEST, VERSION
 from engine.io.atomic import remove_stale, sync, temporary_path
 from engine.errors import DatasetError
 
-ROWS = 8192
+SHARD_ROWS = 8192
 """Samples per shard unless asked otherwise."""
 
 
@@ -92,7 +92,7 @@ def _check_part(k: int, x: np.ndarray, y: np.ndarray) -> None:
 
 # ----------------------------------------------------------------------------- converting
 
-def to_shards(source, folder, rows: int = ROWS, size=None, color: str = "auto") -> dict:
+def to_shards(source, folder, rows: int = SHARD_ROWS, size=None, color: str = "auto") -> dict:
     """Write the data of `source` (a folder of images, one subfolder per class, decoded as
     the image reader does with `size` and `color`; an NPZ file of X and y; an IDX image file
     and its labels) as shards of `rows` samples at `folder`, with the values as stored (the
