@@ -7,7 +7,8 @@ from engine.data.download import cache_dir
 from engine.data.readers import (FILE_KINDS, check_file_options, check_path, csv_columns, file_kind,
                       file_kinds, file_options)
 from engine.data.registry import DatasetInfo, datasets, load_dataset
+from engine.data.stream import set_decode_workers
 
 __all__ = ["CLASSIFICATION", "FILE_KINDS", "REGRESSION", "Dataset", "DatasetInfo", "Option",
            "cache_dir", "check_file_options", "check_path", "csv_columns", "datasets", "file_kind",
-           "file_kinds", "file_options", "load_dataset"]
+           "file_kinds", "file_options", "load_dataset", "set_decode_workers"]

@@ -32,6 +32,18 @@ WORKERS = min(4, (os.cpu_count() or 1) - 1) \
 """Processes that decode a streamed folder's batches (0: decoded in the calling thread)."""
 
 
+def set_decode_workers(n: int | None) -> None:
+    """How many processes decode streamed batches from now on in this process (None: the
+    default, WORKERS as the machine allows; 0: the calling thread decodes them). The window
+    uses 0: processes forked from one running Qt's threads could die as they exited, and
+    torch's handler then failed the run from the GUI thread."""
+    global WORKERS
+    WORKERS = _DEFAULT_WORKERS if n is None else max(0, int(n))
+
+
+_DEFAULT_WORKERS = WORKERS
+
+
 class OnDisk:
     """What inputs left on disk share (ImageFiles here, engine.data.shards.ArrayShards): they
     stand where a Dataset's float32 (N, *sample_shape) tensor would be, with its shape and
