@@ -27,6 +27,17 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("LAYERWISE_HOME", str(tmp_path_factory.mktemp("layerwise-home")))
 
 
+@pytest.fixture(autouse=True)
+def _default_decoding():
+    """Each test starts with streamed batches decoded as by default: a window opened by an
+    earlier test switches its process to a fork server (engine.data.set_decode_workers),
+    whose workers would not see a later test's monkeypatches."""
+    yield
+    stream = sys.modules.get("engine.data.stream")
+    if stream is not None:
+        stream.set_decode_workers()
+
+
 def _active_qt_timers() -> list[str]:
     if "PySide6.QtWidgets" not in sys.modules:
         return []

@@ -32,13 +32,25 @@ WORKERS = min(4, (os.cpu_count() or 1) - 1) \
 """Processes that decode a streamed folder's batches (0: decoded in the calling thread)."""
 
 
-def set_decode_workers(n: int | None) -> None:
-    """How many processes decode streamed batches from now on in this process (None: the
-    default, WORKERS as the machine allows; 0: the calling thread decodes them). The window
-    uses 0: processes forked from one running Qt's threads could die as they exited, and
-    torch's handler then failed the run from the GUI thread."""
-    global WORKERS
+START = "fork"
+"""How decoding processes start: "fork" (a copy of this process, the cheapest) or "forkserver"
+(forked from a clean server process started once, which has imported what they need)."""
+PRELOAD = ["engine.data.stream", "engine.data.shards", "engine.run.batches"]
+
+
+def set_decode_workers(n: int | None = None, start: str = "fork") -> None:
+    """How streamed batches are decoded from now on in this process: by `n` processes (None:
+    WORKERS as the machine allows; 0: the calling thread decodes them) started by `start`.
+    The window uses "forkserver": a process forked from one running Qt's threads could die as
+    it exited, and torch's handler then failed the run from the GUI thread."""
+    global WORKERS, START
+    if start not in ("fork", "forkserver") or start not in \
+            multiprocessing.get_all_start_methods():
+        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if start == "forkserver":
+        multiprocessing.set_forkserver_preload(PRELOAD)     # before the server starts
     WORKERS = _DEFAULT_WORKERS if n is None else max(0, int(n))
+    START = start
 
 
 _DEFAULT_WORKERS = WORKERS
@@ -200,7 +212,7 @@ class Stream:
         self.loader = torch.utils.data.DataLoader(
             batches, batch_size=None, shuffle=False, num_workers=workers, pin_memory=cuda,
             collate_fn=_identity, prefetch_factor=2 if workers else None,
-            multiprocessing_context="fork" if workers else None)
+            multiprocessing_context=START if workers else None)
         self.it = None
 
     def __enter__(self) -> "Stream":

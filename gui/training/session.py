@@ -47,7 +47,7 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
 
     def __init__(self, window):
         super().__init__(window)
-        engine.data.set_decode_workers(0)    # no process forked from this one (Qt's threads)
+        engine.data.set_decode_workers(start="forkserver")  # never forked from this process
         self.window, self.doc = window, window.doc
         self.worker = Worker(self)
         self.panel = TrainingPanel()

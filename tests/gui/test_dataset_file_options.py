@@ -211,7 +211,7 @@ def test_a_shards_folder_opens_with_its_options_and_streams_when_asked(qtbot, wi
     qtbot.waitUntil(lambda: box.summary.text().startswith("40 samples"), timeout=30000)
     assert loaded(s).streamed and box.reference()["options"]["stream"] == "yes"
     from engine.data import stream
-    assert stream.WORKERS == 0           # decoded in the training thread: nothing forked here
+    assert stream.START == "forkserver"      # decoding processes never forked from Qt's
     with qtbot.waitSignal(window.training_finished, timeout=60000) as blocker:
         assert window.start_training()
     assert blocker.args == ["finished"], window.doc.history.get("message")
