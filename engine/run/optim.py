@@ -17,21 +17,38 @@ from engine.run.config import TrainConfig
 STATE_FORMAT = OPTIMIZER_FORMAT     # optimizer.json "format", checked on load
 
 
+FUSED_DEVICES = ("cpu", "cuda")     # where PyTorch has fused optimizer kernels
+
+
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """The optimizer `config` names, on `params`, with PyTorch's fused kernels where it has
+    them for these parameters (floating point, on a CPU or CUDA device): one pass over all
+    parameters instead of ~10 small operations per tensor. The update is the same to rounding
+    (2e-7 after 200 Adam steps); one Adam step of the 5x100 MLP takes 127 µs instead of 422 µs
+    on one CPU thread (bench/optimizer_step.py). RMSprop has no fused kernel: it runs its
+    multi-tensor one."""
+    params = list(params)
     lr, wd, name = config.learning_rate, config.weight_decay, config.optimizer
+    fast = {"fused": True} if _fusable(params) else {}
     O = torch.optim
     if name == "sgd":
-        return O.SGD(params, lr=lr, weight_decay=wd)
+        return O.SGD(params, lr=lr, weight_decay=wd, **fast)
     if name in ("sgd+momentum", "nesterov"):
         return O.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd,
-                     nesterov=name == "nesterov")
+                     nesterov=name == "nesterov", **fast)
     if name == "adam":
-        return O.Adam(params, lr=lr, weight_decay=wd)
+        return O.Adam(params, lr=lr, weight_decay=wd, **fast)
     if name == "adamw":
-        return O.AdamW(params, lr=lr, weight_decay=wd)
+        return O.AdamW(params, lr=lr, weight_decay=wd, **fast)
     if name == "rmsprop":
-        return O.RMSprop(params, lr=lr, weight_decay=wd)
-    return O.Adagrad(params, lr=lr, weight_decay=wd)
+        return O.RMSprop(params, lr=lr, weight_decay=wd, foreach=bool(fast) or None)
+    return O.Adagrad(params, lr=lr, weight_decay=wd, **fast)
+
+
+def _fusable(params: list[torch.Tensor]) -> bool:
+    """Whether PyTorch's fused optimizer kernels take these parameters."""
+    return bool(params) and all(p.is_floating_point() and p.device.type in FUSED_DEVICES
+                                and not p.is_sparse for p in params)
 
 
 def state_fields(kind: str) -> set[str]:
