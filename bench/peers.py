@@ -3,7 +3,9 @@
 One process, one torch thread, CPU. Each side trains the same network from the same initial
 weights on the same data in the same batch order with the same validation pass
 (bench/train_overhead.py's `bare_loop` and `engine_loop`, imported, not copied):
-  plain loop              train_overhead.bare_loop (no statistics of any layer);
+  plain loop              train_overhead.bare_loop (no statistics of any layer), with
+                          torch.optim.Adam's defaults, and with Adam's fused kernel, as
+                          Layerwise builds its optimizers (engine.run.optim);
   Layerwise               engine.train, default probes (every 20 steps) and probes every step;
   hooks -> TensorBoard    what a user writes by hand: forward hooks on every leaf layer
                           (activation mean, std, fraction of zeros), tensor hooks on every
@@ -149,6 +151,8 @@ def sides(base: engine.TrainConfig, scratch: str) -> dict[str, object]:
     tb, wandb = missing("tensorboard"), missing("wandb")
     return {
         PLAIN: bare_loop,
+        "plain loop with Adam's fused kernel (as Layerwise's)":
+            lambda spec, data, cfg: bare_loop(spec, data, cfg, fused=True),
         f"Layerwise, default probes (every {every} steps)": engine_loop,
         "Layerwise, probes every step":
             lambda spec, data, cfg: engine_loop(spec, data, cfg.replace(probe_every=1)),
