@@ -1,9 +1,10 @@
 """Where a probed step's extra time goes, part by part, measured inside a training step.
 
-One process, one model, mnist-5k batches of 32, Adam; step kinds interleaved one by one (so the
-machine's slow and fast spells hit all alike) and timed from the forward pass to the end of the
-optimizer step, with the steps' caches as training leaves them (the parts cost more here than
-on their own: the backward pass has pushed the activations out of the processor's caches):
+One process, one model, mnist-5k batches of 32, Adam with its fused kernel (as the engine builds
+it); step kinds interleaved one by one (so the machine's slow and fast spells hit all alike) and
+timed from the forward pass to the end of the optimizer step, with the steps' caches as training
+leaves them (the parts cost more here than on their own: the backward pass has pushed the
+activations out of the processor's caches):
 
   plain                 forward, loss.backward(), step
   probed                the training loop's probed step: tapped forward, backward through
@@ -48,7 +49,7 @@ def measure(file: str, steps: int, x: torch.Tensor, y: torch.Tensor) -> dict[str
     torch.manual_seed(0)
     model = engine.build(engine.load(EXAMPLES / file).spec)
     params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=1e-3)
+    opt = torch.optim.Adam(params, lr=1e-3, fused=True)      # as the engine builds it
     watch = probes.Watch(model, retain=False)
     times: dict[str, list] = {k: [] for k in KINDS}
     pending: list = []
