@@ -181,5 +181,6 @@ def _cells(t: dict[str, list[float]], key: str) -> str:
     return (f"{statistics.median(t[key]):7.3f} {statistics.median(ratios):6.3f} "
             f"{f'{q1:.3f}-{q3:.3f}':>11} {min(t[key]) / min(t['bare']):6.3f} {fused:8.3f}")
 
+
 if __name__ == "__main__":
     main()
