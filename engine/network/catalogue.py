@@ -303,7 +303,7 @@ _KINDS = [
               "network (e.g. where a skip connection starts).", (), same_shape,
               simple_build("Identity"), transparent=True),
     activation_kind("ReLU", "Rectifier max(0, x): units are exactly off for negative input; "
-                "gradient 1 on active paths.", family="rectifier"),
+                "gradient 1 on active paths.", family="rectifier", nonnegative=True),
     activation_kind("LeakyReLU", "Rectifier with a small slope for negative input, so units are "
                 "never fully off.",
                 (float_param("negative_slope", 0.01, "slope for negative input", lo=0.0, hi=1.0),),
@@ -318,9 +318,9 @@ _KINDS = [
     activation_kind("Softplus", "Smooth rectifier log(1 + eˣ): never exactly zero, so no sparsity.",
                 (float_param("beta", 1.0, "sharpness", lo=1e-6),
                  float_param("threshold", 20.0, "above beta·x > threshold it is linear", lo=0.0)),
-                family="rectifier"),
+                family="rectifier", nonnegative=True),
     activation_kind("Sigmoid", "Logistic 1/(1 + e⁻ˣ) in (0, 1): saturates, so gradients shrink in "
-                "deep stacks.", family="saturating", bounds=(0.0, 1.0)),
+                "deep stacks.", family="saturating", bounds=(0.0, 1.0), nonnegative=True),
     activation_kind("Tanh", "Hyperbolic tangent in (−1, 1): zero-centred, but saturates.",
                 family="saturating", bounds=(-1.0, 1.0)),
     activation_kind("Softsign", "x/(1 + |x|) in (−1, 1): saturates polynomially, more gently "
@@ -337,7 +337,7 @@ _KINDS = [
                     "dimension. Not before a cross-entropy loss, which applies its own.",
                     (int_param("dim", 1, "dimension to normalise along (1: the features or "
                                "channels; 0 is the batch)", lo=-4, hi=4),),
-                    infer=_softmax_infer),
+                    infer=_softmax_infer, nonnegative=True),
     LayerKind("Dropout", "Regularisation", "Randomly zeroes a fraction p of the units while "
               "training; does nothing at evaluation.",
               (float_param("p", 0.5, "probability of zeroing a unit", lo=0.0, hi=1.0),),

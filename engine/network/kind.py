@@ -31,6 +31,7 @@ class LayerKind:
     max_inputs: int | None = 1          # None: any number
     family: str = ""                    # activations: "rectifier" or "saturating"
     bounds: tuple[float, float] | None = None   # saturating activations' output range
+    nonnegative: bool = False   # activations whose outputs are never below 0 (ReLU, Sigmoid...)
     transparent: bool = False   # seen through when 'auto' init looks for the next activation
     replaces: tuple[str, ...] = ()      # older names still read from files
     # the exported Python source (engine.io.export_python): `source(params, in_shapes)` gives

@@ -92,6 +92,8 @@ class Watch:
         self.model = model
         self.weighted, self.activations = probed_layers(model)
         self.bounds = {n: LAYERS[model.spec.nodes[n].kind].bounds for n in self.activations}
+        self.signed = {n for n in self.activations
+                       if not LAYERS[model.spec.nodes[n].kind].nonnegative}
         self.weights = {n: layer_weights(model.layers[n]) for n in self.weighted}
         self.weight_list = [w for ws in self.weights.values() for w in ws]
         # layers of several weight tensors: which layer each tensor's norm goes to (else None)
@@ -279,7 +281,8 @@ class Watch:
             self._plans[key] = _ActivationPlan(
                 acts, [math.prod(self.outputs[n].shape[1:]) for n in acts],
                 [self.bounds[n] for n in acts], first.device,
-                reshape=any(self.outputs[n].dim() != 2 for n in acts))
+                reshape=any(self.outputs[n].dim() != 2 for n in acts),
+                signed=any(n in self.signed for n in acts))
         return self._plans[key]
 
 
@@ -288,11 +291,13 @@ class _ActivationPlan:
     side as one (batch, units) matrix, per unit over the batch (nonzero count, sum, alive,
     saturated count), then per layer — by one product with a (units, layers) membership
     matrix while that matrix is small (MEMBERSHIP_LIMIT entries), else one sum per layer.
-    The per-layer counts are turned into fractions on the host."""
+    The per-layer counts are turned into fractions on the host. `signed`: whether any of the
+    layers can give negative outputs (else the signs are counted as they are, one pass less
+    over the activations: LeNet-5's four ReLUs, ~20 µs a probe)."""
 
     def __init__(self, acts: tuple[str, ...], sizes: list[int], bounds: list, device,
-                 reshape: bool = True):
-        self.acts, self.sizes, self.reshape = acts, sizes, reshape
+                 reshape: bool = True, signed: bool = True):
+        self.acts, self.sizes, self.reshape, self.signed = acts, sizes, reshape, signed
         self.saturating = [b is not None for b in bounds]
         self.keys = [(n, stat) for n, saturating in zip(acts, self.saturating)
                      for stat in ("sparsity", "dead", "mean_activation")
@@ -322,7 +327,8 @@ class _ActivationPlan:
                          else list(outputs.values()), dim=1)   # the tap keeps plan order
         if flat.dtype != torch.float32:
             flat = flat.float()              # counts stay exact, sums comparable
-        nonzero = flat.sign().abs_().sum(0)    # 1 where nonzero; ~5x faster than ne().sum()
+        signs = flat.sign()                  # ±1 where nonzero; ~5x faster than ne().sum()
+        nonzero = (signs.abs_() if self.signed else signs).sum(0)
         rows = [nonzero, flat.sum(0), nonzero.sign()]          # sign: the unit is alive
         if self.limits is not None:
             centre, reach = self.limits

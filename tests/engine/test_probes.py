@@ -59,7 +59,8 @@ def assert_close(got, want):
             assert got[n][stat] == pytest.approx(value, rel=1e-5, abs=1e-7), (n, stat)
 
 
-@pytest.mark.parametrize("act", ["Tanh", "ReLU", "Sigmoid", "Softsign", "LeakyReLU"])
+@pytest.mark.parametrize("act", ["Tanh", "ReLU", "Sigmoid", "Softsign", "LeakyReLU", "ELU",
+                                 "Softplus", "Softmax"])
 def test_probe_matches_a_direct_computation(act):
     data = engine.load_dataset("spiral", samples=300)
     torch.manual_seed(1)
@@ -180,6 +181,19 @@ def test_probe_arguments_are_checked():
         engine.probe(deep(), "spiral", samples=0)
     with pytest.raises(engine.DatasetError, match="Input has shape"):
         engine.probe(deep(inputs=3), "spiral")
+
+
+@pytest.mark.parametrize("kind", [k for k in engine.LAYERS.values() if k.nonnegative],
+                         ids=lambda kind: kind.name)
+def test_activations_counted_as_nonnegative_never_give_negative_outputs(kind):
+    """The probes count the nonzero outputs of these kinds by their signs as they are (no
+    absolute value): a negative output would be counted as -1 (a -0.0 adds 0, as it should)."""
+    assert kind.category == "Activation"
+    x = torch.cat([torch.randn(64, 3, 8) * 10, torch.full((1, 3, 8), -1e4),
+                   torch.full((1, 3, 8), -0.0)])
+    spec = engine.NetworkSpec.sequential((3, 8), [(kind.name, {})])
+    out = engine.build(spec)(x)
+    assert (out >= 0).all()
 
 
 def test_probe_of_mixed_activations_matches_a_direct_computation():
