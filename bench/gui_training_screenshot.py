@@ -52,6 +52,12 @@ def main() -> int:
     window.open_example(str(ROOT / "resources" / "examples" / f"{args.example}.json"))
     session.panel.load(session.panel.recipe().with_settings(train={"epochs": 20}))
     dash = session.dashboard
+    unknown = [title for title in args.show if title not in dash.docks]
+    if unknown:             # before training starts: no run to leave behind
+        window.doc.results_unsaved = False
+        window.close()
+        p.error(f"no dashboard dock {', '.join(map(repr, unknown))}; the docks are "
+                f"{', '.join(map(repr, dash.docks))}")
     window.resizeDocks([dash.docks["Loss"], dash.docks["Gradients"], dash.docks["Activations"]],
                        [520, 560, 520], Qt.Horizontal)
     window.resizeDocks([dash.docks["Loss"]], [330], Qt.Vertical)
