@@ -29,6 +29,13 @@ __all__ = ["FILE_KINDS", "IMAGE_SUFFIXES", "READER_OPTIONS", "check_file_options
 
 def read_path(path: Path, options: dict) -> Dataset:
     """Pick the reader from what the path is; check the options against that kind of file."""
+    try:
+        return _read_path(path, options)
+    except OSError as exc:      # a folder on the way the user may not enter, a name too long
+        raise DatasetError(f"'{path}' cannot be read: {exc.strerror or exc}") from None
+
+
+def _read_path(path: Path, options: dict) -> Dataset:
     kind = check_path(path)
     options = check_file_options(path, options)
     if kind == "idx" and path.is_dir():
@@ -110,6 +117,13 @@ def file_kind(path) -> str | None:
 def check_path(path) -> str:
     """The kind of data file at `path`; DatasetError when it is missing or of no known kind."""
     path = Path(path)
+    try:
+        return _check_path(path)
+    except OSError as exc:
+        raise DatasetError(f"'{path}' cannot be read: {exc.strerror or exc}") from None
+
+
+def _check_path(path: Path) -> str:
     if not path.exists():
         raise DatasetError(f"the data file '{path}' does not exist")
     kind = file_kind(path)

@@ -202,13 +202,23 @@ def load_dataset(name_or_path, progress: D.Progress | None = None, **options) ->
         dataset.source, dataset.options = info.name, checked
         return dataset
     path = Path(name_or_path)
-    if path.exists() or path.suffix or len(path.parts) > 1:
+    if "\0" in str(path):
+        raise DatasetError(f"{str(path)!r} holds a NUL character, which no file name may hold")
+    if _may_exist(path) or path.suffix or len(path.parts) > 1:
         return read_path(path, options)
     close = difflib.get_close_matches(str(name_or_path), list(REGISTRY), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise DatasetError(f"unknown data set '{name_or_path}'{hint}: use one of "
                        f"{', '.join(REGISTRY)}, or a path to a .csv, .npz or IDX file or a "
                        f"folder of images")
+
+
+def _may_exist(path: Path) -> bool:
+    """Whether `path` exists, or may (it is out of reach: read_path says why)."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def _check_options(info: DatasetInfo, options: dict) -> dict:

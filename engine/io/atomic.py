@@ -28,6 +28,8 @@ LEGACY_AGE_S = 3600             # temporary files of older versions (no PID) are
 def output_problem(path) -> str | None:
     """Why `path` cannot be written, or None: a missing or read-only folder, a folder or a
     special file in its place, a name too long for the file system."""
+    if "\0" in str(path):
+        return "its name holds a NUL character, which no file name may hold"
     path = Path(path)
     if not path.name or path.name in (".", ".."):
         return "it names no file; give a file name"

@@ -87,17 +87,20 @@ def _looks_pickled(data: bytes) -> bool:
 
 # ----------------------------------------------------------------------------- members
 
-def read_members(path: Path, problems: list[str]) -> dict[str, bytes] | None:
-    """The file's members as bytes (a bare JSON file becomes {'network.json': ...})."""
-    if not path.exists():
-        problems.append("the file does not exist")
-        return None
-    if path.is_dir():
-        problems.append("it is a folder, not a file")
-        return None
-    if not path.is_file():
-        problems.append("it is not a regular file (a pipe, a device or a socket); refused "
-                        "without reading it")
+SIZED_BY_NETWORK = ("weights.safetensors", "optimizer.safetensors")   # read last, see caps
+
+Caps = Callable[[dict[str, bytes]], dict[str, int]]
+
+
+def read_members(path: Path, problems: list[str],
+                 caps: Caps | None = None) -> dict[str, bytes] | None:
+    """The file's members as bytes (a bare JSON file becomes {'network.json': ...}).
+    `caps(members read so far)`: the most bytes each of SIZED_BY_NETWORK may hold (what the
+    network in network.json can need), asked before they are read, after every other member:
+    a small file then cannot make its loading inflate gigabytes it never needed."""
+    problem = file_problem(path)
+    if problem:
+        problems.append(problem)
         return None
     try:
         with open(path, "rb") as fh:
@@ -109,7 +112,7 @@ def read_members(path: Path, problems: list[str]) -> dict[str, bytes] | None:
         problems.append("the file is empty")
         return None
     if head.startswith(b"PK"):
-        return _read_zip(path, problems)
+        return _read_zip(path, problems, caps)
     if _looks_pickled(head):
         problems.append(f"the file {PICKLE_REFUSAL}")
         return None
@@ -117,6 +120,24 @@ def read_members(path: Path, problems: list[str]) -> dict[str, bytes] | None:
         return _read_bare_json(path, problems)
     problems.append("it is not a Layerwise network: expected a .lwnet file (a zip) or a "
                     "network.json")
+    return None
+
+
+def file_problem(path: Path) -> str | None:
+    """Why `path` is no file to read, or None: missing, a folder, a pipe or a device, or out
+    of reach (a folder on its way the user may not enter, a name too long, a NUL in it)."""
+    if "\0" in str(path):
+        return "its name holds a NUL character, which no file name may hold"
+    try:
+        if not path.exists():
+            return "the file does not exist"
+        if path.is_dir():
+            return "it is a folder, not a file"
+        if not path.is_file():
+            return ("it is not a regular file (a pipe, a device or a socket); refused without "
+                    "reading it")
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
     return None
 
 
@@ -128,7 +149,7 @@ def _read_bare_json(path: Path, problems: list[str]) -> dict[str, bytes] | None:
     return {"network.json": path.read_bytes()}
 
 
-def _read_zip(path: Path, problems: list[str]) -> dict[str, bytes] | None:
+def _read_zip(path: Path, problems: list[str], caps: Caps | None) -> dict[str, bytes] | None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -142,9 +163,12 @@ def _read_zip(path: Path, problems: list[str]) -> dict[str, bytes] | None:
                 problems.append(f"member {twice[0]!r} appears more than once (zip tools would "
                                 f"disagree on which one is the file); refused")
                 return None
-            members = {}
-            for info in infos:
-                data = _read_member(zf, info, problems)
+            members: dict[str, bytes] = {}
+            limits: dict[str, int] | None = None
+            for info in sorted(infos, key=lambda i: i.filename in SIZED_BY_NETWORK):
+                if info.filename in SIZED_BY_NETWORK and limits is None:
+                    limits = caps(members) if caps is not None else {}
+                data = _read_member(zf, info, problems, (limits or {}).get(info.filename))
                 if data is not None:
                     members[info.filename] = data
             return members
@@ -155,7 +179,8 @@ def _read_zip(path: Path, problems: list[str]) -> dict[str, bytes] | None:
         return None
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str]):
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str],
+                 cap: int | None = None):
     name = info.filename
     if info.orig_filename != name or any(unicodedata.category(c)[0] == "C" for c in name):
         problems.append(f"member {info.orig_filename[:80]!r} has a control character in its "
@@ -174,6 +199,10 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, problems: list[str]
         return None
     limit = MEMBER_LIMITS[name]
     too_big = f"member {name!r} is larger than the {_size(limit)} allowed; refused"
+    if cap is not None and cap < limit:
+        limit = cap
+        too_big = (f"member {name!r} is larger than the {_size(cap)} its network can need; "
+                   f"refused")
     if info.file_size > limit:
         problems.append(too_big)
         return None

@@ -92,12 +92,15 @@ def _example(model: Model, batch: int = 3) -> torch.Tensor:
 # ----------------------------------------------------------------------------- formats
 
 def _export_python(model: Model, path: Path) -> ExportResult:
-    from safetensors.torch import save_file
+    """The source and its weights, both made in memory, then written side by side: each
+    replaces its file only once both are complete (a full disk leaves neither half-done)."""
+    from safetensors.torch import save as st_save
     weights = path.with_suffix(".safetensors")
-    source = python_source(model, weights.name, path.stem)
-    write_bytes(path, source.encode("utf-8"), "export to")
-    with replacing(weights, "export to") as tmp:
-        save_file(state_for_source(model), str(tmp))
+    source = python_source(model, weights.name, path.stem).encode("utf-8")
+    tensors = st_save(state_for_source(model))
+    with replacing(weights, "export to") as wtmp, replacing(path, "export to") as stmp:
+        wtmp.write_bytes(tensors)
+        stmp.write_bytes(source)
     return ExportResult("python", [path, weights])
 
 
@@ -105,8 +108,9 @@ def _export_torchscript(model: Model, path: Path) -> ExportResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # torch.jit is deprecated upstream but still loads
         traced = torch.jit.trace(model, _example(model), check_trace=False)
-        with replacing(path, "export to") as tmp:
-            traced.save(str(tmp))
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer)      # in memory: torch aborts the process on a full disk
+    write_bytes(path, buffer.getvalue(), "export to")
     return ExportResult("torchscript", [path])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import FileFormatError, LayerwiseError
+from engine.io.checks import file_problem
 from engine.io.import_common import GraphBuilder, Imported, UnsupportedOperations, check_same
 
 MAX_BYTES = 1 << 30      # 1 GiB: larger files are refused before they are read
@@ -33,7 +34,7 @@ def import_onnx(path, name: str | None = None) -> Imported:
     consts = {t.name: _array(path, t) for t in graph.initializer}
     source, dtype = _graph_input(path, graph, consts)
     builder.input(source.name, _sample_shape(path, source))
-    ctx = onnx_ops.Context(builder, consts, opset, graph)
+    ctx = onnx_ops.Context(builder, consts, opset, graph, len(data))
     for i, node in enumerate(graph.node):
         ctx.convert(node, i)
     if len(graph.output) != 1:
@@ -67,15 +68,18 @@ def _array(path: Path, tensor):
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise FileFormatError(path, ["there is no such file" if not path.exists()
-                                     else "it is not a regular file"])
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise FileFormatError(path, [f"it holds {size:,} bytes, more than the "
-                                     f"{MAX_BYTES:,} an imported model may have"])
-    with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
+    problem = file_problem(path)
+    if problem:
+        raise FileFormatError(path, [problem])
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise FileFormatError(path, [f"it holds {size:,} bytes, more than the "
+                                         f"{MAX_BYTES:,} an imported model may have"])
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise FileFormatError(path, [f"it cannot be read ({exc.strerror or exc})"]) from None
     if len(data) > MAX_BYTES:
         raise FileFormatError(path, [f"it holds more than {MAX_BYTES:,} bytes"])
     return data

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from engine.errors import FileFormatError, LayerwiseError
+from engine.io.checks import file_problem
 from engine.io.import_common import (GraphBuilder, Imported, NotImportable,
                                      UnsupportedOperations, check_same)
 from engine.io.torch_ops import FUNCTIONS, METHODS, MODULES, TUPLE, TUPLE_MODULES
@@ -53,8 +54,11 @@ def _module_of(source) -> tuple[nn.Module, dict, str]:
                              f" or a torch.nn.Module")
     file, _, class_name = str(source).rpartition(":")
     path = Path(file)
-    if path.suffix != ".py" or not path.is_file():
-        raise FileFormatError(path, ["there is no such Python file"])
+    if path.suffix != ".py":
+        raise FileFormatError(path, ["give a Python file, ending in .py"])
+    problem = file_problem(path)
+    if problem:
+        raise FileFormatError(path, [problem])
     namespace = _run_file(path)
     cls = namespace.get(class_name)
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
@@ -78,8 +82,11 @@ def _run_file(path: Path) -> dict:
 def _load_weights(module: nn.Module, path: Path) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
-    if path.suffix != ".safetensors" or not path.is_file():
+    if path.suffix != ".safetensors":
         raise FileFormatError(path, ["weights are read from a .safetensors file only"])
+    problem = file_problem(path)
+    if problem:
+        raise FileFormatError(path, [problem])
     try:
         module.load_state_dict(load_file(str(path)))
     except (SafetensorError, RuntimeError, OSError) as exc:

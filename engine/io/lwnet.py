@@ -183,7 +183,7 @@ def load(path) -> Saved:
     """Read a .lwnet file or a bare network.json; every problem in one FileFormatError."""
     path = Path(path)
     problems: list[str] = []
-    members = read_members(path, problems)
+    members = read_members(path, problems, _state_caps)
     if members is None:
         raise FileFormatError(path, problems)
     saved = _parse(members, problems)
@@ -191,6 +191,29 @@ def load(path) -> Saved:
         raise FileFormatError(path, problems)
     saved.path = str(path)
     return saved
+
+
+STATE_ROOM = 1 * MiB          # a safetensors header and its alignment, beyond the values
+BYTES_PER_STORED = 8          # a value stored as float64, the widest weights are read from
+OPTIMIZER_COPIES = 4          # state tensors a weight may have (Adam with AMSGrad: 3), and more
+WITHOUT_NETWORK = 1 * MiB     # the cap when network.json cannot be read: its problem is reported
+
+
+def _state_caps(members: dict[str, bytes]) -> dict[str, int]:
+    """The most bytes weights.safetensors and optimizer.safetensors can hold for the network in
+    network.json (read_members' caps): every weight and buffer stored as float64, and four
+    optimizer tensors of each. A network that cannot be read or built takes no weights (it is
+    refused for that, by _parse)."""
+    import json
+    try:
+        spec = NetworkSpec.from_dict(json.loads(members["network.json"].decode("utf-8-sig")))
+        state = _expected_state(spec)
+    except Exception:   # noqa: BLE001 - any problem of network.json is reported by _parse
+        return dict.fromkeys(("weights.safetensors", "optimizer.safetensors"), WITHOUT_NETWORK)
+    values = sum(t.numel() for t in state.values())
+    weights = STATE_ROOM + BYTES_PER_STORED * values
+    return {"weights.safetensors": weights,
+            "optimizer.safetensors": STATE_ROOM + OPTIMIZER_COPIES * (weights - STATE_ROOM)}
 
 
 JSON_MEMBERS = ("manifest.json", "network.json", "training.json", "history.json",

@@ -28,6 +28,8 @@ import numpy as np
 from engine.io.import_common import NotImportable
 
 FOLD_LIMIT = 4096           # values a folded constant may grow to beyond its inputs' sizes
+FOLD_ROOM = 64 * 2**20      # bytes all folded constants may take beyond FOLD_PER_BYTE x the file
+FOLD_PER_BYTE = 4           # casting every weight from float16 to float64 takes 4x the file
 BATCH = -(10 ** 12) - 7      # the batch's size in folded shapes (any other size is fixed)
 ARITHMETIC = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.floor_divide}
 FOLLOWED = ("Shape", "Transpose", "Expand", "ConstantOfShape", "Slice", "Concat", "Gather",
@@ -156,6 +158,8 @@ def _shape(ctx, node) -> None:
 def _fold(ctx, node) -> None:
     """Compute a shape-arithmetic op of constants; arithmetic on the batch is refused."""
     ctx.only_first_output(node)
+    if not is_read(ctx, node):
+        return
     values = [ctx.consts[v] if v else None for v in node.input]
     if node.op_type in ARITHMETIC:
         a, b = values
@@ -164,13 +168,37 @@ def _fold(ctx, node) -> None:
         if a.dtype.kind != "i" or b.dtype.kind != "i":
             raise NotImportable("arithmetic on constants that are not whole numbers")
         _bounded(a, b, int(np.prod(np.broadcast_shapes(a.shape, b.shape))))
-        ctx.consts[node.output[0]] = ARITHMETIC[node.op_type](a, b)
+        keep(ctx, node.output[0], ARITHMETIC[node.op_type](a, b))
         return
     if node.op_type == "Gather":
         axis = int(ctx.attr(node, "axis", 0))
         _bounded(values[0], values[1],
                  values[1].size * values[0].size // max(1, values[0].shape[axis]))
-    ctx.consts[node.output[0]] = FOLDS[node.op_type](ctx, node, values)
+    if node.op_type == "Concat":
+        afford(ctx, sum(v.nbytes for v in values if v is not None))
+    keep(ctx, node.output[0], FOLDS[node.op_type](ctx, node, values))
+
+
+def is_read(ctx, node) -> bool:
+    """Whether a node's outputs are read by anything (a constant nothing reads is not
+    computed: a stranger's file could chain folds that only grow)."""
+    return any(ctx.readers.get(o, 0) for o in node.output if o)
+
+
+def afford(ctx, size: int) -> None:
+    """NotImportable when `size` more bytes of folded constants would pass the import's
+    budget (ctx.fold_budget: FOLD_PER_BYTE times the file, and FOLD_ROOM)."""
+    if ctx.folded + size > ctx.fold_budget:
+        raise NotImportable(f"folding its constants would take more than "
+                            f"{ctx.fold_budget // 2**20:,} MiB of memory, far more than the "
+                            f"file's own weights")
+
+
+def keep(ctx, name: str, value: np.ndarray) -> None:
+    """Keep a folded constant, counted against the import's budget (see afford)."""
+    afford(ctx, value.nbytes)
+    ctx.folded += value.nbytes
+    ctx.consts[name] = value
 
 
 def _bounded(a: np.ndarray, b: np.ndarray, size: int) -> None:
@@ -241,19 +269,23 @@ def _fold_constant(ctx, node) -> None:
     import onnx
     for a in node.attribute:
         if a.name == "value":
-            ctx.consts[node.output[0]] = onnx.numpy_helper.to_array(a.t)
+            keep(ctx, node.output[0], onnx.numpy_helper.to_array(a.t))
         elif a.name in ("value_float", "value_floats", "value_int", "value_ints"):
-            ctx.consts[node.output[0]] = np.array(onnx.helper.get_attribute_value(a))
+            keep(ctx, node.output[0], np.array(onnx.helper.get_attribute_value(a)))
 
 
 def _fold_identity(ctx, node) -> None:
-    ctx.consts[node.output[0]] = ctx.consts[node.input[0]]
+    ctx.consts[node.output[0]] = ctx.consts[node.input[0]]      # the same array
 
 
 def _fold_cast(ctx, node) -> None:
     import onnx
+    if not is_read(ctx, node):
+        return
     to = onnx.helper.tensor_dtype_to_np_dtype(ctx.attr(node, "to", 1))
-    ctx.consts[node.output[0]] = ctx.consts[node.input[0]].astype(to)
+    source = ctx.consts[node.input[0]]
+    afford(ctx, source.size * np.dtype(to).itemsize)
+    keep(ctx, node.output[0], source.astype(to))
 
 
 FOLD = {"Constant": _fold_constant, "Identity": _fold_identity, "Cast": _fold_cast}

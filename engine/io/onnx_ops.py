@@ -20,12 +20,16 @@ class Context:
     """What a handler sees: the builder, the constants (initializers and folded Constant ops),
     the opset, and how many nodes read each value; what engine.io.onnx_layout follows without
     a kind: `views` (transposed values), `zeros` (zero tensors), `atoms` (the axes of a
-    recurrent layer's output)."""
+    recurrent layer's output); `folded`, the bytes of constants folded so far, within
+    `fold_budget` (engine.io.onnx_layout.afford) for a file of `file_bytes`."""
 
-    def __init__(self, builder: GraphBuilder, consts: dict, opset: int, graph):
+    def __init__(self, builder: GraphBuilder, consts: dict, opset: int, graph,
+                 file_bytes: int = 0):
         self.b = builder
         self.consts = consts
         self.opset = opset
+        self.folded = 0
+        self.fold_budget = onnx_layout.FOLD_ROOM + onnx_layout.FOLD_PER_BYTE * file_bytes
         self.readers: dict[str, int] = {}
         self.shape_readers: dict[str, int] = {}      # of those, Shape ops (sizes only)
         self.views: dict[str, onnx_layout.View] = {}

@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.data.npz import _check_type
 from engine.data.shards import FORMAT, MANIFEST, VERSION
-from engine.io.atomic import remove_stale, sync, temporary_path
+from engine.io.atomic import output_problem, remove_stale, sync, temporary_path
 from engine.errors import DatasetError
 
 SHARD_ROWS = 8192
@@ -29,10 +29,11 @@ def write_shards(folder, parts: Iterable[tuple[np.ndarray, np.ndarray]],
     temporary names and their clean-up, as for every file Layerwise writes). Returns {"samples",
     "shards", "bytes"}."""
     folder = Path(folder)
+    problem = output_problem(folder)
+    if problem and "folder; give a file name" not in problem:
+        raise DatasetError(f"the shards cannot be written to '{folder}': {problem}")
     if folder.exists():
         raise DatasetError(f"'{folder}' already exists; give a new folder name for the shards")
-    if not folder.parent.is_dir():
-        raise DatasetError(f"the folder '{folder.parent}' does not exist")
     remove_stale(folder)
     tmp = temporary_path(folder)
     try:
@@ -41,8 +42,10 @@ def write_shards(folder, parts: Iterable[tuple[np.ndarray, np.ndarray]],
         os.rename(tmp, folder)
         sync(folder.parent)
     except OSError as exc:
-        raise DatasetError(f"the shards could not be written to '{folder}': "
-                           f"{exc.strerror or exc}") from None
+        # numpy reports a short write without an error number ("30000 requested and 14304
+        # written"): the disk is full, or the file system refused the rest
+        reason = exc.strerror or f"{exc}: only part of the data was written (is the disk full?)"
+        raise DatasetError(f"the shards could not be written to '{folder}': {reason}") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

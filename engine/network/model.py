@@ -95,6 +95,7 @@ class Model(nn.Module):
     def example_input(self, batch: int = 3, seed: int = 0) -> torch.Tensor:
         """A seeded random input batch (to trace, export or compare with): token ids when the
         input feeds an Embedding (below the smallest vocabulary), else normal values."""
+        self.check_batch_fits(batch)
         gen = torch.Generator().manual_seed(seed)
         nodes = self.spec.nodes
         vocab = [nodes[n].params["num_embeddings"] for n in self.order
@@ -102,6 +103,19 @@ class Model(nn.Module):
         if vocab:
             return torch.randint(0, min(vocab), (batch, *self.input_shape), generator=gen).float()
         return torch.randn(batch, *self.input_shape, generator=gen)
+
+    def check_batch_fits(self, batch: int) -> None:
+        """SpecError, before anything is allocated, when the activations of a `batch` of
+        samples would take more than half of this computer's memory (a forward pass keeps
+        them all while tracing, exporting or comparing)."""
+        need = self.analysis.activation_bytes * batch
+        have = memory_of_this_computer()
+        if have is not None and need > have // 2:
+            raise SpecError(f"A batch of {batch} samples takes {fmt_memory(need)} of "
+                            f"activations in this network ({fmt_memory(need // batch)} a "
+                            f"sample), more than half of this computer's memory "
+                            f"({fmt_memory(have)}), so it cannot be run here. Make the Input "
+                            f"or the layers smaller.")
 
     def add_tap(self, fn: Tap) -> Callable[[], None]:
         """Call `fn(outputs)`, {node_id: output} (the input too), after each forward pass;

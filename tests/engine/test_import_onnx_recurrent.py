@@ -223,8 +223,8 @@ def test_a_strangers_graph_is_refused_by_name_never_crashing(tmp_path):
     assert "read whole elsewhere too" in refused(hand_made(tmp_path, after=twice))["pick"]
     big = [helper.make_node("Constant", [], [n], name=n, value=numpy_helper.from_array(
         np.ones(shape, np.int64), n)) for n, shape in (("a", (1, 3000)), ("b", (3000, 1)))]
-    bomb = [*big, helper.make_node("Mul", ["a", "b"], ["m"], name="mul"), one,
-            *squeeze_to_y()]
+    bomb = [*big, helper.make_node("Mul", ["a", "b"], ["m"], name="mul"),
+            helper.make_node("Identity", ["m"], ["m2"], name="read"), one, *squeeze_to_y()]
     assert "computing a constant of 9,000,000 values" in \
         refused(hand_made(tmp_path, after=bomb))["mul"]
     worded = helper.make_node("Constant", [], ["W2"], name="w2", value=helper.make_tensor(

@@ -114,6 +114,23 @@ def history_bomb(path: Path, network_json: bytes, limit: int) -> Path:
     return path
 
 
+def state_bomb(path: Path, network_json: bytes, mib: int,
+               member: str = "weights.safetensors") -> Path:
+    """A .lwnet whose `member` (weights or optimizer state) is a valid safetensors file of
+    one float32 tensor of `mib` MiB of zeros, for a network that needs a few kilobytes."""
+    size = mib * MiB
+    header = json.dumps({"t": {"dtype": "F32", "shape": [size // 4],
+                               "data_offsets": [0, size]}}).encode()
+    header += b" " * (-len(header) % 8)
+    bomb = deflated(struct.pack("<Q", len(header)) + header, bytes(UNIT), mib)
+    manifest = json.dumps({"format": "layerwise-network", "format_version": 2}).encode()
+    plain = [("manifest.json", manifest), ("network.json", network_json)]
+    if member == "optimizer.safetensors":
+        plain.append(("optimizer.json", b"{}"))
+    path.write_bytes(zip_of(plain, {member: bomb}))
+    return path
+
+
 def npz_zeros_bomb(path: Path, mib: int) -> Path:
     """An NPZ whose X (uint8 images, 784 values each) is `mib` MiB of deflated zeros."""
     rows = mib * MiB // 784

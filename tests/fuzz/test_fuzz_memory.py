@@ -3,7 +3,9 @@ NPZ and IDX files of zeros that inflate to 600 MiB, an NPZ header declaring 8 TB
 declaring 10 images over 600 MiB of gzipped zeros, 400-megapixel PNGs) are loaded each in a
 process of its own, forked from this one: none crashes, and its peak memory (ru_maxrss) rises
 above where it started by at most a stated cap: a small multiple of the member's declared
-limit for .lwnet members, DATA_CAP_MIB for data files."""
+limit for .lwnet members, STATE_CAP_MIB for a tiny network's weights or optimizer state
+(which may hold no more than its network needs, engine.io.lwnet), DATA_CAP_MIB for data
+files."""
 from pathlib import Path
 
 import fuzz_bombs as B
@@ -14,6 +16,7 @@ from engine.io.checks import MEMBER_LIMITS
 DATA_CAP_MIB = 512
 MEMBER_FACTOR = 3           # a JSON member may cost 3x its limit while read and checked
 BOMB_MIB = 600
+STATE_CAP_MIB = 64          # weights and optimizer state: capped by what the network needs
 
 
 def bombs(folder: Path) -> dict[str, tuple[str, Path, int]]:
@@ -24,6 +27,11 @@ def bombs(folder: Path) -> dict[str, tuple[str, Path, int]]:
         "history.json deflate bomb": ("lwnet", B.history_bomb(
             folder / "history.lwnet", network, history_limit),
             MEMBER_FACTOR * history_limit >> 20),
+        "weights.safetensors of 600 MiB for a tiny network": ("lwnet", B.state_bomb(
+            folder / "weights.lwnet", network, BOMB_MIB), STATE_CAP_MIB),
+        "optimizer.safetensors of 600 MiB for a tiny network": ("lwnet", B.state_bomb(
+            folder / "optimizer.lwnet", network, BOMB_MIB, "optimizer.safetensors"),
+            STATE_CAP_MIB),
         "NPZ of deflated zeros": ("data", B.npz_zeros_bomb(folder / "zeros.npz", BOMB_MIB),
                                   DATA_CAP_MIB),
         "NPZ header declaring 8 TB": ("data", B.npz_lying_bomb(folder / "lying.npz"),
