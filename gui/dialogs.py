@@ -127,6 +127,14 @@ def _shape(text: str):
     return tuple(int(p) for p in parts)
 
 
+def file_stem(title: str) -> str:
+    """A file name (without suffix) to suggest for a network called `title`: its letters,
+    digits, '-' and '_' only (a name from a stranger's file holds no '/' or '..' to steer the
+    suggested path), spaces as '_'."""
+    stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in title).strip()
+    return (stem or "network").replace(" ", "_")
+
+
 def save_file_name(parent: QWidget, suggested: str) -> str:
     path, chosen = QFileDialog.getSaveFileName(parent, "Save network as", suggested, FILTERS)
     if path and not Path(path).suffix:

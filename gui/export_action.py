@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import engine
+from gui.dialogs import file_stem
 
 FORMATS = (("python", "PyTorch source, with a .safetensors weights file (*.py)", ".py"),
            ("torchscript", "TorchScript (*.pt)", ".pt"),
@@ -70,12 +71,12 @@ class ExportController(QObject):
             QMessageBox.information(self.window, "Export", "The network has problems (see the "
                                                            "Problems list): fix them first.")
             return False
-        stem = Path(doc.path).stem if doc.path else (doc.spec.name or "network")
+        stem = Path(doc.path).stem if doc.path else file_stem(doc.spec.name)
         formats = available_formats()
         if len(formats) < len(FORMATS):
             self.window.show_message(f"ONNX export is not offered: {ONNX_NEEDS}.")
         path, chosen = QFileDialog.getSaveFileName(self.window, "Export network",
-                                                   stem.replace(" ", "_") + ".py",
+                                                   stem + ".py",
                                                    ";;".join(f[1] for f in formats))
         if not path:
             return False

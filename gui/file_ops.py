@@ -121,7 +121,7 @@ class FileOps(QObject):
         return self.save_to(self.doc.path)
 
     def save_as(self) -> bool:
-        current = self.doc.path or str(Path.home() / _file_stem(self.doc.title))
+        current = self.doc.path or str(Path.home() / dialogs.file_stem(self.doc.title))
         suggested = str(Path(current).with_suffix(".lwnet")) if not self.doc.path else current
         path = dialogs.save_file_name(self.window, suggested)
         return self.save_to(path) if path else False
@@ -212,7 +212,3 @@ def _inside(path: str, folder: Path) -> bool:
     except OSError:
         return False
 
-
-def _file_stem(title: str) -> str:
-    stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in title).strip()
-    return (stem or "network").replace(" ", "_")

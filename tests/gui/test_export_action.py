@@ -48,3 +48,16 @@ def test_device_readout_describes_gpu_memory():
                      "reserved": 4 * 1024 ** 3, "total": 140 * 1024 ** 3})
     assert text == "cuda:0 · NVIDIA H200 · 3.00 GiB in use of 140"
     assert describe({"device": "cpu", "name": "x86_64", "allocated": None}) == "cpu · x86_64"
+
+
+def test_the_suggested_export_name_comes_from_the_networks_name_made_safe(window,
+                                                                         monkeypatch):
+    """A name from a stranger's file cannot steer where the export dialog points."""
+    spec = engine.load("resources/examples/toy_2d.json").spec
+    spec.name = "../../etc/cron.d/x y"
+    window.doc.replace(spec, None, spec.name)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: asked.append(a[2]) or ("", ""))
+    assert not window.export_network()
+    assert asked == ["______etc_cron_d_x_y.py"]
