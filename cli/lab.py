@@ -2,6 +2,7 @@
 experiments, each with its verdict."""
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ def register(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the experiments")
     p.add_argument("--quick", action="store_true",
                    help="a small budget (under 30 s each on a laptop CPU) instead of the full one")
-    p.add_argument("--seed", type=int, default=0, help="the base seed: arms compared over seeds "
+    p.add_argument("--seed", type=_seed, default=0, help="the base seed: arms compared over seeds "
                                                        "use it and the next ones (default 0)")
     p.add_argument("--out", metavar="DIR", help="where to write the report (default: "
                                                 "lab-reports/NAME; for all, a folder per "
@@ -35,9 +36,6 @@ def run(args) -> int:
         for e in lab.experiments():
             print(f"  {e.name:<25} {e.summary}")
         return 0
-    if args.seed < 0:
-        from cli.main import fail
-        return fail("--seed must be 0 or more")
     out = Path(args.out) if args.out else Path("lab-reports") / args.name
     progress = _Progress() if is_terminal() else None
     hooks = dict(callbacks=[progress] if progress else (),
@@ -91,3 +89,13 @@ class _Progress(Callback):
     def clear(self) -> None:
         sys.stderr.write("\r\033[K")
         sys.stderr.flush()
+
+
+def _seed(text: str) -> int:
+    """--seed, checked as the Lab checks it (a usage error otherwise)."""
+    from engine import LayerwiseError, lab
+    try:
+        return lab.check_seed(int(text))
+    except (ValueError, LayerwiseError) as exc:
+        raise argparse.ArgumentTypeError(str(exc) if isinstance(exc, LayerwiseError)
+                                         else f"{text!r} is not a whole number") from None

@@ -9,6 +9,8 @@ only rank 0 prints and writes files.
 """
 from __future__ import annotations
 
+import argparse
+
 import contextlib
 import csv
 import io
@@ -41,6 +43,7 @@ def register(sub) -> None:
     p.add_argument("--dataset", metavar="D", help="a data set name (see `datasets`) or a path "
                    "to a .csv, .npz, IDX file or image folder; default: the one in FILE")
     p.add_argument("--data-option", metavar="KEY=VALUE", action="append", default=[],
+                   type=_option_pair,
                    help="an option of the data set or of your file, e.g. noise=0.2 or "
                         "label=species (repeatable; `datasets` lists them all)")
     settings.add_flags(p)
@@ -50,7 +53,7 @@ def register(sub) -> None:
                    "CHECKPOINT (a .lwnet from --checkpoint-every or -o): weights, optimizer state, "
                    "history and epoch (an epoch cut short by Ctrl+C is trained again from "
                    "its start); its data set and settings apply unless given again")
-    p.add_argument("--checkpoint-every", type=int, metavar="N", help="every N epochs (counted "
+    p.add_argument("--checkpoint-every", type=_epochs, metavar="N", help="every N epochs (counted "
                    "from the first epoch of the history), save the run to --checkpoint, "
                    "atomically, replacing the previous checkpoint")
     p.add_argument("--checkpoint", metavar="PATH.lwnet", help="where --checkpoint-every writes "
@@ -160,7 +163,7 @@ def _recipe(engine, args, saved, resume: bool):
 
 
 def _data_ref(engine, args, recorded):
-    options = _options(args.data_option)
+    options = dict(args.data_option)
     if args.dataset:
         return engine.DataRef(args.dataset, options)
     if recorded.name:
@@ -208,9 +211,6 @@ def _check_outputs(engine, args) -> None:
         raise LayerwiseError(f"--metrics {args.metrics}: the file name must end in .json or "
                              f".csv")
     if args.checkpoint_every is not None:
-        if args.checkpoint_every < 1:
-            raise LayerwiseError(f"--checkpoint-every must be at least 1 (epochs), not "
-                                 f"{args.checkpoint_every}")
         if not (args.checkpoint or args.output):
             raise LayerwiseError("--checkpoint-every needs somewhere to write: --checkpoint "
                                  "PATH.lwnet, or -o OUT.lwnet (then OUT.checkpoint.lwnet)")
@@ -277,17 +277,26 @@ def _fitted(dataset, spec):
     return dataset.fit_input(analysis.shapes[analysis.input_id])
 
 
-def _options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise LayerwiseError(f"--data-option {pair!r} must look like KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
+def _option_pair(text: str) -> tuple[str, object]:
+    """--data-option KEY=VALUE as (key, value): a JSON value (a number, true, null...) or the
+    text as it is; anything else is a usage error."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} must look like KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def _epochs(text: str) -> int:
+    try:
+        epochs = int(text)
+    except ValueError:
+        epochs = 0
+    if epochs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of epochs of at least 1")
+    return epochs
 
 
 def _download_progress(name: str, done: int, total: int) -> None:
@@ -436,7 +445,8 @@ def _write_outputs(args, run, spec) -> None:
     if args.output:
         path = failed_path(args.output) if failed else Path(args.output)
         run.save(path)
-        print(f"Saved {path} (weights, config, history and optimizer state)."
+        held = "weights, config, history" + (" and optimizer state" if run.optimizer else "")
+        print(f"Saved {path} ({held})."
               + (f" The run failed, so '{args.output}' is left as it was." if failed else ""))
     if args.metrics:
         path = failed_path(args.metrics) if failed else Path(args.metrics)

@@ -80,7 +80,7 @@ class LabWindow(QDialog):
         self.quick = QCheckBox("Quick (under 30 s)")
         self.quick.setToolTip("A small budget: the same experiment on less data and fewer steps")
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2 ** 31 - 1)
+        self.seed.setRange(0, lab.MAX_BASE_SEED)
         self.seed.setPrefix("seed ")
         self.run_button = QPushButton("Run")
         self.run_all_button = QPushButton("Run All")

@@ -130,12 +130,17 @@ def make_dataset(name: str, x: np.ndarray, y: np.ndarray, task: str, *, source: 
         if scale != 1.0:
             xf *= scale
         norm = _normalise(xf, normalise, scale, stats)
+        nonzero = np.count_nonzero(xf)
         xs = xf.astype(np.float32)
     del xf
     if not np.all(np.isfinite(xs)):
         raise DatasetError(f"data set '{where}' has values that are not finite numbers "
                            f"(NaN or infinity, or beyond the range of 32-bit floats) in its "
                            f"inputs")
+    if np.count_nonzero(xs) < nonzero:
+        raise DatasetError(f"data set '{where}' has input values too close to 0 for 32-bit "
+                           f"floats (below about 1e-45), which would become 0: "
+                           f"standardise them (normalise=features or global) or scale them")
     if task == CLASSIFICATION:
         yt, n_classes = _class_labels(y, where, n_classes)
     else:
@@ -186,19 +191,40 @@ def spread(std, mean):
     return np.where(std > CONSTANT * np.abs(mean), std, 1.0)
 
 
+EXTREME = 1e150     # magnitudes whose squares overflow float64 (or, inverted, vanish to 0)
+
+
+def _moments(flat: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of a 2-D float64 array along `axis`, right for values near
+    float64's limits too: a line whose values pass EXTREME (or are all below 1/EXTREME) would
+    overflow its sum of squares to infinity or underflow it to 0, so it is divided by its
+    largest magnitude first (only those lines are copied)."""
+    mean, std = flat.mean(axis=axis), flat.std(axis=axis)
+    top = np.maximum(flat.max(axis=axis), -flat.min(axis=axis))
+    extreme = np.flatnonzero((top > EXTREME) | (top > 0) & (top < 1 / EXTREME)
+                             | ~np.isfinite(mean) | ~np.isfinite(std))
+    if len(extreme):
+        unit = top[extreme]
+        lines = np.take(flat, extreme, axis=1 - axis) / np.expand_dims(unit, axis)
+        mean[extreme] = lines.mean(axis=axis) * unit
+        std[extreme] = lines.std(axis=axis) * unit
+    return mean, std
+
+
 def _normalise(x: np.ndarray, how: str, scale: float, stats: tuple | None = None) -> dict:
     """Normalise `x` in place (no second copy of a large data set); what was done, as stored
     in `Dataset.normalisation`."""
     if how == "none":
         return {"kind": "none"} if scale == 1.0 else {"kind": "scale", "scale": scale}
     if how == "global":
-        mean, std = stats if stats is not None else (float(x.mean()), float(x.std()))
+        mean, std = stats if stats is not None else \
+            tuple(float(v[0]) for v in _moments(x.reshape(1, -1), axis=1))
         std = float(spread(np.float64(std), np.float64(mean)))
         x -= mean
         x /= std
         return {"kind": "standardise", "scale": scale, "mean": mean, "std": std}
     flat = x.reshape(len(x), -1)
-    mean, std = flat.mean(axis=0), flat.std(axis=0)
+    mean, std = _moments(flat, axis=0)
     std = spread(std, mean)
     flat -= mean
     flat /= std

@@ -6,6 +6,8 @@ what a file declares is checked against the memory budget before anything is all
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +32,13 @@ __all__ = ["FILE_KINDS", "IMAGE_SUFFIXES", "READER_OPTIONS", "check_file_options
 def read_path(path: Path, options: dict) -> Dataset:
     """Pick the reader from what the path is; check the options against that kind of file."""
     try:
-        return _read_path(path, options)
+        dataset = _read_path(path, options)
     except OSError as exc:      # a folder on the way the user may not enter, a name too long
         raise DatasetError(f"'{path}' cannot be read: {exc.strerror or exc}") from None
+    # recorded (Dataset.reference) as an absolute path: a run continued from another folder
+    # reads the same file, never one of the same name there
+    dataset.source = os.path.abspath(path)
+    return dataset
 
 
 def _read_path(path: Path, options: dict) -> Dataset:

@@ -20,7 +20,7 @@ from engine.lab.activations import EXPERIMENTS as _ACT
 from engine.io.atomic import write_atomically
 from engine.lab.architectures import EXPERIMENTS as _ARCH
 from engine.lab.capacity import EXPERIMENTS as _CAP
-from engine.lab.common import Context, Experiment, Figure, LabResult
+from engine.lab.common import MAX_BASE_SEED, Context, Experiment, Figure, LabResult, check_seed
 from engine.lab.gradients import EXPERIMENTS as _GRAD
 from engine.lab.initialisation import EXPERIMENTS as _INIT
 from engine.lab.report import markdown, set_figure_renderer, summary_markdown, \
@@ -53,7 +53,7 @@ def run_experiment(name: str, quick: bool = False, seed: int = 0, callbacks=(),
                    control: Control | None = None, progress=None, out_dir=None) -> LabResult:
     """Run one experiment; write its report into `out_dir` if given."""
     experiment = get(name)
-    ctx = Context(quick=quick, seed=seed, callbacks=tuple(callbacks),
+    ctx = Context(quick=quick, seed=check_seed(seed), callbacks=tuple(callbacks),
                   control=control or Control(), progress=progress)
     start = time.perf_counter()
     result = experiment.run(ctx)
@@ -76,6 +76,7 @@ def run_all(out_dir=None, quick: bool = False, seed: int = 0, names=ORDER, callb
     the Control; the results so far are returned (and summarised). `on_result(result)` is
     called as each experiment ends."""
     from pathlib import Path
+    check_seed(seed)
     control = control or Control()
     results = []
     if out_dir is not None:
@@ -94,7 +95,7 @@ def run_all(out_dir=None, quick: bool = False, seed: int = 0, names=ORDER, callb
     return results
 
 
-__all__ = ["EXPERIMENTS", "Experiment", "Figure", "LabResult", "NOT_REPRODUCED", "PARTLY",
-           "REPRODUCED", "VERDICTS", "Verdict", "experiments", "get", "markdown", "read_folder",
-           "read_result", "run_all",
+__all__ = ["EXPERIMENTS", "Experiment", "Figure", "LabResult", "MAX_BASE_SEED", "NOT_REPRODUCED",
+           "PARTLY", "REPRODUCED", "VERDICTS", "Verdict", "check_seed", "experiments", "get",
+           "markdown", "read_folder", "read_result", "run_all",
            "run_experiment", "set_figure_renderer", "summary_markdown", "write_report"]

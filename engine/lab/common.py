@@ -70,6 +70,21 @@ class LabResult:
         return out
 
 
+SEEDS = 3           # the most seeds an arm is trained with: the base seed and the next ones
+MAX_BASE_SEED = 2 ** 31 - SEEDS     # so that every seed of an arm is one a run takes
+
+
+def check_seed(seed) -> int:
+    """The base seed of an experiment, checked before any work: a whole number from 0 such
+    that every seed its arms use (SEEDS from it) is one a run takes."""
+    from engine.errors import LayerwiseError
+    top = MAX_BASE_SEED
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= top:
+        raise LayerwiseError(f"the Lab's seed must be a whole number from 0 to {top:,} (its arms "
+                             f"train with it and the next {SEEDS - 1}); got {seed!r}")
+    return seed
+
+
 @dataclass
 class Context:
     """How an experiment runs: its budget (quick or not), base seed, and the caller's hooks;
@@ -95,8 +110,8 @@ class Context:
     def pick(self, full, quick):
         return quick if self.quick else full
 
-    def seeds(self, quick: int = 3, full: int = 3) -> tuple[int, ...]:
-        """The training seeds of every arm: the base seed and the next ones."""
+    def seeds(self, quick: int = 3, full: int = SEEDS) -> tuple[int, ...]:
+        """The training seeds of every arm: the base seed and the next ones (at most SEEDS)."""
         return tuple(range(self.seed, self.seed + self.pick(full, quick)))
 
     def record(self, arm: str, recipe) -> None:

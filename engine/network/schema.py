@@ -128,8 +128,8 @@ def _check_range(p: Param, x: float) -> None:
     low = p.min is not None and (x <= p.min if p.above else x < p.min)
     if low or (p.max is not None and x > p.max):
         raise _refused(p, x)
-    if not -NUMBER_LIMIT <= x <= NUMBER_LIMIT:
-        raise _refused(p, x, bounded=True)
+    if (p.min is None and x < -NUMBER_LIMIT) or (p.max is None and x > NUMBER_LIMIT):
+        raise _refused(p, x, bounded=True)      # NUMBER_LIMIT bounds only what p leaves open
 
 
 def _as_int(p: Param, value: Any) -> int:

@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import TrainingError
+
 
 # ----------------------------------------------------------------------------- events
 
@@ -257,3 +259,18 @@ class Control:
         if not self._running.is_set():
             self._running.wait()
         return self._stop.is_set()
+
+
+def callback_list(callbacks) -> list:
+    """The callbacks as a list, each an engine.Callback or a function of an event
+    (TrainingError naming what else was given)."""
+    if isinstance(callbacks, (Callback, str, bytes)) or callable(callbacks) \
+            or not hasattr(callbacks, "__iter__"):
+        raise TrainingError(f"callbacks must be a list of engine.Callback objects or functions "
+                            f"of an event, not a {type(callbacks).__name__}")
+    callbacks = list(callbacks)
+    wrong = [c for c in callbacks if not (isinstance(c, Callback) or callable(c))]
+    if wrong:
+        raise TrainingError(f"callbacks must be engine.Callback objects or functions of an "
+                            f"event; got a {type(wrong[0]).__name__}")
+    return callbacks

@@ -21,6 +21,7 @@ across ranks. Pre-training runs in one process only.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from engine.run.batches import inputs
 from engine.run.config import TrainConfig
 from engine.run.distributed import SINGLE, Distributed
 from engine.run.events import Control, Dispatcher, FailedEvent, FinishedEvent, ProbeEvent, \
-    StepEvent
+    StepEvent, callback_list
 from engine.run.history import continue_history, finished_epochs
 from engine.network.model import Model
 from engine.run.objective import Objective, make_objective
@@ -116,10 +117,17 @@ def fit(network, dataset, config: TrainConfig, pretrain=None, fine_tune: bool = 
         distributed: Distributed | None = None) -> Run:
     """The one loop: pre-training stages (when `pretrain`, a PretrainConfig, is active), then
     `config.epochs` of training (unless not `fine_tune`)."""
+    from engine.run.pretrain_parts import check_pretrainable
     from engine.run.stages import FineTune, pretrain_stages
     if not isinstance(config, TrainConfig):
         raise TrainingError(f"config must be an engine.TrainConfig, not "
                             f"{type(config).__name__}")
+    callbacks = callback_list(callbacks)
+    if control is not None and not isinstance(control, Control):
+        raise TrainingError(f"control must be an engine.Control, not {type(control).__name__}")
+    # checked again, as copies: a field may have been set to anything since they were made
+    config = dataclasses.replace(config)
+    pretrain = dataclasses.replace(pretrain) if pretrain is not None else None
     pretraining = pretrain is not None and pretrain.active
     dist = distributed or SINGLE
     if pretraining and dist.active:
@@ -133,22 +141,11 @@ def fit(network, dataset, config: TrainConfig, pretrain=None, fine_tune: bool = 
     objective = make_objective(start.model, data, config.loss)
     run = Run(start.model, config, continue_history(start.history), data.reference(),
               str(device))
-    loop = _Loop(run, data, objective, start, list(callbacks), control or Control(), dist)
+    loop = _Loop(run, data, objective, start, callbacks, control or Control(), dist)
     stages = pretrain_stages(loop, pretrain) if pretraining else []
     if fine_tune:
         stages.append(FineTune(loop, start, after_pretraining=pretraining))
     return loop.fit(stages)
-
-
-def check_pretrainable(start) -> None:
-    """Pre-training needs a chain of layers, and starts from weights no run has trained."""
-    from engine.run.pretrain_parts import chain_blocks
-    if finished_epochs(start.history or {}):
-        raise TrainingError("this network continues a run that already trained; pre-training "
-                            "starts from new weights: start from the network itself (`train "
-                            "--fresh`, or Reset Weights in the window), or set pre-training to "
-                            "none to go on training")
-    chain_blocks(start.model)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -312,6 +309,8 @@ class _Loop:
             torch.zeros((), device=self.device)
         self.outputs_checked = None
         stage.epoch_end(epoch, lr, self.loss_sum, len(order), correct, seconds)
+        if not stage.state_finite():
+            raise Diverged(stage.state_overflowed(epoch))
         if self.outputs_checked if self.outputs_checked is not None else \
                 self._outputs_finite():
             self.good.keep(self.model, f"after epoch {epoch + 1}" if stage.index == 0 else

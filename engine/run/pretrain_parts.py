@@ -17,6 +17,7 @@ from torch import nn
 
 from engine.errors import SpecError, TrainingError
 from engine.network.catalogue import LAYERS
+from engine.run.history import finished_epochs
 
 
 @dataclass
@@ -140,3 +141,12 @@ def corrupt(x: torch.Tensor, noise: float) -> torch.Tensor:
         return x
     return x * (torch.rand_like(x) >= noise).to(x.dtype)
 
+
+def check_pretrainable(start) -> None:
+    """Pre-training needs a chain of layers, and starts from weights no run has trained."""
+    if finished_epochs(start.history or {}):
+        raise TrainingError("this network continues a run that already trained; pre-training "
+                            "starts from new weights: start from the network itself (`train "
+                            "--fresh`, or Reset Weights in the window), or set pre-training to "
+                            "none to go on training")
+    chain_blocks(start.model)

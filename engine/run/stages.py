@@ -49,6 +49,24 @@ class _Stage:
         set_lr(self.optimizer, lr)
         return lr
 
+    def state_finite(self) -> bool:
+        """Whether the optimizer's running averages (momentum, Adam's moments...) are all
+        finite: gradients too large for them overflow them to infinity while the loss and the
+        weights stay finite, and such a state can be neither trained on nor saved."""
+        state = [t for values in self.optimizer.state.values() for t in values.values()
+                 if torch.is_tensor(t) and t.is_floating_point() and t.dim() > 0]
+        return not state or bool(torch.stack(torch._foreach_norm(state)).isfinite().all())
+
+    def state_overflowed(self, epoch: int) -> str:
+        return (f"the {self.config.optimizer} optimizer's running averages of the gradients "
+                f"overflowed to infinity during epoch {epoch + 1}{self.where}, so training "
+                f"stopped: the gradients grew too large. Try a lower learning rate (now "
+                f"{self.config.learning_rate:g}) or gradient clipping (grad_clip).")
+
+    @property
+    def where(self) -> str:
+        return ""
+
 
 class FineTune(_Stage):
     """Training the whole network on its objective (fine-tuning, after pre-training). A network
@@ -294,6 +312,10 @@ class PretrainStage(_Stage):
         finally:
             for m in self.layers:
                 m.train()
+
+    @property
+    def where(self) -> str:
+        return f" of pre-training stage {self.index}"
 
     def diverged(self, what: str, value: float, step: int, epoch: int) -> str:
         return (f"the pre-training {what} of {self.record.get('layer', 'a block')} became "

@@ -65,7 +65,6 @@ def test_a_trained_file_continues_with_its_data_and_settings(tmp_path, capsys):
     (["--dataset", "moons", "-o", "."], "it is a folder"),
     (["--dataset", "moons", "-o", "/dev/null"], "not a regular file"),
     (["--dataset", "moons", "-o", "x.json", "--metrics", "x.json"], "given for two outputs"),
-    (["--dataset", "moons", "--data-option", "noise"], "KEY=VALUE"),
 ])
 def test_errors_are_one_line(capsys, args, words):
     assert main(["train", TOY, *args]) == 1
@@ -75,10 +74,18 @@ def test_errors_are_one_line(capsys, args, words):
     assert __import__("re").search(words, err)
 
 
-def test_usage_error_exits_2(capsys):
+@pytest.mark.parametrize("args, words", [
+    (["train", TOY, "--optimizer", "adamm"], "optimizer must be one of"),
+    (["train", TOY, "--data-option", "noise"], "'noise' must look like KEY=VALUE"),
+    (["train", TOY, "--checkpoint-every", "0", "-o", "x.lwnet"], "epochs of at least 1"),
+    (["lab", "cnn-vs-mlp", "--seed", "-1"], "from 0 to 2,147,483,645"),
+    (["lab", "cnn-vs-mlp", "--seed", "2147483646"], "and the next 2"),
+])
+def test_usage_errors_exit_2_before_any_work(capsys, args, words):
     with pytest.raises(SystemExit) as info:
-        main(["train", TOY, "--optimizer", "adamm"])
+        main(args)
     assert info.value.code == 2
+    assert words in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, words", [

@@ -244,3 +244,35 @@ def test_image_folder_without_pillow_says_what_to_install(tmp_path, monkeypatch)
     monkeypatch.setattr(builtins, "__import__", no_pil)
     with pytest.raises(engine.DatasetError, match="Pillow"):
         load_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e-300])
+@pytest.mark.parametrize("normalise", ["features", "global"])
+def test_values_near_the_limits_of_float64_are_standardised_not_zeroed(tmp_path, scale,
+                                                                       normalise):
+    """Their squares overflow (or vanish): the standard deviation was infinite (or 0) and
+    every input became 0 without a word."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    np.savez(tmp_path / "d.npz", X=x * scale, y=(x[:, 0] > 0).astype(int))
+    got = engine.load_dataset(tmp_path / "d.npz", normalise=normalise).x.numpy()
+    axis = None if normalise == "global" else 0
+    expected = (x - x.mean(axis)) / x.std(axis)
+    assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_inputs_too_small_for_32_bit_floats_are_refused_not_zeroed(tmp_path):
+    x = np.random.default_rng(0).normal(size=(50, 2)) * 1e-300
+    np.savez(tmp_path / "d.npz", X=x, y=(x[:, 0] > 0).astype(int))
+    with pytest.raises(engine.DatasetError, match="too close to 0 for 32-bit floats"):
+        engine.load_dataset(tmp_path / "d.npz", normalise="none")
+
+
+def test_a_data_file_is_recorded_by_its_absolute_path(tmp_path, monkeypatch):
+    """A run continued from another folder reads the same file, not one of the same name."""
+    x = np.random.default_rng(0).normal(size=(50, 2))
+    np.savez(tmp_path / "d.npz", X=x, y=(x[:, 0] > 0).astype(int))
+    monkeypatch.chdir(tmp_path)
+    data = engine.load_dataset("d.npz")
+    assert data.reference()["name"] == str(tmp_path / "d.npz")
+    assert data.name == "d.npz"

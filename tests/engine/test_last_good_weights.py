@@ -3,6 +3,7 @@
 learning rate, when the inputs are at fault."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -75,3 +76,48 @@ def test_a_cpu_allocation_failure_is_reported_as_running_out_of_memory():
                                                    "batch size"):
         engine.train(_spec(), engine.load_dataset("moons", samples=100),
                      engine.TrainConfig(epochs=1), callbacks=[Greedy()])
+
+
+class OverflowState(engine.Callback):
+    """Makes Adam's running average of squared gradients infinite after step `at`, as
+    gradients too large for float32 squares do while the loss and weights stay finite."""
+
+    def __init__(self, at):
+        self.at, self.kept = at, {}
+
+    def on_epoch_end(self, run, event):
+        self.kept[event.epoch] = {k: v.clone() for k, v in run.model.state_dict().items()}
+
+    def on_after_backward(self, run, step):
+        if step == self.at:
+            state = run.optimizer.state[next(run.model.parameters())]
+            state["exp_avg_sq"].fill_(math.inf)
+
+
+def test_an_overflowed_optimizer_state_fails_the_run_and_keeps_a_savable_one(tmp_path):
+    """Before, such a run 'finished' and then could not be saved at all."""
+    data = engine.load_dataset("moons", samples=400)
+    spy = OverflowState(at=12)                 # epoch 2: 7 steps of 50 an epoch
+    config = engine.TrainConfig(epochs=3, batch_size=50, optimizer="adam")
+    with pytest.raises(engine.TrainingError, match="adam optimizer's running averages of the "
+                                                   "gradients overflowed to infinity during "
+                                                   "epoch 2") as failed:
+        engine.train(_spec(), data, config, callbacks=[spy])
+    run = failed.value.run
+    assert run.status == "failed" and "after epoch 1" in run.message
+    state = run.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in spy.kept[1].items())
+    run.save(tmp_path / "failed.lwnet")
+    saved = engine.load(tmp_path / "failed.lwnet")
+    assert saved.model is not None and saved.optimizer_state is None
+
+
+def test_inputs_whose_gradients_overflow_adam_fail_clearly_without_an_error_of_their_own():
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal(size=(64, 2)) * 1e11, dtype=torch.float32)
+    data = engine.Dataset("huge", x, torch.tensor(rng.normal(size=(64, 1)), dtype=torch.float32),
+                          "regression")
+    spec = engine.NetworkSpec.sequential((2,), [("Linear", {"out_features": 1})])
+    config = engine.TrainConfig(epochs=2, batch_size=64, probe_every=0, val_fraction=0.0)
+    with pytest.raises(engine.TrainingError, match="overflowed to infinity during epoch 1"):
+        engine.train(spec, data, config)
