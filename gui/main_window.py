@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QTimer, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox
 
@@ -193,6 +193,23 @@ class MainWindow(QMainWindow):
         self.about_action = a("&About Layerwise", self.about)
         self.reset_layout_action = a("&Reset Layout", self.reset_layout, None,
                                      "Put every panel back in its default place")
+        for act in (self.cut_action, self.copy_action, self.paste_action,
+                    self.duplicate_action, self.delete_action, self.select_all_action):
+            self._on_canvas_only(act)
+
+    def _on_canvas_only(self, action: QAction) -> None:
+        """Give `action`'s keys to a twin that acts only while the canvas has the focus:
+        Delete in the Runs table, Ctrl+C in a list, must not delete or copy the selected
+        layers. (An action in a menu bar takes its keys window-wide whatever its shortcut
+        context, so the menu's action shows the keys after a tab and has none itself.)"""
+        twin = QAction(action.text(), self.view)
+        twin.setShortcuts(action.shortcuts())
+        twin.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+        twin.triggered.connect(lambda checked=False: action.trigger())   # not while disabled
+        self.view.addAction(twin)
+        keys = ", ".join(k.toString(QKeySequence.NativeText) for k in action.shortcuts())
+        action.setShortcuts([])
+        action.setText(f"{action.text()}\t{keys}")
 
     def _menus(self) -> None:
         bar = self.menuBar()

@@ -100,6 +100,27 @@ def test_rubber_band_selects_and_one_drag_moves_as_one_undo_step(window):
     assert node_pos(window, "conv2d_1") == a
 
 
+def test_editing_keys_act_on_the_canvas_only_while_it_has_the_focus(window, qtbot):
+    """Delete or Ctrl+X in the Problems list or the palette leave the selected layers be;
+    the Edit menu still names the keys, and they still work on the canvas."""
+    lenet(window)
+    window.show()
+    window.scene.select_nodes(["conv2d_2"])
+    count = len(window.spec.nodes)
+    for widget in (window.problems, window.palette.filter):
+        widget.setFocus()
+        for key, mod in ((Qt.Key_Delete, Qt.NoModifier), (Qt.Key_Backspace, Qt.NoModifier),
+                         (Qt.Key_X, Qt.ControlModifier), (Qt.Key_D, Qt.ControlModifier)):
+            qtbot.keyClick(widget, key, mod)
+    assert len(window.spec.nodes) == count and window.doc.undo_stack.count() == 0
+    assert window.delete_action.text().endswith("\tDel, Backspace")
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key_D, Qt.ControlModifier)
+    assert len(window.spec.nodes) == count + 1
+    window.delete_action.trigger()                      # from the menu, wherever the focus
+    assert len(window.spec.nodes) == count
+
+
 def test_delete_then_undo_and_redo_give_back_the_exact_spec(window, qtbot):
     before = lenet(window)
     window.scene.select_nodes(["conv2d_2", "relu_2"])
