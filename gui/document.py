@@ -186,10 +186,12 @@ class Document(QObject):
         self.runs_changed.emit()
         self.results_changed.emit()
 
-    def mark_saved(self) -> None:
+    def mark_saved(self, results: bool = True) -> None:
+        """The network is saved; its training results too unless `results` is False (the
+        file could not hold them: they stay unsaved)."""
         self.undo_stack.setClean()
-        if self.results_unsaved:
-            self.results_unsaved = False
+        if self.results_unsaved != (not results):
+            self.results_unsaved = not results
             self.results_changed.emit()
 
     def display_name(self) -> str:

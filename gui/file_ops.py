@@ -38,8 +38,8 @@ class FileOps(QObject):
         if not self.doc.is_modified():
             return True
         answer = dialogs.ask_save_changes(self.window, self.doc.display_name(), action)
-        if answer == "save":
-            return self.save()
+        if answer == "save":        # a save that had to leave results out keeps them unsaved
+            return self.save() and not self.doc.is_modified()
         return answer == "discard"
 
     # ------------------------------------------------------------------ opening
@@ -130,7 +130,7 @@ class FileOps(QObject):
         path = str(Path(path).resolve())
         self._busy(f"Saving {Path(path).name}…")
         try:
-            note = self._write(path)
+            note, complete = self._write(path)
         except (engine.LayerwiseError, OSError) as exc:
             QApplication.restoreOverrideCursor()
             dialogs.show_error(self.window, "Cannot save", f"{exc}\nNothing was lost: the "
@@ -138,13 +138,15 @@ class FileOps(QObject):
             return False
         QApplication.restoreOverrideCursor()
         self.doc.path = path
-        self.doc.mark_saved()
+        self.doc.mark_saved(results=complete)
         self.remember(path)
         self.message.emit(f"Saved {Path(path).name}." + (f" {note}" if note else ""))
         return True
 
-    def _write(self, path: str) -> str:
-        """Write the file; returns a note for the status bar ('' if nothing to say)."""
+    def _write(self, path: str) -> tuple[str, bool]:
+        """Write the file; returns (a note for the status bar, '' if nothing to say; whether
+        the file holds everything: trained weights left out stay unsaved, so that closing
+        still asks)."""
         doc = self.doc
         if path.lower().endswith(".json"):
             from engine import network_json
@@ -152,20 +154,30 @@ class FileOps(QObject):
             engine.write_atomically(Path(path), data)
             if doc.model is not None or doc.history is not None or doc.runs:
                 return ("A .json file holds the network only; the trained weights, history "
-                        "and runs are kept in memory: use Save As .lwnet to keep them.")
-            return ""
+                        "and runs are kept in memory, unsaved: use Save As .lwnet to keep "
+                        "them."), False
+            return "", True
         if doc.model is not None:
             try:
                 engine.save(path, doc.spec, doc.model, doc.history, doc.recipe,
                             doc.optimizer_state, runs=doc.runs)
-                return "Trained weights kept."
+                return "Trained weights kept.", True
             except engine.SpecError:
                 engine.save(path, doc.spec, None, doc.history, doc.recipe, runs=doc.runs)
-                doc.model = doc.optimizer_state = None
                 return ("The trained weights no longer fit the edited network, so the file "
-                        "was saved without them.")
+                        "was saved without them; they are kept in memory, unsaved."), False
         engine.save(path, doc.spec, None, doc.history, doc.recipe, runs=doc.runs)
-        return ""
+        if self._weights_aside():
+            return ("The network has problems (see the Problems list), so the trained weights "
+                    "could not be saved with it; they are kept in memory, unsaved: fix the "
+                    "network (or undo) and save again to keep them."), False
+        return "", True
+
+    def _weights_aside(self) -> bool:
+        """Whether trained weights exist that the document's network cannot take now (it has
+        problems): the training session keeps them until the network can again."""
+        training = getattr(self.window, "training", None)
+        return training is not None and training.source is not None
 
     # ------------------------------------------------------------------ recent files
     def recent(self) -> list[str]:
