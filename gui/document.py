@@ -186,6 +186,12 @@ class Document(QObject):
         self.runs_changed.emit()
         self.results_changed.emit()
 
+    def mark_results_unsaved(self) -> None:
+        """The training results (or imported weights) are in no file yet."""
+        if not self.results_unsaved:
+            self.results_unsaved = True
+            self.results_changed.emit()
+
     def mark_saved(self, results: bool = True) -> None:
         """The network is saved; its training results too unless `results` is False (the
         file could not hold them: they stay unsaved)."""

@@ -53,11 +53,13 @@ class FileOps(QObject):
         return True
 
     def open_dialog(self) -> bool:
-        if not self.maybe_save("opening another network"):
-            return False
+        """Ask for the file first: cancelling the choice leaves a run training and the
+        document as it is; then whether to save the current one."""
         folder = str(Path(self.doc.path).parent) if self.doc.path else str(Path.home())
         path = dialogs.open_file_name(self.window, folder)
-        return self.open_path(path, ask=False) if path else False
+        if not path or not self.maybe_save("opening another network"):
+            return False
+        return self.open_path(path, ask=False)
 
     def open_path(self, path: str, ask: bool = True, example: bool = False) -> bool:
         """Open `path`; on failure show every problem and keep the current document."""

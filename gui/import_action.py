@@ -15,9 +15,6 @@ from . import dialogs
 def import_dialog(window) -> bool:
     """Ask for the file (and, for Python, the class and input shape), import it and open it as
     a new document; on failure say why and leave the current document as it is."""
-    files = window.files
-    if not files.maybe_save("importing a network"):
-        return False
     folder = str(Path(window.doc.path).parent) if window.doc.path else str(Path.home())
     path = dialogs.import_file_name(window, folder)
     if not path:
@@ -28,6 +25,9 @@ def import_dialog(window) -> bool:
         if answer is None:
             return False
         class_name, shape = answer
+    # asked once the file is chosen: cancelling the choice leaves a run training
+    if not window.files.maybe_save("importing a network"):
+        return False
     return import_source(window, path, class_name, shape)
 
 
@@ -55,7 +55,7 @@ def import_source(window, path: str, class_name: str | None = None, input_shape=
         dialogs.show_problems(window, path, problems)
         return False
     window.doc.replace(result.spec, None, result.spec.name or Path(path).stem, result.model)
-    window.doc.results_unsaved = True             # the imported weights are in no file yet
+    window.doc.mark_results_unsaved()             # the imported weights are in no file yet
     layers = len(result.spec.nodes) - 1
     window.files.message.emit(
         f"Imported {Path(path).name}: {layers} layers with their weights, outputs equal to "

@@ -304,6 +304,10 @@ class TrainingSession(DocumentViews, JobEndings, QObject):
             return False
         self.edits.applying = False
         self.worker.wait()
+        if self.busy:               # the step in progress has not ended within the wait
+            self.update_state()
+            self.say(f"The run is still stopping (its current step has not ended); try "
+                     f"{action} again in a moment.", error=True)
         return not self.busy
 
     def shutdown(self) -> None:

@@ -46,6 +46,7 @@ def test_a_pytorch_module_opens_as_a_new_unsaved_network_with_its_weights(
     kinds = sorted(n.kind for n in doc.spec.nodes.values())
     assert kinds == ["Conv2d", "Flatten", "Input", "Linear", "ReLU"]
     assert doc.model is not None and doc.path is None and doc.is_modified()
+    assert window.isWindowModified()                    # the title says so too
     assert doc.analysis.ok and doc.analysis.output_shape == (3,)
 
 

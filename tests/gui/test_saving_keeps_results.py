@@ -73,3 +73,55 @@ def test_a_network_with_problems_is_saved_without_its_weights_which_stay_unsaved
     assert not window.doc.is_modified()
     saved = engine.load(path).model.state_dict()
     assert all(torch.equal(saved[k], v) for k, v in trained_weights.items())
+
+
+def test_cancelling_the_choice_of_a_file_to_open_or_import_leaves_the_run_training(
+        qtbot, window, monkeypatch):
+    """The file is asked for first; only then is a run stopped and the document saved."""
+    from gui.import_action import import_dialog
+    session = window.ensure_training()
+    spec = engine.NetworkSpec.sequential((2,), XOR_NET, name="xor net")
+    window.doc.replace(spec, None, "xor net", recipe=recipe(
+        dataset={"name": "xor", "options": {"samples": 2000, "noise": 0.05, "seed": 0}},
+        epochs=50, batch_size=16, probe_every=0, lr=0.01))
+    stops = []
+    monkeypatch.setattr(tfiles, "confirm", lambda *a: stops.append(a) or True)
+    assert window.start_training()
+    qtbot.waitUntil(lambda: session.state() == "training", timeout=20000)
+    monkeypatch.setattr(dialogs, "open_file_name", lambda *a: "")
+    monkeypatch.setattr(dialogs, "import_file_name", lambda *a: "")
+    assert not window.files.open_dialog() and not import_dialog(window)
+    assert stops == [] and session.busy
+    session.worker.control.stop()
+    qtbot.waitUntil(lambda: not session.busy, timeout=20000)
+
+
+def test_a_close_refused_because_the_run_is_still_stopping_says_so(qtbot, window,
+                                                                   monkeypatch):
+    import threading
+    import time
+
+    from gui.training import jobs
+    sleeping = threading.Event()
+
+    class Slow(engine.Callback):
+        def on_batch_start(self, run, step):
+            if step == 3:
+                sleeping.set()
+                time.sleep(2)
+    session = window.ensure_training()
+    spec = engine.NetworkSpec.sequential((2,), XOR_NET, name="xor net")
+    window.doc.replace(spec, None, "xor net", recipe=recipe(
+        dataset={"name": "xor", "options": {"samples": 200, "noise": 0.05, "seed": 0}},
+        epochs=2, batch_size=16, probe_every=0, lr=0.01))
+    monkeypatch.setattr(tfiles, "confirm", lambda *a: True)
+    real = jobs._callbacks
+    monkeypatch.setattr(jobs, "_callbacks", lambda *a: real(*a) + [Slow()])
+    assert window.start_training()
+    qtbot.waitUntil(sleeping.is_set, timeout=20000)     # inside the slow step
+    wait = session.worker.wait
+    monkeypatch.setattr(session.worker, "wait", lambda ms=30000: wait(100))
+    assert not window.files.maybe_save("closing")
+    assert "still stopping" in session.panel.status.text()
+    assert session.state() == "stopping"
+    qtbot.waitUntil(lambda: not session.busy, timeout=20000)
