@@ -90,8 +90,21 @@ class DataLoader(QObject):
 
 
 def key(ref: dict) -> str:
-    """A data set's name and options as one string (the cache key)."""
-    return json.dumps(ref, sort_keys=True, default=str)
+    """A data set's name and options as one string (the cache key), with, for a file or a
+    folder, its size and time of change: a file changed, replaced or removed on disk is read
+    again, never served from what was read before."""
+    return json.dumps({**ref, "on disk": _stamp(str(ref.get("name") or ""))}, sort_keys=True,
+                      default=str)
+
+
+def _stamp(name: str) -> list | None:
+    if not name:
+        return None
+    try:                        # a built-in set's name is no file here (a file so named: harmless)
+        st = Path(name).stat()
+    except (OSError, ValueError):
+        return None
+    return [st.st_mtime_ns, st.st_size]
 
 
 class DataSets(QObject):

@@ -260,3 +260,23 @@ def test_a_file_chosen_again_keeps_its_options_and_is_read_again(qtbot, window, 
     assert box.reference()["options"]["label"] == 0
     assert box.reference()["options"]["normalise"] == "none"
     assert box.summary.text().startswith("5 samples · input 2 · 4 classes")
+
+
+def test_a_data_file_changed_or_removed_on_disk_is_read_again(qtbot, window, tmp_path):
+    """What was read before is not served for a file that changed since: reopening a network
+    (or training it) reads the file as it is now."""
+    from gui_helpers import recipe
+    session, box = start(window)
+    path = animals_csv(tmp_path)
+    cfg = recipe(dataset={"name": str(path), "options": {"label": 0}}, epochs=1, batch_size=8)
+    spec = engine.NetworkSpec.sequential((2,), NET, name="t")
+    window.doc.replace(spec, None, "t", recipe=cfg)
+    qtbot.waitUntil(lambda: box.summary.text().startswith("4 samples"), timeout=10000)
+    path.write_text(LABEL_FIRST + "dog,9,10\nbird,11,12\n")
+    window.doc.replace(spec.copy(), None, "t", recipe=cfg)          # reopened
+    qtbot.waitUntil(lambda: box.summary.text().startswith("6 samples"), timeout=10000)
+    assert len(session.data.dataset_for(box.reference())) == 6
+    path.unlink()
+    window.doc.replace(spec.copy(), None, "t", recipe=cfg)
+    qtbot.waitUntil(lambda: "does not exist" in box.summary.text(), timeout=10000)
+    assert session.data.dataset_for(box.reference()) is None
