@@ -47,12 +47,15 @@ class DocumentViews:
         """The Run box as a new document has it: ready, or where its training got to."""
         history = self.doc.history
         done = engine.finished_epochs(history or {})
+        steps = len((history or {}).get("steps") or [])
         self.progress = Progress()
         self.panel.progress.setValue(0)
-        self.panel.progress.setFormat(f"Trained {done} epoch{'s' if done != 1 else ''}"
-                                      if done else "Ready")
-        self.say(f"Trained weights from the file. {summary(history)} Train continues from "
-                 f"them." if self.doc.model is not None and done else
+        self.panel.progress.setFormat(
+            f"Trained {done} epoch{'s' if done != 1 else ''}" if done else
+            f"Trained {steps:,} step{'s' if steps != 1 else ''}" if steps else "Ready")
+        where = summary(history) or f"After {steps:,} steps of the first epoch."
+        self.say(f"Trained weights from the file. {where} Train continues from "
+                 f"them." if self.doc.model is not None and (done or steps) else
                  "Ready: choose the data and press Train (F5).")
 
     def _restore_views(self) -> None:

@@ -276,3 +276,23 @@ def test_reset_weights_drops_the_views_still_being_restored(qtbot, window, tmp_p
     assert s.reset_weights()                              # before the views arrive
     qtbot.wait(300)
     assert s.dashboard.store.run.confusion is None and s.dashboard.store.run.boundary is None
+
+
+def test_a_file_stopped_within_its_first_epoch_reopens_as_trained_not_ready(qtbot, window):
+    class StopAt(engine.Callback):
+        def __init__(self, control):
+            self.control = control
+
+        def on_batch_start(self, run, step):
+            if step == 4:
+                self.control.stop()
+    control = engine.Control()
+    spec = engine.NetworkSpec.sequential((2,), XOR_NET, name="xor net")
+    run = engine.train(spec, engine.load_dataset("xor", samples=400), engine.TrainConfig(
+        epochs=2, batch_size=16, probe_every=0), callbacks=[StopAt(control)], control=control)
+    assert run.status == "stopped" and not engine.finished_epochs(run.history)
+    s = window.ensure_training()
+    window.doc.replace(run.model.spec, "/tmp/x.lwnet", "x", run.model, run.history)
+    assert s.panel.progress.format() == "Trained 4 steps"
+    assert s.panel.status.text() == ("Trained weights from the file. After 4 steps of the "
+                                     "first epoch. Train continues from them.")
