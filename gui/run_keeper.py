@@ -6,6 +6,8 @@ comparison adds one record per compared run. Reset weights, New and Open start a
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QObject
 
 from engine import runs as R
@@ -24,7 +26,23 @@ class RunKeeper(QObject):
         doc.spec_replaced.connect(self._new_document)
 
     def _new_document(self) -> None:
-        self.current_id = None
+        self.current_id = self._continued()
+        if self.current_id is not None:
+            record = next(r for r in self.doc.runs if r["id"] == self.current_id)
+            number = re.match(r"run (\d+):", record["label"])
+            self.numbers[self.current_id] = int(number.group(1)) if number else \
+                self.doc.runs.index(record) + 1
+            self.labels[self.current_id] = record["label"]
+
+    def _continued(self) -> str | None:
+        """The kept run that the document's history is (a reopened file's last training
+        run), so that a Train continuing it updates that record instead of adding a copy."""
+        epochs = (self.doc.history or {}).get("epochs") or []
+        if not epochs:
+            return None
+        return next((r["id"] for r in reversed(self.doc.runs)
+                     if not r["label"].startswith("comparison")
+                     and r["history"]["epochs"] == epochs), None)
 
     def _results_changed(self) -> None:
         if self.doc.history is None and self.doc.model is None:

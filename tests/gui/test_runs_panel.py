@@ -81,3 +81,25 @@ def test_runs_are_kept_overlaid_compared_saved_and_exported(qtbot, window, tmp_p
     panel.select_ids([window.doc.runs[0]["id"]])
     panel.delete_selected()
     assert len(window.doc.runs) == 1 and window.doc.is_modified()
+
+
+def test_a_run_continued_after_reopening_its_file_stays_one_run(qtbot, window, tmp_path):
+    from gui_helpers import recipe
+    session = window.ensure_training()
+    spec = engine.NetworkSpec.sequential((2,), [("Linear", {"out_features": 8}), ("Tanh", {}),
+                                                ("Linear", {"out_features": 2})], name="xor")
+    window.doc.replace(spec, None, "xor", recipe=recipe(
+        dataset={"name": "xor", "options": {"samples": 200, "seed": 0}}, epochs=1,
+        batch_size=16, probe_every=0, lr=0.01))
+    for _ in range(2):
+        with qtbot.waitSignal(window.training_finished, timeout=60000):
+            assert window.start_training()
+    assert [r["label"] for r in window.doc.runs] == ["run 1: adam, lr 0.01 on xor"]
+    path = tmp_path / "a.lwnet"
+    assert window.files.save_to(str(path)) and window.open_path(str(path), ask=False)
+    with qtbot.waitSignal(window.training_finished, timeout=60000):
+        assert window.start_training()
+    runs = window.doc.runs
+    assert [r["label"] for r in runs] == ["run 1: adam, lr 0.01 on xor"]
+    assert len(runs[0]["history"]["epochs"]) == 3
+    assert session.busy is False
