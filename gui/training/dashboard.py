@@ -116,6 +116,7 @@ class Dashboard:
         self.edit_steps: list[int] = []       # steps after which the network was edited
         self._mark_lines: list[tuple] = []
         self._drawn: dict[str, tuple] = {}
+        self._drawn_runs: dict[str, tuple] = {}     # the runs each unit's curves are named for
         self._drawn_at: dict[str, float] = {}
         self._sweep: list[str] = []          # units still to draw in the current sweep
         self._sweep_began: tuple | None = None   # (time.monotonic(), time.thread_time())
@@ -294,6 +295,12 @@ class Dashboard:
             return
         self._drawn[unit] = signature
         self._drawn_at[unit] = time.monotonic()
+        runs = tuple(self.store.runs)
+        if self._drawn_runs.get(unit, runs) != runs:     # one run became several (a comparison
+            for plot in self.plots():                    # began): curves named for one go
+                if plot.title == unit:
+                    plot.clear()
+        self._drawn_runs[unit] = runs
         getattr(self, "_draw_" + unit.lower().replace(" ", "_").replace("-", "_"))()
         for plot in self.plots():
             if plot.title == unit:

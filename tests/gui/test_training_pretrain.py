@@ -84,6 +84,9 @@ def test_compare_with_random_init_overlays_both_runs(qtbot, window):
         assert gx.tolist() == history["probes"]["step"]
         assert f"{name}: smoothed" in s.dashboard.loss.curves
     assert "supervised: Linear 1" in s.dashboard.pretrain.curves
+    for plot in (s.dashboard.loss, s.dashboard.accuracy, s.dashboard.weight_grad):
+        # none left from while the first run was drawn alone ("loss", "Linear 1")
+        assert all(name.split(": ")[0] in ("random", "supervised") for name in plot.curves)
     # one legend entry per layer and per run, not one per curve
     legend = [label.text for _, label in s.dashboard.weight_grad.legend.items]
     layers = sorted({name.split(": ", 1)[1] for name in s.dashboard.weight_grad.curves})
