@@ -18,8 +18,9 @@ class JobEndings:
         if outcome.status == "failed" and run is None:
             self.say(f"Training did not start: {outcome.message}", error=True)
         elif outcome.status == "failed":
-            self.say(f"Training failed: {outcome.message} The weights from before the failure "
-                     f"are kept.", error=True)
+            kept = "" if "The weights kept are" in outcome.message else \
+                " The weights from before the failure are kept."      # else the engine says which
+            self.say(f"Training failed: {outcome.message}{kept}", error=True)
         elif outcome.status == "stopped":
             self.say(f"Training stopped; its weights are kept: Train continues from them. "
                      f"{summary(history)}")

@@ -94,7 +94,6 @@ def test_epochs_with_resume_count_more_epochs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--checkpoint-every", "0", "-o", "{d}/o.lwnet"], "at least 1"),
     (["--checkpoint-every", "2"], "needs somewhere to write"),
     (["--checkpoint", "{d}/c.lwnet"], "needs --checkpoint-every"),
     (["--checkpoint-every", "1", "--checkpoint", "{d}/missing/c.lwnet"], "does not exist"),
