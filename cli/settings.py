@@ -69,6 +69,15 @@ def _parser_of(param: engine.Param):
     return parse
 
 
+def at_least_one(what: str):
+    """An argparse type: a whole number of at least 1, counting `what` (for the message)."""
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {what} of at least 1")
+        return int(text)
+    return parse
+
+
 def given(args: argparse.Namespace) -> dict[str, dict]:
     """The settings given on the command line: {"train": {...}, "pretrain": {...},
     "recipe": {...}}, without the ones left out."""

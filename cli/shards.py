@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from cli import settings
 from cli.progress import printable
 
 
@@ -17,7 +18,7 @@ def register(sub) -> None:
                                    "(or with the option stream=yes).")
     p.add_argument("source", metavar="SOURCE", help="an image folder, FILE.npz or an IDX file")
     p.add_argument("output", metavar="OUT", help="the folder to write (must not exist)")
-    p.add_argument("--rows", type=_rows, default=None, metavar="N",
+    p.add_argument("--rows", type=settings.at_least_one("samples"), default=None, metavar="N",
                    help="samples per shard (default 8192)")
     p.add_argument("--size", type=_size, default=None, metavar="HxW",
                    help="images only: resize every picture to HxW pixels, as 28x28")
@@ -25,12 +26,6 @@ def register(sub) -> None:
                    help="images only: gray (one channel) or rgb (three); auto: gray when "
                         "every picture is grey")
     p.set_defaults(run=run)
-
-
-def _rows(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of samples of at least 1")
-    return int(text)
 
 
 def _size(text: str) -> list[int]:

@@ -53,7 +53,8 @@ def register(sub) -> None:
                    "CHECKPOINT (a .lwnet from --checkpoint-every or -o): weights, optimizer state, "
                    "history and epoch (an epoch cut short by Ctrl+C is trained again from "
                    "its start); its data set and settings apply unless given again")
-    p.add_argument("--checkpoint-every", type=_epochs, metavar="N", help="every N epochs (counted "
+    p.add_argument("--checkpoint-every", type=settings.at_least_one("epochs"), metavar="N",
+                   help="every N epochs (counted "
                    "from the first epoch of the history), save the run to --checkpoint, "
                    "atomically, replacing the previous checkpoint")
     p.add_argument("--checkpoint", metavar="PATH.lwnet", help="where --checkpoint-every writes "
@@ -287,16 +288,6 @@ def _option_pair(text: str) -> tuple[str, object]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
-
-
-def _epochs(text: str) -> int:
-    try:
-        epochs = int(text)
-    except ValueError:
-        epochs = 0
-    if epochs < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of epochs of at least 1")
-    return epochs
 
 
 def _download_progress(name: str, done: int, total: int) -> None:

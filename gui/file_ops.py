@@ -165,21 +165,15 @@ class FileOps(QObject):
                             doc.optimizer_state, runs=doc.runs)
                 return "Trained weights kept.", True
             except engine.SpecError:
-                engine.save(path, doc.spec, None, doc.history, doc.recipe, runs=doc.runs)
-                return ("The trained weights no longer fit the edited network, so the file "
-                        "was saved without them; they are kept in memory, unsaved."), False
+                pass                        # the weights do not fit: saved without them
         engine.save(path, doc.spec, None, doc.history, doc.recipe, runs=doc.runs)
-        if self._weights_aside():
-            return ("The network has problems (see the Problems list), so the trained weights "
-                    "could not be saved with it; they are kept in memory, unsaved: fix the "
-                    "network (or undo) and save again to keep them."), False
-        return "", True
-
-    def _weights_aside(self) -> bool:
-        """Whether trained weights exist that the document's network cannot take now (it has
-        problems): the training session keeps them until the network can again."""
-        training = getattr(self.window, "training", None)
-        return training is not None and training.source is not None
+        training = getattr(self.window, "training", None)   # it keeps the trained weights
+        if doc.model is None and (training is None or training.source is None):
+            return "", True
+        why = "the network has problems (see the Problems list)" if not doc.analysis.ok \
+            else "the trained weights no longer fit the edited network"
+        return (f"The file was saved without the trained weights: {why}. They are kept in "
+                f"memory, unsaved: fix the network (or undo) and save again to keep them."), False
 
     # ------------------------------------------------------------------ recent files
     def recent(self) -> list[str]:

@@ -63,7 +63,7 @@ def test_a_network_with_problems_is_saved_without_its_weights_which_stay_unsaved
     assert not window.doc.analysis.ok and window.doc.model is None
     path = tmp_path / "x.lwnet"
     assert window.files.save_to(str(path))
-    assert "could not be saved with it" in messages[-1]
+    assert "saved without the trained weights: the network has problems" in messages[-1]
     assert engine.load(path).model is None and window.doc.is_modified()
     answering(monkeypatch, "save")
     assert not window.files.maybe_save("closing")
