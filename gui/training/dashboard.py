@@ -74,7 +74,8 @@ class Dashboard:
         self.smoothing.changed.connect(lambda *_: self._draw("Loss", force=True))
         self.loss.tools.insertWidget(0, self.smoothing)
         self.accuracy = LivePlot("Accuracy", "epoch", "accuracy", y_range=(0.0, 1.0),
-                                 legend_at_bottom=True)     # the curves climb to the top
+                                 legend_at_bottom=True,     # the curves climb to the top
+                                 empty_text=NO_DATA + "\n\nDrawn after each epoch.")
         self.weight_grad = LivePlot("Weight gradient", "step", stat_name(WEIGHT_STATS[0]),
                                     log_y=True)
         self.delta_grad = LivePlot("Back-propagated gradient", "step",
